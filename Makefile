@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` (set up, then run the main job offline on
+# sample_trajectories/) and `make test` (set up, then lint, type-check and run the tests).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= runs/demo
+
+.PHONY: setup demo test lint typecheck schemas samples bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/memex-audit info sample_trajectories/
+
+lint: setup
+	$(BIN)/ruff check memex_audit tests apps benchmarks scripts
+	$(BIN)/ruff format --check memex_audit tests apps benchmarks scripts
+
+typecheck: setup
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/memex-audit schema --check --out schemas
+	$(BIN)/pytest
+
+schemas: setup
+	$(BIN)/memex-audit schema --out schemas
+
+bench: setup
+	$(BIN)/python benchmarks/load.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,17 @@
+"""The ``memex-audit`` command line: thin commands over the library.
+
+Each command module attaches its commands to the shared Typer ``app`` on import.
+"""
+
+from __future__ import annotations
+
+from memex_audit.cli import _info  # noqa: F401  (registers info, convert, formats, schema)
+from memex_audit.cli._app import app
+
+
+def main() -> None:
+    """Entry point of the ``memex-audit`` console script."""
+    app()
+
+
+__all__ = ["app", "main"]

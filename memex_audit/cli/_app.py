@@ -1,0 +1,70 @@
+"""The ``memex-audit`` Typer application that every command module attaches to."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from memex_audit.errors import MemexAuditError
+
+app = typer.Typer(
+    name="memex-audit",
+    help=(
+        "Audit LLM-agent trajectories and aggregate parallel rollouts.\n\n"
+        "Loads rollouts from many harness formats as typed trajectories, sorts failed ones into a "
+        "failure taxonomy with evidence, and picks the answer to trust among N rollouts. "
+        "Runs offline by default; set ANTHROPIC_API_KEY and pass --model to use an LLM."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print an error that says what to do and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn memex_audit's own errors into a one-line message and exit code 2."""
+    try:
+        yield
+    except MemexAuditError as exc:
+        raise fail(str(exc)) from None
+
+
+@contextmanager
+def file_progress(description: str, total: int | None = None) -> Iterator[Progress]:
+    """A progress bar on stderr (hidden when stderr is not a terminal)."""
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with progress:
+        progress.add_task(description, total=total)
+        yield progress
+
+
+def existing_path(path: Path) -> Path:
+    """Validate that a path argument exists, with a message that says so."""
+    if not path.exists():
+        raise fail(f"{path} does not exist")
+    return path

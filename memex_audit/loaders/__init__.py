@@ -1,0 +1,31 @@
+"""Reading rollout files: a registry of format adapters, and ``load`` for files and folders."""
+
+from memex_audit.loaders._load import LoadResult, iter_files, iter_load, load
+from memex_audit.loaders._native import NativeFormat, dump_jsonl_line
+from memex_audit.loaders._registry import (
+    FormatAdapter,
+    LoadError,
+    LoadItem,
+    get_format,
+    register_format,
+    registered_formats,
+    sniff_format,
+)
+from memex_audit.loaders._write import write_jsonl
+
+__all__ = [
+    "FormatAdapter",
+    "LoadError",
+    "LoadItem",
+    "LoadResult",
+    "NativeFormat",
+    "dump_jsonl_line",
+    "get_format",
+    "iter_files",
+    "iter_load",
+    "load",
+    "register_format",
+    "registered_formats",
+    "sniff_format",
+    "write_jsonl",
+]

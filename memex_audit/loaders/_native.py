@@ -1,0 +1,128 @@
+"""The native format: memex_audit ``Trajectory`` records as JSON (one or a list) or JSONL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from memex_audit.loaders._jsonio import (
+    describe_validation_error,
+    first_json_char,
+    iter_jsonl,
+    read_json_document,
+)
+from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.trajectory import SCHEMA_VERSION, Source, Trajectory
+
+FORMAT = "native"
+_SUPPORTED_VERSIONS = {"1.0"}
+
+
+class NativeFormat:
+    """Reads and writes memex_audit's own trajectory files."""
+
+    name: str = FORMAT
+    extensions: tuple[str, ...] = (".jsonl", ".json")
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        if not path.name.endswith(self.extensions):
+            return 0.0
+        if first_json_char(head) not in (b"{", b"["):
+            return 0.0
+        if b'"schema_version"' in head and b'"task_id"' in head and b'"steps"' in head:
+            return 0.9
+        return 0.0
+
+    def load(self, path: Path) -> Iterator[LoadItem]:
+        if path.name.endswith(".jsonl"):
+            yield from self._load_jsonl(path)
+        else:
+            yield from self._load_json(path)
+
+    def _load_jsonl(self, path: Path) -> Iterator[LoadItem]:
+        for item in iter_jsonl(path, FORMAT):
+            if isinstance(item, LoadError):
+                yield item
+                continue
+            number, raw = item
+            yield _validate_json(raw, path, line=number, position=None)
+
+    def _load_json(self, path: Path) -> Iterator[LoadItem]:
+        doc = read_json_document(path, FORMAT)
+        if isinstance(doc, LoadError):
+            yield doc
+            return
+        records = doc if isinstance(doc, list) else [doc]
+        for position, record in enumerate(records):
+            yield _validate_record(record, path, position=position if isinstance(doc, list) else None)
+
+
+def _upgrade(record: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older native record up to ``SCHEMA_VERSION`` (only 1.0 exists so far)."""
+    return record
+
+
+def _validate_json(raw: bytes, path: Path, *, line: int | None, position: int | None) -> LoadItem:
+    # Fast path: pydantic parses the bytes itself (about 1.3x faster than orjson + dict validation).
+    try:
+        traj = Trajectory.model_validate_json(raw)
+    except ValidationError as exc:
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            field, reason = describe_validation_error(exc)
+            if any(e.get("type") == "json_invalid" for e in exc.errors(include_url=False)):
+                field, reason = None, f"malformed JSON: {exc.errors(include_url=False)[0].get('msg')}"
+            return LoadError(file=str(path), line=line, field=field, format=FORMAT, reason=reason)
+        return _validate_record(record, path, line=line, position=position)
+    if traj.schema_version != SCHEMA_VERSION:
+        return _validate_record(orjson.loads(raw), path, line=line, position=position)
+    return _with_source(traj, path, line=line, position=position)
+
+
+def _validate_record(
+    record: Any, path: Path, *, line: int | None = None, position: int | None = None
+) -> LoadItem:
+    where = line if line is not None else (position + 1 if position is not None else None)
+    if not isinstance(record, dict):
+        return LoadError(
+            file=str(path),
+            line=where,
+            format=FORMAT,
+            reason=f"expected a JSON object, got {type(record).__name__}",
+        )
+    version = str(record.get("schema_version", SCHEMA_VERSION))
+    if version not in _SUPPORTED_VERSIONS:
+        return LoadError(
+            file=str(path),
+            line=where,
+            field="schema_version",
+            format=FORMAT,
+            reason=f"schema_version {version} is newer than this memex_audit reads ({SCHEMA_VERSION}); upgrade memex-audit",
+        )
+    try:
+        traj = Trajectory.model_validate(_upgrade(record))
+    except ValidationError as exc:
+        field, reason = describe_validation_error(exc)
+        return LoadError(file=str(path), line=where, field=field, format=FORMAT, reason=reason)
+    return _with_source(traj, path, line=line, position=position)
+
+
+def _with_source(traj: Trajectory, path: Path, *, line: int | None, position: int | None) -> Trajectory:
+    # A record converted from another format keeps pointing at its original record; a record
+    # written natively learns where it was read from.
+    if traj.source is None:
+        traj.source = Source(file=str(path), format=FORMAT, line=line, position=position)
+    return traj
+
+
+def dump_jsonl_line(trajectory: Trajectory) -> bytes:
+    """One trajectory as a native JSONL line (with the trailing newline)."""
+    return trajectory.model_dump_json(exclude_defaults=False).encode() + b"\n"
+
+
+register_format(NativeFormat())

@@ -1,0 +1,36 @@
+"""Typed trajectories: the data every other part of memex_audit works on.
+
+This package knows no file format; ``memex_audit.loaders`` reads files into these models.
+"""
+
+from memex_audit.trajectory._frames import steps_frame, trajectories_frame
+from memex_audit.trajectory._group import TaskGroup, group_by_task
+from memex_audit.trajectory._models import (
+    SCHEMA_VERSION,
+    HumanLabel,
+    Outcome,
+    Role,
+    Source,
+    Step,
+    ToolCall,
+    ToolOutput,
+    Trajectory,
+    Usage,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "HumanLabel",
+    "Outcome",
+    "Role",
+    "Source",
+    "Step",
+    "TaskGroup",
+    "ToolCall",
+    "ToolOutput",
+    "Trajectory",
+    "Usage",
+    "group_by_task",
+    "steps_frame",
+    "trajectories_frame",
+]

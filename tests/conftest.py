@@ -1,0 +1,36 @@
+"""Shared fixtures: paths to the project's sample data and to the optional ../shared data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _no_api_keys(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Tests never reach a real model: API keys are removed unless the test is marked live."""
+    if request.node.get_closest_marker("live") is None:
+        for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The public trajectories beside the project (skips when a fresh clone has none)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("ANTHROPIC_API_KEY"):
+        return
+    skip_live = pytest.mark.skip(reason="live test: set ANTHROPIC_API_KEY to run it")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip_live)
