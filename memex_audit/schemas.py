@@ -18,6 +18,8 @@ PERSISTED_MODELS: dict[str, str] = {
     "trajectory": "memex_audit.trajectory:Trajectory",
     "task_group": "memex_audit.trajectory:TaskGroup",
     "load_error": "memex_audit.loaders:LoadError",
+    "run_manifest": "memex_audit.results:RunManifest",
+    "run_error": "memex_audit.results:RunError",
 }
 
 

@@ -1,0 +1,301 @@
+"""A run folder on disk: a manifest, append-only JSONL results, errors and agent runs.
+
+Layout of a run folder::
+
+    manifest.json       what the run is (kind, config, memex_audit version), written atomically
+    results.jsonl       one {"key", "record"} line per finished unit (a trajectory audited, a task aggregated)
+    errors.jsonl        one RunError per failed unit, with its cause
+    agent_runs.jsonl    every agent run, recorded as a native Trajectory
+    *.parquet, *.json   exports, written to a temporary name and renamed into place
+
+Each line is written whole, flushed and fsynced before the next unit starts, so a run that is killed
+loses at most the unit in flight; a torn last line is skipped on read and that unit is redone on
+resume. Results never use pickle.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import orjson
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from memex_audit.errors import ResultsError
+from memex_audit.trajectory import Trajectory
+
+T = TypeVar("T", bound=BaseModel)
+
+RunKind = Literal["audit", "aggregate"]
+
+
+class RunManifest(BaseModel):
+    """What a run folder holds and how it was produced.
+
+    Attributes:
+        kind: ``audit`` or ``aggregate``.
+        created_at: When the run folder was created (UTC).
+        updated_at: When the manifest was last rewritten (a resume updates it).
+        config: The options the run was started with.
+        memex_audit_version: The version that created the run.
+        resumes: How many times the run was resumed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: RunKind
+    created_at: datetime
+    updated_at: datetime
+    config: dict[str, JsonValue] = Field(default_factory=dict)
+    memex_audit_version: str
+    resumes: int = 0
+
+
+class RunError(BaseModel):
+    """A unit of work that failed, with its cause.
+
+    Attributes:
+        key: The unit (usually a trajectory id or a task id).
+        kind: What failed: ``load``, ``model``, ``timeout``, ``validation``, ``budget``, ``internal``...
+        message: What happened, in words that say what to do.
+        file: The input file involved, when there is one.
+        line: The line or record in that file, when known.
+        field: The offending field, when known.
+        final: False when a rerun should retry the unit (e.g. a timeout or a budget stop).
+        at: When it was recorded (UTC).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    kind: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+    final: bool = True
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class _ResultLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    record: dict[str, Any]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Parsed JSON lines of ``path``; a torn or corrupt line is skipped (it is redone on resume)."""
+    if not path.exists():
+        return
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield number, orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+
+
+class RunStore:
+    """One run folder (see the module docstring). Safe to append to from several threads.
+
+    Use ``RunStore.open`` to create a run or reopen it for resuming.
+    """
+
+    def __init__(self, root: Path, manifest: RunManifest) -> None:
+        self.root = root
+        self.manifest = manifest
+        self._lock = threading.Lock()
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, run_dir: str | Path, kind: RunKind, config: dict[str, JsonValue] | None = None) -> RunStore:
+        """Create a run folder, or reopen an existing one of the same kind to resume it.
+
+        Raises:
+            ResultsError: The folder holds a run of another kind, or its manifest is unreadable.
+        """
+        from memex_audit import __version__
+
+        root = Path(run_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC)
+        manifest_path = root / "manifest.json"
+        if manifest_path.exists():
+            existing = cls.read(root)
+            if existing.manifest.kind != kind:
+                raise ResultsError(
+                    f"{root} holds an {existing.manifest.kind} run, not an {kind} run; choose another --out folder"
+                )
+            manifest = existing.manifest.model_copy(
+                update={"updated_at": now, "resumes": existing.manifest.resumes + 1}
+            )
+            if config:
+                manifest.config = {**manifest.config, **config}
+        else:
+            manifest = RunManifest(
+                kind=kind,
+                created_at=now,
+                updated_at=now,
+                config=config or {},
+                memex_audit_version=__version__,
+            )
+        store = cls(root, manifest)
+        store.write_json("manifest.json", manifest)
+        return store
+
+    @classmethod
+    def read(cls, run_dir: str | Path) -> RunStore:
+        """Open an existing run folder for reading.
+
+        Raises:
+            ResultsError: There is no run there, or its manifest does not validate.
+        """
+        root = Path(run_dir)
+        manifest_path = root / "manifest.json"
+        if not manifest_path.exists():
+            raise ResultsError(
+                f"{root} is not a run folder (no manifest.json); pass the --out folder of a run"
+            )
+        try:
+            manifest = RunManifest.model_validate_json(manifest_path.read_bytes())
+        except ValidationError as exc:
+            raise ResultsError(f"{manifest_path}: invalid manifest: {exc.errors()[0]['msg']}") from exc
+        return cls(root, manifest)
+
+    @property
+    def kind(self) -> RunKind:
+        """The run's kind."""
+        return self.manifest.kind
+
+    # -- appending -------------------------------------------------------------------------------
+
+    def _append(self, name: str, payload: bytes) -> None:
+        with self._lock, (self.root / name).open("a+b") as fh:
+            # A run killed mid-write leaves a torn last line: end it so the new record stands alone.
+            if fh.seek(0, os.SEEK_END) > 0:
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    fh.write(b"\n")
+            fh.write(payload + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def append_result(self, key: str, record: BaseModel) -> None:
+        """Record a finished unit. A later record with the same key replaces it on read."""
+        line = {"key": key, "record": record.model_dump(mode="json")}
+        self._append("results.jsonl", orjson.dumps(line))
+
+    def append_error(self, error: RunError) -> None:
+        """Record a failed unit with its cause."""
+        self._append("errors.jsonl", error.model_dump_json().encode())
+
+    def append_run_trajectory(self, trajectory: Trajectory) -> None:
+        """Record an agent run as a native trajectory (loadable with ``memex_audit.load``)."""
+        self._append("agent_runs.jsonl", trajectory.model_dump_json().encode())
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def result_keys(self) -> set[str]:
+        """Keys of the units that have a result."""
+        return {
+            obj["key"]
+            for _, obj in _iter_lines(self.root / "results.jsonl")
+            if isinstance(obj, dict) and "key" in obj
+        }
+
+    def done_keys(self) -> set[str]:
+        """Keys a resume skips: units with a result, or with an error marked final."""
+        done = self.result_keys()
+        for error in self.read_errors():
+            if error.final:
+                done.add(error.key)
+        return done
+
+    def read_results(self, model: type[T]) -> list[T]:
+        """The results as ``model`` instances, one per key (the last one written wins), in first-seen order.
+
+        Raises:
+            ResultsError: A complete line does not validate as ``model`` (the file was written by
+                another kind of run or edited by hand).
+        """
+        by_key: dict[str, T] = {}
+        path = self.root / "results.jsonl"
+        for number, obj in _iter_lines(path):
+            try:
+                line = _ResultLine.model_validate(obj)
+                record = model.model_validate(line.record)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(p) for p in first["loc"])
+                raise ResultsError(f"{path}:{number}: {first['msg']} (field {field})") from exc
+            by_key.pop(line.key, None)
+            by_key[line.key] = record
+        return list(by_key.values())
+
+    def read_errors(self) -> list[RunError]:
+        """The recorded errors, oldest first; an error superseded by a later result is still listed."""
+        errors = []
+        for _, obj in _iter_lines(self.root / "errors.jsonl"):
+            try:
+                errors.append(RunError.model_validate(obj))
+            except ValidationError:
+                continue
+        return errors
+
+    def read_run_trajectories(self) -> list[Trajectory]:
+        """The recorded agent runs."""
+        runs = []
+        for _, obj in _iter_lines(self.root / "agent_runs.jsonl"):
+            try:
+                runs.append(Trajectory.model_validate(obj))
+            except ValidationError:
+                continue
+        return runs
+
+    # -- exports ---------------------------------------------------------------------------------
+
+    def write_json(self, name: str, obj: BaseModel | dict[str, Any] | list[Any]) -> Path:
+        """Write a JSON file into the run folder atomically."""
+        path = self.root / name
+        if isinstance(obj, BaseModel):
+            data = obj.model_dump_json(indent=2).encode()
+        else:
+            data = orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+        _atomic_write(path, data + b"\n")
+        return path
+
+    def write_parquet(self, name: str, frame: pl.DataFrame) -> Path:
+        """Write a frame as Parquet into the run folder atomically."""
+        path = self.root / (name if name.endswith(".parquet") else f"{name}.parquet")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            frame.write_parquet(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path

@@ -1,0 +1,77 @@
+"""The run folder: resume without duplicates, torn lines, atomic exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from pydantic import BaseModel
+
+from memex_audit.errors import ResultsError
+from memex_audit.results import RunError, RunStore
+from memex_audit.trajectory import Step, Trajectory
+
+
+class Item(BaseModel):
+    name: str
+    value: int
+
+
+def test_reopen_resumes_and_last_record_per_key_wins(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path / "run", "audit", {"taxonomy": "memex"})
+    store.append_result("a", Item(name="a", value=1))
+    store.append_result("b", Item(name="b", value=2))
+    reopened = RunStore.open(tmp_path / "run", "audit")
+    assert reopened.done_keys() == {"a", "b"}
+    assert reopened.manifest.resumes == 1
+    assert reopened.manifest.config == {"taxonomy": "memex"}
+    reopened.append_result("a", Item(name="a", value=10))
+    assert [(r.name, r.value) for r in reopened.read_results(Item)] == [("b", 2), ("a", 10)]
+
+
+def test_torn_last_line_is_skipped_and_redone(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "aggregate")
+    store.append_result("t1", Item(name="t1", value=1))
+    with (tmp_path / "results.jsonl").open("ab") as fh:
+        fh.write(b'{"key": "t2", "record": {"name": "t')  # killed mid-write
+    assert store.done_keys() == {"t1"}
+    store.append_result("t2", Item(name="t2", value=2))
+    assert sorted(r.name for r in store.read_results(Item)) == ["t1", "t2"]
+
+
+def test_final_errors_count_as_done_and_retryable_ones_do_not(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    store.append_error(RunError(key="x", kind="validation", message="bad", file="f.jsonl", line=3))
+    store.append_error(RunError(key="y", kind="timeout", message="slow", final=False))
+    assert store.done_keys() == {"x"}
+    assert [(e.key, e.file, e.line) for e in store.read_errors()] == [("x", "f.jsonl", 3), ("y", None, None)]
+
+
+def test_kind_mismatch_is_refused(tmp_path: Path) -> None:
+    RunStore.open(tmp_path, "audit")
+    with pytest.raises(ResultsError, match="audit run"):
+        RunStore.open(tmp_path, "aggregate")
+    with pytest.raises(ResultsError, match="not a run folder"):
+        RunStore.read(tmp_path / "nowhere")
+
+
+def test_exports_and_agent_runs(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    path = store.write_parquet("breakdown", pl.DataFrame({"category": ["a", "b"], "n": [1, 2]}))
+    assert pl.read_parquet(path)["n"].to_list() == [1, 2]
+    run = Trajectory(
+        id="run-1", task_id="t", steps=[Step(index=0, role="assistant", code="print(1)", output="1")]
+    )
+    store.append_run_trajectory(run)
+    assert store.read_run_trajectories() == [run]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_invalid_record_names_line_and_field(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    store.append_result("a", Item(name="a", value=1))
+    with (tmp_path / "results.jsonl").open("ab") as fh:
+        fh.write(b'{"key": "b", "record": {"name": "b", "value": "many"}}\n')
+    with pytest.raises(ResultsError, match=r"results.jsonl:2: .*field record.value|results.jsonl:2: .*value"):
+        store.read_results(Item)
