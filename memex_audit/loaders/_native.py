@@ -10,6 +10,7 @@ import orjson
 from pydantic import ValidationError
 
 from memex_audit.loaders._jsonio import (
+    decode_error_reason,
     describe_validation_error,
     first_json_char,
     iter_jsonl,
@@ -70,14 +71,12 @@ def _validate_json(raw: bytes, path: Path, *, line: int | None, position: int | 
     # Fast path: pydantic parses the bytes itself (about 1.3x faster than orjson + dict validation).
     try:
         traj = Trajectory.model_validate_json(raw)
-    except ValidationError as exc:
+    except ValidationError:
         try:
             record = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            field, reason = describe_validation_error(exc)
-            if any(e.get("type") == "json_invalid" for e in exc.errors(include_url=False)):
-                field, reason = None, f"malformed JSON: {exc.errors(include_url=False)[0].get('msg')}"
-            return LoadError(file=str(path), line=line, field=field, format=FORMAT, reason=reason)
+        except orjson.JSONDecodeError as exc:
+            _, reason = decode_error_reason(exc, raw)
+            return LoadError(file=str(path), line=line, format=FORMAT, reason=reason)
         return _validate_record(record, path, line=line, position=position)
     if traj.schema_version != SCHEMA_VERSION:
         return _validate_record(orjson.loads(raw), path, line=line, position=position)
