@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,15 +142,24 @@ def load(
         UsageError: ``path`` does not exist, or ``format`` is unknown.
     """
     result = LoadResult()
-    for item in iter_load(path, glob=glob, format=format, on_file=on_file):
-        if isinstance(item, Trajectory):
-            result.trajectories.append(item)
-            if item.source is not None and item.source.file is not None:
-                result.files.setdefault(item.source.file, item.source.format or "?")
-        elif isinstance(item, LoadError):
-            result.errors.append(item)
-        else:
-            result.skipped.append(str(item[1]))
+    # Trajectories are acyclic trees of many small objects: the cyclic garbage collector finds
+    # nothing in them, yet its passes over every new object cost about 3x the parse time of a
+    # large folder. It is paused while loading and restored afterwards.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for item in iter_load(path, glob=glob, format=format, on_file=on_file):
+            if isinstance(item, Trajectory):
+                result.trajectories.append(item)
+                if item.source is not None and item.source.file is not None:
+                    result.files.setdefault(item.source.file, item.source.format or "?")
+            elif isinstance(item, LoadError):
+                result.errors.append(item)
+            else:
+                result.skipped.append(str(item[1]))
+    finally:
+        if was_enabled:
+            gc.enable()
     return result
 
 
