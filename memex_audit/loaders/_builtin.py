@@ -4,3 +4,9 @@ The native format comes first so it wins ties.
 """
 
 from memex_audit.loaders import _native  # noqa: F401
+from memex_audit.loaders._formats import (
+    _swe_agent,  # noqa: F401
+    _tau2,  # noqa: F401
+    _tau_bench,  # noqa: F401
+    _who_and_when,  # noqa: F401
+)

@@ -1,0 +1,96 @@
+"""Turning one bad record into one ``LoadError`` while the rest of the file keeps loading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from memex_audit.loaders._jsonio import describe_validation_error
+from memex_audit.loaders._registry import LoadError, LoadItem
+from memex_audit.trajectory import Trajectory
+
+
+class RecordError(ValueError):
+    """A record of a foreign format lacks a field or holds a value of the wrong kind.
+
+    Attributes:
+        field: Dotted path of the offending field inside the record.
+        reason: What is wrong, in words that say what to fix.
+    """
+
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def convert_record(
+    build: Callable[[], Trajectory],
+    *,
+    path: Path,
+    fmt: str,
+    line: int | None = None,
+    field_prefix: str | None = None,
+) -> LoadItem:
+    """Run ``build`` and return its trajectory, or a ``LoadError`` naming the record and field.
+
+    Args:
+        build: Converts one record; raises ``RecordError``, ``ValidationError`` or a plain
+            ``KeyError``/``TypeError``/``ValueError`` when the record is malformed.
+        path: The file.
+        fmt: The format name.
+        line: 1-based line (JSONL) or record number, when known.
+        field_prefix: Path of the record inside the file (``simulations.3``), prefixed to fields.
+    """
+    try:
+        return build()
+    except RecordError as exc:
+        return LoadError(
+            file=str(path), line=line, field=_join(field_prefix, exc.field), format=fmt, reason=exc.reason
+        )
+    except ValidationError as exc:
+        field, reason = describe_validation_error(exc)
+        return LoadError(
+            file=str(path), line=line, field=_join(field_prefix, field), format=fmt, reason=reason
+        )
+    except KeyError as exc:
+        return LoadError(
+            file=str(path),
+            line=line,
+            field=_join(field_prefix, str(exc.args[0]) if exc.args else None),
+            format=fmt,
+            reason="required field is missing",
+        )
+    except (TypeError, ValueError, AttributeError) as exc:
+        return LoadError(
+            file=str(path),
+            line=line,
+            field=field_prefix,
+            format=fmt,
+            reason=f"malformed record ({type(exc).__name__}: {exc})",
+        )
+
+
+def file_error(path: Path, fmt: str, reason: str, *, field: str | None = None) -> LoadError:
+    """A ``LoadError`` about the file as a whole."""
+    return LoadError(file=str(path), field=field, format=fmt, reason=reason)
+
+
+def unique_ids(items: Iterator[LoadItem]) -> Iterator[LoadItem]:
+    """Pass items through, suffixing ``#2``, ``#3``… to a trajectory id already seen in this file."""
+    seen: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, Trajectory):
+            count = seen.get(item.id, 0) + 1
+            seen[item.id] = count
+            if count > 1:
+                item.id = f"{item.id}#{count}"
+        yield item
+
+
+def _join(prefix: str | None, field: str | None) -> str | None:
+    if prefix and field:
+        return f"{prefix}.{field}"
+    return prefix or field
