@@ -1,0 +1,251 @@
+"""The Anthropic Messages API through the official ``anthropic`` SDK.
+
+Prompt caching: the system prompt, the tool list and the newest message each carry a
+``cache_control`` breakpoint. In an agent loop each request extends the previous one, so the
+next turn reads everything up to the previous turn's last message from the cache (at a tenth of
+the input price) and only the new observation is billed in full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import JsonValue
+
+from memex_audit.errors import ModelError, UsageError
+from memex_audit.llm._ledger import UsageLedger
+from memex_audit.llm._pricing import estimate_cost
+from memex_audit.llm._retry import (
+    RETRY_STATUSES,
+    RetryPolicy,
+    TransientModelError,
+    call_with_retries,
+    parse_retry_after,
+)
+from memex_audit.llm._switch import check_model_requests_allowed
+from memex_audit.llm._types import LLMRequest, LLMResponse
+from memex_audit.trajectory import ToolCall, Usage
+
+if TYPE_CHECKING:
+    import anthropic
+    import httpx2
+
+DEFAULT_MODEL = "claude-sonnet-4-6"
+_EPHEMERAL: dict[str, JsonValue] = {"type": "ephemeral"}
+
+
+class AnthropicClient:
+    """A Claude model behind the ``LLMClient`` protocol.
+
+    Args:
+        model: The model id.
+        api_key: The API key; defaults to the ``ANTHROPIC_API_KEY`` environment variable.
+        client: A ready ``anthropic.AsyncAnthropic`` to use instead of building one (its own
+            retries add to ours; build it with ``max_retries=0``).
+        http_client: An ``httpx2.AsyncClient`` for the SDK to send requests with (tests pass one
+            with a ``httpx2.MockTransport``).
+        base_url: Another endpoint speaking the Anthropic API.
+        max_retries: Retries of a rate-limited, overloaded or failed call (overrides ``retry``).
+        retry: The full retry policy.
+        prompt_caching: Mark the stable prefix (system prompt, tools, conversation so far) for
+            prompt caching.
+        timeout_s: Timeout of one HTTP attempt.
+        ledger: Where every call's usage is also recorded.
+
+    Raises:
+        UsageError: No API key was given or found in the environment, or the SDK is missing.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        api_key: str | None = None,
+        client: anthropic.AsyncAnthropic | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+        base_url: str | None = None,
+        max_retries: int | None = None,
+        retry: RetryPolicy | None = None,
+        prompt_caching: bool = True,
+        timeout_s: float = 600.0,
+        ledger: UsageLedger | None = None,
+    ) -> None:
+        try:
+            import anthropic
+        except ImportError as err:  # pragma: no cover - a declared dependency
+            raise UsageError("AnthropicClient needs the 'anthropic' package: pip install anthropic") from err
+        self._anthropic = anthropic
+        self.model = model
+        policy = retry or RetryPolicy()
+        if max_retries is not None:
+            policy = RetryPolicy(**{**policy.__dict__, "max_retries": max_retries})
+        self.retry = policy
+        self.prompt_caching = prompt_caching
+        self.ledger = ledger
+        self._client = client
+        self._http_client = http_client
+        self._base_url = base_url
+        self._timeout_s = timeout_s
+        self._owned: tuple[asyncio.AbstractEventLoop, anthropic.AsyncAnthropic] | None = None
+        self._api_key = api_key or os.environ.get("ANTHROPIC_API_KEY") or None
+        if client is None and self._api_key is None:
+            raise UsageError(
+                "AnthropicClient: no API key. Set ANTHROPIC_API_KEY (or pass api_key=...), "
+                "or run with the offline policy, which needs no model."
+            )
+
+    def __repr__(self) -> str:
+        return f"AnthropicClient(model={self.model!r})"
+
+    def _sdk(self) -> anthropic.AsyncAnthropic:
+        if self._client is not None:
+            return self._client
+        # An SDK client we build holds connections bound to the event loop that first used them;
+        # each asyncio.run() (e.g. Agent.run_sync) gets its own, so build one per loop.
+        loop = asyncio.get_running_loop()
+        if self._owned is None or self._owned[0] is not loop:
+            sdk = self._anthropic.AsyncAnthropic(
+                api_key=self._api_key,
+                base_url=self._base_url,
+                http_client=self._http_client,
+                max_retries=0,
+                timeout=self._timeout_s,
+            )
+            self._owned = (loop, sdk)
+        return self._owned[1]
+
+    def request_params(self, request: LLMRequest) -> dict[str, Any]:
+        """The keyword arguments of ``messages.create`` for ``request`` (cache breakpoints included)."""
+        params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens}
+        system_block: dict[str, Any] = {"type": "text", "text": request.system}
+        if self.prompt_caching and request.system:
+            system_block["cache_control"] = dict(_EPHEMERAL)
+        if request.system:
+            params["system"] = [system_block]
+        messages: list[dict[str, Any]] = []
+        for message in request.messages:
+            content: Any = message.content
+            messages.append({"role": message.role, "content": copy.deepcopy(content)})
+        if self.prompt_caching and messages:
+            _mark_last_block(messages[-1])
+        params["messages"] = messages
+        if request.tools:
+            tools: list[dict[str, Any]] = [
+                {"name": t.name, "description": t.description, "input_schema": copy.deepcopy(t.input_schema)}
+                for t in request.tools
+            ]
+            if self.prompt_caching:
+                tools[-1]["cache_control"] = dict(_EPHEMERAL)
+            params["tools"] = tools
+        if request.temperature is not None:
+            # The SDK no longer has a temperature argument (newer models reject sampling
+            # parameters); older models still take it in the body, and a model that does not
+            # gets its 400 reported as a ModelError.
+            params["extra_body"] = {"temperature": request.temperature}
+        if request.stop_sequences:
+            params["stop_sequences"] = list(request.stop_sequences)
+        return params
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        """Send ``request`` to the Messages API, retrying transient failures.
+
+        Raises:
+            ModelError: Real requests are switched off, the API rejected the request (the API's
+                message is included), or the retries are spent.
+        """
+        check_model_requests_allowed(type(self).__name__, self.model)
+        params = self.request_params(request)
+        started = time.perf_counter()
+        message = await call_with_retries(
+            lambda: self._attempt(params), self.retry, what=f"Anthropic {self.model}"
+        )
+        response = self._to_response(message, time.perf_counter() - started)
+        if self.ledger is not None:
+            self.ledger.record(response)
+        return response
+
+    async def _attempt(self, params: dict[str, Any]) -> Any:
+        anthropic = self._anthropic
+        try:
+            return await self._sdk().messages.create(**params)
+        except anthropic.APIStatusError as err:
+            detail = _api_message(err)
+            headers = err.response.headers
+            retryable = err.status_code in RETRY_STATUSES or err.status_code >= 500
+            if headers.get("x-should-retry") == "false":
+                retryable = False
+            if retryable:
+                raise TransientModelError(
+                    f"HTTP {err.status_code}: {detail}",
+                    status=err.status_code,
+                    retry_after_s=parse_retry_after(headers),
+                ) from err
+            raise ModelError(f"Anthropic {self.model}: HTTP {err.status_code}: {detail}") from err
+        except anthropic.APIConnectionError as err:
+            raise TransientModelError(f"connection failed: {err}") from err
+
+    def _to_response(self, message: Any, latency_s: float) -> LLMResponse:
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        for block in message.content:
+            kind = getattr(block, "type", None)
+            if kind == "text":
+                texts.append(block.text)
+            elif kind == "tool_use":
+                arguments = block.input
+                if isinstance(arguments, dict):
+                    calls.append(ToolCall(id=block.id, name=block.name, arguments=arguments))
+                else:
+                    calls.append(ToolCall(id=block.id, name=block.name, arguments_raw=repr(arguments)))
+        raw = message.usage
+        cache_read = raw.cache_read_input_tokens or 0
+        cache_write = raw.cache_creation_input_tokens or 0
+        usage = Usage(
+            # Usage.input_tokens counts every input token; the API reports cached ones apart.
+            input_tokens=raw.input_tokens + cache_read + cache_write,
+            output_tokens=raw.output_tokens,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+        )
+        model = message.model or self.model
+        usage.cost_usd = estimate_cost(model, usage)
+        return LLMResponse(
+            text="".join(texts),
+            tool_calls=calls,
+            usage=usage,
+            model=model,
+            stop_reason=message.stop_reason,
+            latency_s=latency_s,
+        )
+
+
+def _mark_last_block(message: dict[str, Any]) -> None:
+    content = message["content"]
+    if isinstance(content, str):
+        if content:
+            message["content"] = [{"type": "text", "text": content, "cache_control": dict(_EPHEMERAL)}]
+        return
+    if (
+        content
+        and isinstance(content[-1], dict)
+        and content[-1].get("type") in {"text", "tool_result", "tool_use"}
+    ):
+        if content[-1].get("type") == "text" and not content[-1].get("text"):
+            return  # the API rejects cache_control on an empty text block
+        content[-1]["cache_control"] = dict(_EPHEMERAL)
+
+
+def _api_message(err: Any) -> str:
+    message = getattr(err, "api_message", None)
+    kind = getattr(err, "type", None)
+    if not message:
+        body = getattr(err, "body", None)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            message = body["error"].get("message")
+            kind = kind or body["error"].get("type")
+    text = str(message or getattr(err, "message", None) or err)
+    return f"{kind}: {text}" if kind else text

@@ -1,0 +1,154 @@
+"""Prices per model, in USD per million tokens, and the cost of one call.
+
+Only published list prices are in the table; a model that is not in it has no cost
+(``None``), never a guessed one. Users add their own, e.g. a self-hosted model at zero,
+with ``register_price``.
+
+Sources (2026-11): Anthropic's pricing page (platform.claude.com/docs/en/about-claude/pricing)
+for Claude models; the serving provider's list price for the open-weight models (Together AI
+serverless; the same weights cost something else elsewhere, and nothing on your own GPU).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from memex_audit.trajectory import Usage
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """List prices of one model, in USD per million tokens.
+
+    Attributes:
+        input: Uncached input tokens.
+        output: Output tokens (thinking included).
+        cache_write: Input tokens written to the prompt cache (5-minute TTL); ``None``: as input.
+        cache_read: Input tokens read from the prompt cache; ``None``: as input.
+        long_prompt_threshold: Prompt size (input + cache reads + writes) above which every token
+            of the call is billed at the ``long_prompt`` prices instead.
+        long_prompt: The prices above ``long_prompt_threshold``.
+    """
+
+    input: float
+    output: float
+    cache_write: float | None = None
+    cache_read: float | None = None
+    long_prompt_threshold: int | None = None
+    long_prompt: ModelPrice | None = None
+
+
+def _claude(input: float, output: float, cache_read: float | None = None) -> ModelPrice:
+    # 5-minute cache writes cost 1.25x input everywhere on the price list; reads are 0.1x unless
+    # the list says otherwise.
+    return ModelPrice(
+        input=input,
+        output=output,
+        cache_write=input * 1.25,
+        cache_read=input * 0.1 if cache_read is None else cache_read,
+    )
+
+
+_OPUS_45 = _claude(5.0, 25.0)
+_OPUS_4 = _claude(15.0, 75.0)
+_SONNET_4 = _claude(3.0, 15.0)
+
+PRICES: dict[str, ModelPrice] = {
+    # Claude (Anthropic API)
+    "claude-fable-5-1": _claude(10.0, 50.0, cache_read=0.25),
+    "claude-mythos-5-1": _claude(10.0, 50.0, cache_read=0.25),
+    "claude-fable-5": _claude(10.0, 50.0),
+    "claude-mythos-5": _claude(10.0, 50.0),
+    "claude-opus-5-5": _claude(4.0, 20.0, cache_read=0.20),
+    "claude-opus-5": _OPUS_45,
+    "claude-opus-4-8": _OPUS_45,
+    "claude-opus-4-7": _OPUS_45,
+    "claude-opus-4-6": _OPUS_45,
+    "claude-opus-4-5": _OPUS_45,
+    "claude-opus-4-1": _OPUS_4,
+    "claude-opus-4-0": _OPUS_4,
+    "claude-sonnet-5-5": _claude(2.0, 10.0, cache_read=0.10),
+    "claude-sonnet-5": _claude(2.0, 10.0),
+    "claude-sonnet-4-6": _SONNET_4,
+    "claude-sonnet-4-5": ModelPrice(
+        input=3.0,
+        output=15.0,
+        cache_write=3.75,
+        cache_read=0.30,
+        long_prompt_threshold=200_000,
+        long_prompt=_claude(6.0, 22.5),
+    ),
+    "claude-sonnet-4-0": _SONNET_4,
+    "claude-haiku-5-5": ModelPrice(
+        input=0.10,
+        output=0.50,
+        cache_write=0.125,
+        cache_read=0.01,
+        long_prompt_threshold=100_000,
+        long_prompt=ModelPrice(input=0.50, output=2.50, cache_write=0.625, cache_read=0.05),
+    ),
+    "claude-haiku-4-5": _claude(1.0, 5.0),
+    # Open-weight models, as served by Together AI (OpenAI-compatible endpoint)
+    "meta-llama/llama-3.3-70b-instruct-turbo": ModelPrice(input=0.88, output=0.88),
+    "openai/gpt-oss-120b": ModelPrice(input=0.15, output=0.60),
+    "openai/gpt-oss-20b": ModelPrice(input=0.05, output=0.20),
+}
+"""The built-in price table, keyed by lower-case model id."""
+
+_ALIASES = {"claude-opus-4": "claude-opus-4-0", "claude-sonnet-4": "claude-sonnet-4-0"}
+_DATE_SUFFIX = re.compile(r"-(\d{8}|latest)$")
+_lock = threading.Lock()
+
+
+def register_price(model: str, price: ModelPrice) -> None:
+    """Add or replace the price of ``model`` (for example a self-hosted model at zero)."""
+    with _lock:
+        PRICES[model.lower()] = price
+
+
+def price_for(model: str) -> ModelPrice | None:
+    """The prices of ``model``, or ``None`` when they are not known.
+
+    Dated snapshots (``claude-haiku-4-5-20251001``), a ``[1m]`` context suffix and an
+    ``anthropic/`` prefix resolve to the base model's prices.
+    """
+    name = model.strip().lower()
+    candidates = [name]
+    base = name.removesuffix("[1m]")
+    base = base.removeprefix("anthropic/").removeprefix("anthropic.")
+    base = _DATE_SUFFIX.sub("", base)
+    candidates += [base, _ALIASES.get(base, base)]
+    for candidate in candidates:
+        if candidate in PRICES:
+            return PRICES[candidate]
+    return None
+
+
+def estimate_cost(model: str, usage: Usage) -> float | None:
+    """The list-price cost of ``usage`` on ``model``, in USD; ``None`` for an unknown model.
+
+    ``usage.input_tokens`` counts every input token, cache reads and writes included (the
+    convention of ``memex_audit.trajectory.Usage``); the cached parts are billed at their own
+    rates and the rest at the input rate.
+    """
+    price = price_for(model)
+    if price is None:
+        return None
+    if (
+        price.long_prompt is not None
+        and price.long_prompt_threshold is not None
+        and usage.input_tokens > price.long_prompt_threshold
+    ):
+        price = price.long_prompt
+    uncached = max(usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens, 0)
+    cache_write = price.input if price.cache_write is None else price.cache_write
+    cache_read = price.input if price.cache_read is None else price.cache_read
+    micro_usd = (
+        uncached * price.input
+        + usage.cache_write_tokens * cache_write
+        + usage.cache_read_tokens * cache_read
+        + usage.output_tokens * price.output
+    )
+    return micro_usd / 1_000_000
