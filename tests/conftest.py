@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,15 @@ def _no_api_keys(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
     if request.node.get_closest_marker("live") is None:
         for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
             monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_model_requests(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Real LLM clients raise ModelError unless the test is marked live (fakes still work)."""
+    from memex_audit.llm import allow_model_requests
+
+    with allow_model_requests(request.node.get_closest_marker("live") is not None):
+        yield
 
 
 @pytest.fixture

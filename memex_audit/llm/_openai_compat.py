@@ -16,7 +16,7 @@ import orjson
 
 from memex_audit.errors import ModelError
 from memex_audit.llm._ledger import UsageLedger
-from memex_audit.llm._pricing import ModelPrice, estimate_cost, register_price
+from memex_audit.llm._pricing import ModelPrice, estimate_cost
 from memex_audit.llm._retry import (
     RETRY_STATUSES,
     RetryPolicy,
@@ -42,7 +42,7 @@ class OpenAICompatibleClient:
         max_retries: Retries of a rate-limited or failed call (overrides ``retry``).
         retry: The full retry policy.
         timeout_s: Timeout of one HTTP attempt (local models can be slow).
-        price: Prices of this model (registered for ``estimate_cost``); e.g. zeros for your own GPU.
+        price: Prices of this model, instead of the built-in table's (e.g. zeros for your own GPU).
         ledger: Where every call's usage is also recorded.
     """
 
@@ -70,8 +70,7 @@ class OpenAICompatibleClient:
         self.retry = policy
         self._timeout_s = timeout_s
         self.ledger = ledger
-        if price is not None:
-            register_price(model, price)
+        self.price = price
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleClient(base_url={self.base_url!r}, model={self.model!r})"
@@ -166,7 +165,7 @@ class OpenAICompatibleClient:
             cache_read_tokens=int(details.get("cached_tokens") or 0),
         )
         model = str(payload.get("model") or self.model)
-        usage.cost_usd = estimate_cost(model, usage)
+        usage.cost_usd = estimate_cost(model, usage, price=self.price)
         if usage.cost_usd is None and model != self.model:
             usage.cost_usd = estimate_cost(self.model, usage)
         return LLMResponse(

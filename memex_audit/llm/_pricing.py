@@ -126,14 +126,19 @@ def price_for(model: str) -> ModelPrice | None:
     return None
 
 
-def estimate_cost(model: str, usage: Usage) -> float | None:
+def estimate_cost(model: str, usage: Usage, *, price: ModelPrice | None = None) -> float | None:
     """The list-price cost of ``usage`` on ``model``, in USD; ``None`` for an unknown model.
 
     ``usage.input_tokens`` counts every input token, cache reads and writes included (the
     convention of ``memex_audit.trajectory.Usage``); the cached parts are billed at their own
     rates and the rest at the input rate.
+
+    Args:
+        model: The model id, looked up with ``price_for``.
+        usage: Tokens of one call (prices that depend on prompt size apply per call).
+        price: Prices to use instead of the table's.
     """
-    price = price_for(model)
+    price = price or price_for(model)
     if price is None:
         return None
     if (

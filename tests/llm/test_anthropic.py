@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx2
@@ -22,6 +22,15 @@ from memex_audit.llm import (
     estimate_cost,
 )
 from memex_audit.trajectory import Usage
+
+
+@pytest.fixture(autouse=True)
+def _requests_over_the_fake_transport() -> Iterator[None]:
+    # The transport is fake, so this module lets the real client send; tests of the switch
+    # turn it off again inside.
+    with allow_model_requests(True):
+        yield
+
 
 CODE_REPLY = "Let me look.\n```python\nprint(len(trajectories))\n```"
 

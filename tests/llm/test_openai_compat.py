@@ -1,0 +1,221 @@
+"""OpenAICompatibleClient against an httpx.MockTransport standing in for vLLM / Ollama / llama.cpp."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from memex_audit.errors import ModelError
+from memex_audit.llm import (
+    ChatMessage,
+    LLMRequest,
+    ModelPrice,
+    OpenAICompatibleClient,
+    RetryPolicy,
+    ToolSpec,
+    allow_model_requests,
+)
+
+
+@pytest.fixture(autouse=True)
+def _requests_over_the_fake_transport() -> Iterator[None]:
+    # The transport is fake, so this module lets the real client send; tests of the switch
+    # turn it off again inside.
+    with allow_model_requests(True):
+        yield
+
+
+class FakeServer:
+    def __init__(self, replies: list[httpx.Response | Exception]) -> None:
+        self.replies = list(replies)
+        self.requests: list[httpx.Request] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def client(self, **kwargs: Any) -> OpenAICompatibleClient:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
+        return OpenAICompatibleClient("http://gpu-box:8000/v1/", "qwen3-32b", http_client=http, **kwargs)
+
+    def body(self, n: int = 0) -> dict[str, Any]:
+        return json.loads(self.requests[n].content)
+
+
+class NoSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def _completion(
+    message: dict[str, Any], finish: str = "stop", usage: dict[str, Any] | None = None
+) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "model": "qwen3-32b",
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": usage or {"prompt_tokens": 50, "completion_tokens": 7, "total_tokens": 57},
+        },
+    )
+
+
+TOOLS = [
+    ToolSpec(
+        name="read_step",
+        description="Read one step.",
+        input_schema={"type": "object", "properties": {"index": {"type": "integer"}}, "required": ["index"]},
+    )
+]
+
+
+def test_maps_system_messages_tools_and_tool_results_to_chat_completions() -> None:
+    server = FakeServer([_completion({"role": "assistant", "content": "Step 3 is wrong."})])
+    request = LLMRequest(
+        system="You audit.",
+        messages=[
+            ChatMessage(role="user", content="Check step 3."),
+            ChatMessage(
+                role="assistant",
+                content=[
+                    {"type": "text", "text": "Reading it."},
+                    {"type": "tool_use", "id": "call_a", "name": "read_step", "input": {"index": 3}},
+                ],
+            ),
+            ChatMessage(
+                role="user",
+                content=[
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "call_a",
+                        "content": [{"type": "text", "text": "x=1"}],
+                    }
+                ],
+            ),
+        ],
+        tools=TOOLS,
+        max_tokens=256,
+        temperature=0.2,
+        stop_sequences=["</answer>"],
+    )
+    response = asyncio.run(server.client(api_key="k").complete(request))
+
+    sent = server.requests[0]
+    assert str(sent.url) == "http://gpu-box:8000/v1/chat/completions"
+    assert sent.headers["authorization"] == "Bearer k"
+    body = server.body()
+    assert body["model"] == "qwen3-32b"
+    assert body["max_tokens"] == 256 and body["temperature"] == 0.2 and body["stop"] == ["</answer>"]
+    assert body["messages"] == [
+        {"role": "system", "content": "You audit."},
+        {"role": "user", "content": "Check step 3."},
+        {
+            "role": "assistant",
+            "content": "Reading it.",
+            "tool_calls": [
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "read_step", "arguments": '{"index":3}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_a", "content": "x=1"},
+    ]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "read_step",
+                "description": "Read one step.",
+                "parameters": TOOLS[0].input_schema,
+            },
+        }
+    ]
+    assert response.text == "Step 3 is wrong."
+    assert response.stop_reason == "stop"
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (50, 7)
+    assert response.usage.cost_usd is None  # no price known for a self-served model
+
+
+def test_tool_calls_in_the_reply_and_bad_arguments_are_kept_raw() -> None:
+    reply = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "read_step", "arguments": '{"index": 4}'}},
+            {"id": "c2", "type": "function", "function": {"name": "read_step", "arguments": "{index: 5"}},
+        ],
+    }
+    usage = {"prompt_tokens": 100, "completion_tokens": 20, "prompt_tokens_details": {"cached_tokens": 64}}
+    server = FakeServer([_completion(reply, finish="tool_calls", usage=usage)])
+    client = server.client(price=ModelPrice(input=1.0, output=2.0, cache_read=0.5))
+    response = asyncio.run(
+        client.complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="go")]))
+    )
+    assert response.text == ""
+    assert response.stop_reason == "tool_calls"
+    assert response.tool_calls[0].arguments == {"index": 4}
+    assert response.tool_calls[1].arguments == {} and response.tool_calls[1].arguments_raw == "{index: 5"
+    assert response.usage.cache_read_tokens == 64
+    assert response.usage.cost_usd == pytest.approx((36 * 1.0 + 64 * 0.5 + 20 * 2.0) / 1e6)
+
+
+def test_retries_429_and_5xx_and_connection_errors_then_succeeds() -> None:
+    server = FakeServer(
+        [
+            httpx.Response(
+                429, json={"error": {"message": "rate limited"}}, headers={"retry-after-ms": "250"}
+            ),
+            httpx.Response(503, text="upstream down"),
+            httpx.ConnectError("refused"),
+            _completion({"role": "assistant", "content": "ok"}),
+        ]
+    )
+    sleeps = NoSleep()
+    client = server.client(retry=RetryPolicy(max_retries=4, initial_delay_s=1.0, jitter=0.0, sleep=sleeps))
+    response = asyncio.run(
+        client.complete(LLMRequest(system="", messages=[ChatMessage(role="user", content="x")]))
+    )
+    assert response.text == "ok"
+    assert len(server.requests) == 4
+    assert sleeps.delays == [0.25, 2.0, 4.0]
+    assert server.body()["messages"] == [{"role": "user", "content": "x"}]  # no empty system message
+
+
+def test_client_error_is_not_retried_and_carries_the_server_message() -> None:
+    server = FakeServer(
+        [httpx.Response(400, json={"error": "model 'qwen3-32b' not found, try pulling it first"})]
+    )
+    client = server.client(retry=RetryPolicy(sleep=NoSleep()))
+    with pytest.raises(ModelError, match="not found, try pulling it first"):
+        asyncio.run(client.complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="x")])))
+    assert len(server.requests) == 1
+
+
+def test_exhausted_retries_raise_model_error() -> None:
+    server = FakeServer([httpx.Response(500, text="boom")] * 2)
+    client = server.client(max_retries=1, retry=RetryPolicy(sleep=NoSleep()))
+    with pytest.raises(ModelError, match="HTTP 500: boom.*after 2 attempts"):
+        asyncio.run(client.complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="x")])))
+
+
+def test_switch_blocks_before_any_request() -> None:
+    server = FakeServer([])
+    client = server.client()
+    with allow_model_requests(False), pytest.raises(ModelError, match="switched off"):
+        asyncio.run(client.complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="x")])))
+    assert server.requests == []
