@@ -190,17 +190,27 @@ class AnthropicClient:
 
     def _to_response(self, message: Any, latency_s: float) -> LLMResponse:
         texts: list[str] = []
+        thoughts: list[str] = []
         calls: list[ToolCall] = []
+        blocks: list[dict[str, JsonValue]] = []
         for block in message.content:
             kind = getattr(block, "type", None)
+            # Only the fields the API accepts back are kept, so ``as_message`` can resend them.
             if kind == "text":
                 texts.append(block.text)
+                blocks.append({"type": "text", "text": block.text})
+            elif kind == "thinking":
+                thoughts.append(block.thinking)
+                blocks.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
+            elif kind == "redacted_thinking":
+                blocks.append({"type": "redacted_thinking", "data": block.data})
             elif kind == "tool_use":
                 arguments = block.input
                 if isinstance(arguments, dict):
                     calls.append(ToolCall(id=block.id, name=block.name, arguments=arguments))
                 else:
                     calls.append(ToolCall(id=block.id, name=block.name, arguments_raw=repr(arguments)))
+                blocks.append({"type": "tool_use", "id": block.id, "name": block.name, "input": arguments})
         raw = message.usage
         cache_read = raw.cache_read_input_tokens or 0
         cache_write = raw.cache_creation_input_tokens or 0
@@ -220,6 +230,8 @@ class AnthropicClient:
             model=model,
             stop_reason=message.stop_reason,
             latency_s=latency_s,
+            reasoning="\n\n".join(thoughts) or None,
+            blocks=blocks,
         )
 
 

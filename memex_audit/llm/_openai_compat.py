@@ -175,6 +175,8 @@ class OpenAICompatibleClient:
             model=model,
             stop_reason=choice.get("finish_reason"),
             latency_s=latency_s,
+            # vLLM, llama.cpp and Ollama return a reasoning model's thinking apart from content.
+            reasoning=message.get("reasoning_content") or message.get("reasoning") or None,
         )
 
 

@@ -18,8 +18,9 @@ _PIECE = re.compile(r"[^\W\d_]+|\d+|[^\w\s]|_")
 def estimate_tokens(text: str) -> int:
     """Roughly how many tokens ``text`` takes for a modern BPE tokenizer.
 
-    Letters runs count one token per started 6 characters, digit runs one per 3 digits, each
-    punctuation mark one, and each line break one (code and tables are line-heavy).
+    ASCII letter runs count one token per started 6 characters, other letter runs one per 3
+    (one per character for CJK), digit runs one per 3 digits, each punctuation mark one, and
+    each line break one (code and tables are line-heavy).
 
     Args:
         text: Any text.
@@ -34,10 +35,13 @@ def estimate_tokens(text: str) -> int:
         piece = match.group()
         if piece[0].isdigit():
             count += -(-len(piece) // 3)
-        elif piece[0].isalpha():
+        elif piece.isascii():
             count += -(-len(piece) // 6)
         else:
-            count += 1
+            # Ideographic scripts take about a token per character; other non-ASCII words
+            # (accents, Cyrillic) split into short pieces.
+            wide = sum(1 for ch in piece if ord(ch) >= 0x2E80)
+            count += wide + -(-(len(piece) - wide) // 3)
     count += text.count("\n")
     return count
 

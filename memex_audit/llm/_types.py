@@ -87,6 +87,12 @@ class LLMResponse(_Strict):
         stop_reason: Why the reply ended (``end_turn``, ``tool_use``, ``max_tokens``...).
         latency_s: Wall-clock time of the call, retries included.
         cached: True when the reply came from an on-disk response cache (it then cost nothing).
+        reasoning: The model's visible thinking, when it returned any (recorded as a step's
+            ``reasoning``; never part of ``text``).
+        blocks: The reply's content blocks, Anthropic-shaped (``text``, ``thinking``,
+            ``redacted_thinking``, ``tool_use``), when the provider returned blocks. A
+            tool-calling turn must be sent back with its thinking blocks intact, which
+            ``as_message`` does; empty for fakes and OpenAI-compatible servers.
     """
 
     text: str
@@ -96,16 +102,21 @@ class LLMResponse(_Strict):
     stop_reason: str | None = None
     latency_s: float | None = None
     cached: bool = False
+    reasoning: str | None = None
+    blocks: list[dict[str, JsonValue]] = Field(default_factory=list)
 
     def as_message(self) -> ChatMessage:
         """The reply as the ``assistant`` message to append to the conversation.
 
-        Plain text when the model made no tool calls; otherwise Anthropic-shaped blocks
-        (a ``text`` block when there is text, then one ``tool_use`` block per call) so the
-        next request can answer each call with a ``tool_result`` block.
+        Plain text when the model made no tool calls; otherwise Anthropic-shaped blocks so
+        the next request can answer each call with a ``tool_result`` block: the reply's own
+        ``blocks`` when it has them (thinking included, as the API requires), else a ``text``
+        block when there is text, then one ``tool_use`` block per call.
         """
         if not self.tool_calls:
             return ChatMessage(role="assistant", content=self.text)
+        if self.blocks:
+            return ChatMessage(role="assistant", content=[dict(block) for block in self.blocks])
         blocks: list[dict[str, JsonValue]] = []
         if self.text:
             blocks.append({"type": "text", "text": self.text})

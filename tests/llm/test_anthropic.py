@@ -268,6 +268,39 @@ def test_tool_use_blocks_become_tool_calls_and_tools_are_cached() -> None:
     assert "cache_control" not in follow.messages[2].content[0]  # type: ignore[index]  # caller's copy untouched
 
 
+def test_thinking_is_kept_as_reasoning_and_sent_back_with_tool_use() -> None:
+    reply = _message(
+        [
+            {"type": "thinking", "thinking": "Step 4 has the table.", "signature": "sig=="},
+            {"type": "tool_use", "id": "toolu_9", "name": "read_step", "input": {"index": 4}},
+        ],
+        stop_reason="tool_use",
+    )
+    fake = FakeAnthropic([(200, reply, {})])
+    response = _run(lambda: fake.client().complete(_request()))
+    assert response.reasoning == "Step 4 has the table."
+    assert response.text == ""
+    assert response.as_message().content == [
+        {"type": "thinking", "thinking": "Step 4 has the table.", "signature": "sig=="},
+        {"type": "tool_use", "id": "toolu_9", "name": "read_step", "input": {"index": 4}},
+    ]
+
+
+def test_connection_errors_are_retried() -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise httpx2.ConnectError("connection reset", request=request)
+        return httpx2.Response(200, json=_message([{"type": "text", "text": "back"}]))
+
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(handler))
+    client = AnthropicClient(api_key="sk-test", http_client=http, retry=RetryPolicy(sleep=RecordedSleeps()))
+    assert _run(lambda: client.complete(_request())).text == "back"
+    assert calls["n"] == 2
+
+
 def test_missing_api_key_says_how_to_fix_it() -> None:
     with pytest.raises(UsageError, match="ANTHROPIC_API_KEY.*offline"):
         AnthropicClient()

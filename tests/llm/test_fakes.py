@@ -106,3 +106,8 @@ def test_estimate_tokens_is_monotone_and_plausible() -> None:
     assert 8 <= estimate_tokens(sentence) <= 14  # real tokenizers give about 10
     assert estimate_tokens(sentence * 10) > estimate_tokens(sentence)
     assert estimate_tokens("x = compute_total(rows)\nprint(x)\n") >= 10
+
+
+def test_estimate_tokens_counts_ideographs_per_character() -> None:
+    assert estimate_tokens("数据分析报告") == 6
+    assert estimate_tokens("Größenordnung") > estimate_tokens("magnitudeorder")
