@@ -5,6 +5,12 @@ The native format comes first so it wins ties.
 
 from memex_audit.loaders import _native  # noqa: F401
 from memex_audit.loaders._formats import (
+    _anthropic,  # noqa: F401
+    _docent,  # noqa: F401
+    _inspect,  # noqa: F401
+    _openai_chat,  # noqa: F401
+    _otel,  # noqa: F401
+    _scout,  # noqa: F401
     _swe_agent,  # noqa: F401
     _tau2,  # noqa: F401
     _tau_bench,  # noqa: F401

@@ -1,0 +1,329 @@
+"""OpenTelemetry / OpenInference span exports (as TRAIL-style traces use): a trajectory per trace.
+
+Spans (read by ``_otel_spans`` from OTLP JSON, SDK/Phoenix JSON or TRAIL-style trees, in ``.json``
+or ``.jsonl``) are grouped by trace and become steps in start-time order, one step per span:
+
+* LLM spans (OpenInference ``openinference.span.kind = LLM``, or GenAI ``gen_ai.*`` chat spans)
+  are assistant steps: the output message text, its tool calls, the token counts and the model.
+* TOOL spans (and RETRIEVER / RERANKER / EMBEDDING) are tool steps: ``output.value`` is the
+  output; a tool span is linked to the LLM tool call it answers by ``tool_call.id`` or, failing
+  that, to the latest unanswered call of the same tool name.
+* Other spans (AGENT, CHAIN, GUARDRAIL…) are assistant steps naming the span as the ``agent``;
+  their input and output go to the step's metadata.
+
+Every step keeps ``span_id``, ``parent_span_id``, the span name and kind and the attributes that
+were not mapped, so annotations made against span ids (TRAIL) can be joined back. The root span's
+input is the question and its output the final answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import JsonValue
+
+from memex_audit.loaders._formats._otel_spans import Span, spans_in
+from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
+from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, usage_from
+from memex_audit.loaders._jsonio import first_json_char, iter_jsonl, parse_jsonl_line, read_json_document
+from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.trajectory import Role, Source, Step, ToolCall, Trajectory, Usage
+
+FORMAT = "otel"
+_TOOL_KINDS = frozenset({"TOOL", "RETRIEVER", "RERANKER", "EMBEDDING"})
+_OUTPUT_MESSAGE = re.compile(r"^llm\.output_messages\.(\d+)\.message\.(.+)$")
+_GENAI_COMPLETION = re.compile(r"^gen_ai\.completion\.(\d+)\.(.+)$")
+_TOOL_CALL = re.compile(r"^tool_calls\.(\d+)\.(?:tool_call\.)?(.+)$")
+
+
+class OtelFormat:
+    """OpenTelemetry / OpenInference span exports (OTLP JSON, SDK JSON, TRAIL traces)."""
+
+    name: str = FORMAT
+    extensions: tuple[str, ...] = (".json", ".jsonl")
+
+    def sniff(self, path: Path, head: bytes) -> float:
+        if not path.name.endswith(self.extensions) or first_json_char(head) not in (b"[", b"{"):
+            return 0.0
+        if b'"resourceSpans"' in head:
+            return 0.95
+        if b'"child_spans"' in head or b'"span_attributes"' in head:
+            return 0.9
+        if b"openinference.span.kind" in head:
+            return 0.85
+        if (b'"span_id"' in head or b'"spanId"' in head) and (b'"trace_id"' in head or b'"traceId"' in head):
+            return 0.8
+        return 0.0
+
+    def load(self, path: Path) -> Iterator[LoadItem]:
+        spans: list[Span] = []
+        lines: dict[str, int] = {}
+        for item in self._documents(path):
+            if isinstance(item, LoadError):
+                yield item
+                continue
+            line, doc = item
+            try:
+                found = list(spans_in(doc))
+            except RecordError as exc:
+                yield LoadError(file=str(path), line=line, field=exc.field, format=FORMAT, reason=exc.reason)
+                continue
+            for span in found:
+                span.order = len(spans)
+                spans.append(span)
+                if line is not None:
+                    lines.setdefault(span.trace_id, line)
+        traces: dict[str, list[Span]] = {}
+        for span in spans:
+            traces.setdefault(span.trace_id, []).append(span)
+        yield from unique_ids(
+            convert_record(
+                partial(
+                    trace_trajectory, trace_id, members, path, position=position, line=lines.get(trace_id)
+                ),
+                path=path,
+                fmt=FORMAT,
+                line=lines.get(trace_id),
+                field_prefix=f"trace {trace_id}",
+            )
+            for position, (trace_id, members) in enumerate(traces.items())
+        )
+
+    def _documents(self, path: Path) -> Iterator[tuple[int | None, Any] | LoadError]:
+        if path.name.endswith(".jsonl"):
+            for item in iter_jsonl(path, FORMAT):
+                if isinstance(item, LoadError):
+                    yield item
+                    continue
+                number, raw = item
+                doc = parse_jsonl_line(path, number, raw, FORMAT)
+                yield doc if isinstance(doc, LoadError) else (number, doc)
+            return
+        doc = read_json_document(path, FORMAT)
+        yield doc if isinstance(doc, LoadError) else (None, doc)
+
+
+def trace_trajectory(
+    trace_id: str, spans: list[Span], path: Path, *, position: int, line: int | None = None
+) -> Trajectory:
+    """The spans of one trace as a trajectory (see the module docstring)."""
+    ids = {s.span_id for s in spans}
+    ordered = sorted(spans, key=lambda s: (s.start is None, s.start or datetime.min, s.order))
+    roots = [s for s in ordered if s.parent_id is None or s.parent_id not in ids]
+    root = roots[0]
+    steps: list[Step] = []
+    pending: list[ToolCall] = []  # LLM tool calls not yet answered by a tool span
+    models: dict[str, None] = {}
+    for span in ordered:
+        step, model = _span_step(span, len(steps), pending)
+        if model:
+            models.setdefault(model, None)
+        steps.append(step)
+    usage = Usage()
+    for step in steps:
+        if step.usage is not None:
+            usage = usage + step.usage
+    attrs = root.attributes
+    question = _text_value(attrs.get("input.value"))
+    answer = _text_value(attrs.get("output.value"))
+    task_id = next(
+        (str(attrs[k]) for k in ("task_id", "task.id", "metadata.task_id") if attrs.get(k) is not None),
+        trace_id,
+    )
+    metadata: dict[str, JsonValue] = {"trace_id": trace_id, "root_span": root.name}
+    if root.resource:
+        metadata["resource"] = json_value(root.resource)
+    if len(models) > 1:
+        metadata["models"] = list(models)
+    return Trajectory(
+        id=f"{path.stem}/{trace_id}",
+        task_id=task_id,
+        question=question,
+        final_answer=answer,
+        harness=_harness(root) or FORMAT,
+        model=next(iter(models), None),
+        steps=steps,
+        usage=usage,
+        metadata=metadata,
+        source=Source(file=str(path), format=FORMAT, line=line, position=position),
+    )
+
+
+def _span_step(span: Span, index: int, pending: list[ToolCall]) -> tuple[Step, str | None]:
+    attrs = dict(span.attributes)
+    kind = span.kind
+    attrs.pop("openinference.span.kind", None)
+    metadata: dict[str, JsonValue] = {
+        "span_id": span.span_id,
+        "span_name": span.name,
+        "span_kind": kind,
+    }
+    if span.parent_id:
+        metadata["parent_span_id"] = span.parent_id
+    if span.events:
+        metadata["events"] = span.events
+    if span.extra:
+        metadata["span"] = span.extra
+    if span.status_code:
+        metadata["status"] = span.status_code
+    duration = (span.end - span.start).total_seconds() if span.start and span.end else None
+    error = _error(span)
+    model: str | None = None
+    role: Role
+    fields: dict[str, Any] = {}
+    if kind == "LLM":
+        role = "assistant"
+        model = _pop_first(attrs, "llm.model_name", "gen_ai.response.model", "gen_ai.request.model")
+        text, calls = _llm_output(attrs)
+        if text is None:
+            text = _text_value(attrs.pop("output.value", None))
+            attrs.pop("output.mime_type", None)
+        pending.extend(c for c in calls)
+        fields = {"text": text, "tool_calls": calls, "usage": _llm_usage(attrs)}
+        if model:
+            metadata["model"] = model
+    elif kind in _TOOL_KINDS:
+        role = "tool"
+        name = _pop_first(attrs, "tool.name", "gen_ai.tool.name") or span.name
+        call_id = _pop_first(attrs, "tool_call.id", "gen_ai.tool.call.id")
+        call = _answered_call(pending, name, call_id)
+        output = _text_value(attrs.pop("output.value", None))
+        attrs.pop("output.mime_type", None)
+        if output is None and kind == "RETRIEVER":
+            docs = {k: v for k, v in attrs.items() if k.startswith("retrieval.documents.")}
+            output = orjson.dumps(docs).decode() if docs else None
+        fields = {
+            "tool_name": name,
+            "tool_call_id": call_id or (call.id if call else None),
+            "output": output if output is not None else "",
+        }
+    else:
+        role = "assistant"
+        fields = {"agent": _pop_first(attrs, "agent.name", "gen_ai.agent.name") or span.name}
+    metadata["attributes"] = json_value(attrs)
+    step = Step(
+        index=index,
+        role=role,
+        error=error,
+        started_at=span.start,
+        duration_s=duration,
+        metadata=metadata,
+        **fields,
+    )
+    return step, model
+
+
+def _llm_output(attrs: dict[str, Any]) -> tuple[str | None, list[ToolCall]]:
+    """The output message text and tool calls of an LLM span (the keys used are removed)."""
+    texts: dict[int, list[str]] = {}
+    calls: dict[tuple[int, int], dict[str, Any]] = {}
+    for key in list(attrs):
+        match = _OUTPUT_MESSAGE.match(key) or _GENAI_COMPLETION.match(key)
+        if not match:
+            continue
+        message, rest = int(match.group(1)), match.group(2)
+        call = _TOOL_CALL.match(rest)
+        if call:
+            calls.setdefault((message, int(call.group(1))), {})[call.group(2)] = attrs.pop(key)
+        elif rest == "content" or rest.endswith("message_content.text"):
+            value = attrs.pop(key)
+            if isinstance(value, str):
+                texts.setdefault(message, []).append(value)
+    text = "\n".join(t for _, parts in sorted(texts.items()) for t in parts) or None
+    tool_calls = []
+    for _, data in sorted(calls.items()):
+        name = data.get("function.name", data.get("name"))
+        if not isinstance(name, str):
+            continue
+        arguments, raw = parse_arguments(data.get("function.arguments", data.get("arguments")))
+        call_id = data.get("id")
+        tool_calls.append(
+            ToolCall(
+                id=str(call_id) if call_id is not None else None,
+                name=name,
+                arguments=arguments,
+                arguments_raw=raw,
+            )
+        )
+    return text, tool_calls
+
+
+def _llm_usage(attrs: dict[str, Any]) -> Usage | None:
+    data = {
+        "prompt_tokens": _pop_first(
+            attrs, "llm.token_count.prompt", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"
+        ),
+        "completion_tokens": _pop_first(
+            attrs,
+            "llm.token_count.completion",
+            "gen_ai.usage.output_tokens",
+            "gen_ai.usage.completion_tokens",
+        ),
+        "input_tokens_cache_read": _pop_first(attrs, "llm.token_count.prompt_details.cache_read"),
+        "input_tokens_cache_write": _pop_first(attrs, "llm.token_count.prompt_details.cache_write"),
+        "cost": _pop_first(attrs, "llm.cost.total"),
+    }
+    return usage_from({k: _number(v) for k, v in data.items() if v is not None})
+
+
+def _answered_call(pending: list[ToolCall], name: str, call_id: str | None) -> ToolCall | None:
+    for i in range(len(pending) - 1, -1, -1):
+        call = pending[i]
+        if (call_id is not None and call.id == call_id) or (call_id is None and call.name == name):
+            return pending.pop(i)
+    return None
+
+
+def _error(span: Span) -> str | None:
+    if span.status_code != "ERROR":
+        return None
+    for event in span.events:
+        if isinstance(event, dict):
+            attributes = event.get("attributes")
+            if isinstance(attributes, dict) and isinstance(attributes.get("exception.message"), str):
+                return str(attributes["exception.message"])
+    return span.status_message or "span ended with status ERROR"
+
+
+def _harness(root: Span) -> str | None:
+    for key in ("telemetry.sdk.name", "service.name"):
+        value = root.resource.get(key)
+        if isinstance(value, str) and value and value != "opentelemetry":
+            return value
+    return None
+
+
+def _pop_first(attrs: dict[str, Any], *keys: str) -> Any:
+    found = None
+    for key in keys:
+        if key in attrs:
+            value = attrs.pop(key)
+            if found is None and value is not None:
+                found = value
+    return found
+
+
+def _text_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(json_value(value)).decode()
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            return None
+    return value
+
+
+register_format(OtelFormat())
