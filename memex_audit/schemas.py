@@ -20,6 +20,8 @@ PERSISTED_MODELS: dict[str, str] = {
     "load_error": "memex_audit.loaders:LoadError",
     "run_manifest": "memex_audit.results:RunManifest",
     "run_error": "memex_audit.results:RunError",
+    "aggregation": "memex_audit.aggregator:Aggregation",
+    "aggregate_task_result": "memex_audit.aggregator:AggregateTaskResult",
 }
 
 

@@ -1,0 +1,226 @@
+"""The offline verifier: check each rollout against its raw tool outputs, then vote by evidence.
+
+``check_rollouts`` scores every rollout of a task without reading any outcome, label or ground
+truth (callers pass a blinded group; see ``blind_group``):
+
+=====================================  ======================================================
+finding                                effect on the rollout's weight (starts at 1)
+=====================================  ======================================================
+answer's value in a tool output        +0.5 (``present``)
+answer derivable from two seen values  +0.3 (``derived``)
+answer found in no output              -0.5 (``unsupported``)
+state change with unseen arguments     -0.3 each, at most -0.6
+state change without confirmation      -0.25 each, at most -0.5
+error, traceback or failed check       -0.1 per step, at most -0.3
+run stopped on a limit or error        -0.5
+answer rests on a suspect source       -1.0 x the worst finding's severity (duplicated: 1.0)
+read a suspect source, answer elsewhere  -0.1
+=====================================  ======================================================
+
+``evidence_vote`` then sums the weights of the rollouts giving each answer (``weighted_vote``) and
+cites the steps behind the choice and against the strongest rival.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from memex_audit.aggregator._baselines import keys_for
+from memex_audit.aggregator._keys import AnswerKey, KeyConfig
+from memex_audit.aggregator._models import Aggregation, EvidenceItem, RolloutCheck
+from memex_audit.aggregator._sources import SourceFinding, find_suspect_sources, read_sources
+from memex_audit.aggregator._support import action_support, answer_support, hit_limit, trouble_steps
+from memex_audit.aggregator._vote import TieBreak, weighted_vote
+from memex_audit.trajectory import TaskGroup, Trajectory
+
+MAX_EVIDENCE = 6
+
+
+def check_rollouts(group: TaskGroup, config: KeyConfig | None = None) -> list[RolloutCheck]:
+    """What the verifier finds about each rollout of ``group`` (in order), with its vote weight."""
+    keys = keys_for(group, config)
+    reads = [r for t in group.trajectories for r in read_sources(t, config)]
+    findings = find_suspect_sources(reads)
+    return [_check(t, k, findings) for t, k in zip(group.trajectories, keys, strict=True)]
+
+
+def evidence_vote(
+    group: TaskGroup,
+    checks: Sequence[RolloutCheck] | None = None,
+    config: KeyConfig | None = None,
+    *,
+    tie_break: TieBreak = "first_seen",
+) -> Aggregation:
+    """Vote by the verifier's weights and explain the choice with cited steps."""
+    checks = list(checks) if checks is not None else check_rollouts(group, config)
+    keys = keys_for(group, config)
+    ids = [t.id for t in group.trajectories]
+    vote = weighted_vote(
+        keys, ids, [c.score for c in checks], config=config, tie_break=tie_break, task_id=group.task_id
+    )
+    if not vote.winner:
+        return Aggregation(
+            task_id=group.task_id,
+            policy="verifier",
+            answer=None,
+            rationale="no rollout gave an answer",
+            checks=checks,
+            n_rollouts=len(ids),
+        )
+    chosen = sorted(vote.winner, key=lambda i: (-checks[i].score, i))
+    by_id = {t.id: t for t in group.trajectories}
+    evidence = _evidence_for(by_id, [checks[i] for i in chosen], supports=True)
+    rival = next((v for v in vote.votes if v.answer != vote.label), None)
+    rival_checks = [c for c in checks if rival is not None and c.rollout_id in rival.rollouts]
+    evidence += _evidence_for(by_id, rival_checks, supports=False)
+    best = checks[chosen[0]]
+    parts = [
+        f"chose the answer of {len(chosen)} of {len(ids)} rollouts at weight {vote.votes[0].weight:g}"
+        f" (best {best.rollout_id}, score {best.score:g}: {_describe(best)})"
+    ]
+    if rival is not None:
+        parts.append(
+            f"rival '{_short(rival.answer)}' from {rival.count} rollouts at weight {rival.weight:g}"
+            + (f": {_describe(rival_checks[0])}" if rival_checks else "")
+        )
+    if vote.tie_break:
+        parts.append(vote.tie_break)
+    return Aggregation(
+        task_id=group.task_id,
+        policy="verifier",
+        answer=vote.label,
+        chosen_rollouts=[ids[i] for i in chosen],
+        rationale="; ".join(parts),
+        evidence=verify_evidence(group, evidence),
+        confidence=vote.confidence,
+        votes=vote.votes,
+        tie_break=vote.tie_break,
+        checks=checks,
+        n_rollouts=len(ids),
+    )
+
+
+def offline_verifier(
+    group: TaskGroup, config: KeyConfig | None = None, *, tie_break: TieBreak = "first_seen"
+) -> Aggregation:
+    """``check_rollouts`` then ``evidence_vote``: the verifier as one pure function."""
+    return evidence_vote(group, check_rollouts(group, config), config, tie_break=tie_break)
+
+
+def verify_evidence(group: TaskGroup, evidence: Sequence[EvidenceItem]) -> list[EvidenceItem]:
+    """Each item with ``verified`` set: the rollout and step exist and the step contains the quote."""
+    by_id = {t.id: t for t in group.trajectories}
+    out = []
+    for item in evidence:
+        trajectory = by_id.get(item.rollout_id)
+        ok = (
+            trajectory is not None
+            and 0 <= item.step < len(trajectory.steps)
+            and trajectory.steps[item.step].contains(item.quote)
+        )
+        out.append(item.model_copy(update={"verified": ok}))
+    return out
+
+
+def _check(
+    trajectory: Trajectory, key: AnswerKey, findings: dict[tuple[str, int], list[SourceFinding]]
+) -> RolloutCheck:
+    if key.is_none:
+        return RolloutCheck(rollout_id=trajectory.id, answer=key.label, score=0.0, support="none")
+    notes: list[str] = []
+    score = 1.0
+    support = action_support(trajectory, key) if key.kind == "actions" else answer_support(trajectory, key)
+    if support.kind == "present":
+        score += 0.5
+        notes.append(f"value occurs in the output of step {', '.join(map(str, support.steps[:3]))}")
+    elif support.kind == "derived":
+        score += 0.3
+        notes.append(f"value follows from steps {support.steps} as {support.note}")
+    elif support.kind == "unsupported" and key.kind == "answer":
+        score -= 0.5
+        notes.append("value occurs in no tool output and follows from no two values the rollout saw")
+    if support.missing:
+        score -= min(0.6, 0.3 * len(support.missing))
+        notes.append("arguments never seen before the call: " + "; ".join(support.missing[:3]))
+    if support.unconfirmed_steps:
+        score -= min(0.5, 0.25 * len(support.unconfirmed_steps))
+        notes.append(f"state changes without the user's confirmation at steps {support.unconfirmed_steps}")
+    errors = trouble_steps(trajectory)
+    if errors:
+        score -= min(0.3, 0.1 * len(errors))
+        notes.append(f"errors or failed checks at steps {errors[:5]}")
+    limit = hit_limit(trajectory)
+    if limit:
+        score -= 0.5
+        notes.append(f"run stopped on '{limit}'")
+    own = {step: fs for (rid, step), fs in findings.items() if rid == trajectory.id}
+    suspect_steps = sorted(own)
+    if own:
+        resting = [f for step in support.steps for f in own.get(step, [])]
+        if resting and key.kind == "answer":
+            worst = max(resting, key=lambda f: f.severity)
+            score -= worst.severity
+            notes.append(f"answer rests on step {worst.step}: {worst.note}")
+        else:
+            score -= 0.1
+            first = own[suspect_steps[0]][0]
+            notes.append(f"read a suspect source at step {first.step}: {first.note}")
+    return RolloutCheck(
+        rollout_id=trajectory.id,
+        answer=key.label,
+        score=round(max(0.0, score), 6),
+        support=support.kind,  # type: ignore[arg-type]
+        support_steps=support.steps,
+        support_quotes=support.quotes,
+        error_steps=errors,
+        limit_hit=limit is not None,
+        suspect_source_steps=suspect_steps,
+        unconfirmed_steps=support.unconfirmed_steps,
+        notes=notes,
+    )
+
+
+def _evidence_for(
+    by_id: dict[str, Trajectory], checks: Sequence[RolloutCheck], *, supports: bool
+) -> list[EvidenceItem]:
+    items: list[EvidenceItem] = []
+    for check in checks:
+        trajectory = by_id[check.rollout_id]
+        steps = check.support_steps if supports else (check.suspect_source_steps or check.error_steps)
+        quotes = check.support_quotes if supports else []
+        for n, step in enumerate(steps[:2]):
+            quote = quotes[n] if n < len(quotes) and quotes[n] else _quote(trajectory, step)
+            if quote:
+                items.append(
+                    EvidenceItem(
+                        rollout_id=check.rollout_id,
+                        step=step,
+                        quote=quote,
+                        supports=supports,
+                        note=check.notes[0] if check.notes else None,
+                    )
+                )
+        if len(items) >= MAX_EVIDENCE // 2:
+            break
+    return items
+
+
+def _quote(trajectory: Trajectory, step: int) -> str:
+    if not 0 <= step < len(trajectory.steps):
+        return ""
+    s = trajectory.steps[step]
+    if s.tool_calls:
+        return s.tool_calls[0].name
+    text = s.output or s.text or s.error or ""
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:160]
+    return ""
+
+
+def _describe(check: RolloutCheck) -> str:
+    return "; ".join(check.notes[:2]) or f"support {check.support}"
+
+
+def _short(label: str, limit: int = 80) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
