@@ -184,8 +184,27 @@ def chat_step(message: Any, index: int, field: str) -> Step:
 
 
 def chat_steps(messages: Iterable[Any], field: str = "messages", start: int = 0) -> list[Step]:
-    """Each message as a step, indexed from ``start``."""
-    return [chat_step(m, start + i, f"{field}.{i}") for i, m in enumerate(messages)]
+    """Each message as a step, indexed from ``start``; tool steps linked to the calls they answer.
+
+    τ²-bench puts the call id of a tool message in its ``id``; a tool step without a
+    ``tool_call_id`` whose ``id`` names an earlier call is linked by it. A tool step without a
+    tool name takes the name of the call it answers.
+    """
+    steps = [chat_step(m, start + i, f"{field}.{i}") for i, m in enumerate(messages)]
+    names: dict[str, str] = {}
+    for step in steps:
+        for call in step.tool_calls:
+            if call.id is not None:
+                names[call.id] = call.name
+        if step.role != "tool":
+            continue
+        message_id = step.metadata.get("id")
+        if step.tool_call_id is None and isinstance(message_id, str) and message_id in names:
+            step.tool_call_id = message_id
+            del step.metadata["id"]
+        if step.tool_name is None and step.tool_call_id is not None:
+            step.tool_name = names.get(step.tool_call_id)
+    return steps
 
 
 def last_assistant_text(steps: Iterable[Step]) -> str | None:
