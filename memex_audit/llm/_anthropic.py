@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
 _EPHEMERAL: dict[str, JsonValue] = {"type": "ephemeral"}
+_MAX_BREAKPOINTS = 4
 
 
 class AnthropicClient:
@@ -130,8 +131,6 @@ class AnthropicClient:
         for message in request.messages:
             content: Any = message.content
             messages.append({"role": message.role, "content": copy.deepcopy(content)})
-        if self.prompt_caching and messages:
-            _mark_last_block(messages[-1])
         params["messages"] = messages
         if request.tools:
             tools: list[dict[str, Any]] = [
@@ -141,6 +140,9 @@ class AnthropicClient:
             if self.prompt_caching:
                 tools[-1]["cache_control"] = dict(_EPHEMERAL)
             params["tools"] = tools
+        # The API allows 4 breakpoints per request; blocks the caller marked count too.
+        if self.prompt_caching and messages and _count_breakpoints(params) < _MAX_BREAKPOINTS:
+            _mark_last_block(messages[-1])
         if request.temperature is not None:
             # The SDK no longer has a temperature argument (newer models reject sampling
             # parameters); older models still take it in the body, and a model that does not
@@ -249,6 +251,14 @@ def _mark_last_block(message: dict[str, Any]) -> None:
         if content[-1].get("type") == "text" and not content[-1].get("text"):
             return  # the API rejects cache_control on an empty text block
         content[-1]["cache_control"] = dict(_EPHEMERAL)
+
+
+def _count_breakpoints(value: Any) -> int:
+    if isinstance(value, dict):
+        return int("cache_control" in value) + sum(_count_breakpoints(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_breakpoints(v) for v in value)
+    return 0
 
 
 def _api_message(err: Any) -> str:

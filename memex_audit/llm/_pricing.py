@@ -57,6 +57,7 @@ _SONNET_4 = _claude(3.0, 15.0)
 
 PRICES: dict[str, ModelPrice] = {
     # Claude (Anthropic API)
+    "claude-fable-5-2": _claude(8.0, 40.0, cache_read=0.20),
     "claude-fable-5-1": _claude(10.0, 50.0, cache_read=0.25),
     "claude-mythos-5-1": _claude(10.0, 50.0, cache_read=0.25),
     "claude-fable-5": _claude(10.0, 50.0),

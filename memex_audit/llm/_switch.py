@@ -6,13 +6,18 @@ never do, so a test suite can switch requests off once and still run every agent
 
 from __future__ import annotations
 
+import os
 import threading
 from types import TracebackType
 
 from memex_audit.errors import ModelError
 
+ENV_VAR = "MEMEX_AUDIT_ALLOW_MODEL_REQUESTS"
+"""Environment variable giving the switch's initial setting (``0``/``false``/``no``: off), so a
+CI job or a child process can forbid spending before any code runs."""
+
 _lock = threading.Lock()
-_allowed = True
+_allowed = os.environ.get(ENV_VAR, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def model_requests_allowed() -> bool:

@@ -301,6 +301,20 @@ def test_connection_errors_are_retried() -> None:
     assert calls["n"] == 2
 
 
+def test_breakpoints_stay_within_the_api_limit() -> None:
+    marked = {"type": "ephemeral"}
+    blocks: list[dict[str, Any]] = [
+        {"type": "text", "text": "doc A", "cache_control": marked},
+        {"type": "text", "text": "doc B", "cache_control": marked},
+        {"type": "text", "text": "question"},
+    ]
+    tools = [ToolSpec(name="t", description="d", input_schema={"type": "object"})]
+    request = LLMRequest(system="sys", messages=[ChatMessage(role="user", content=blocks)], tools=tools)
+    params = FakeAnthropic([]).client().request_params(request)
+    assert json.dumps(params).count("cache_control") == 4  # system, tools, the caller's two
+    assert "cache_control" not in params["messages"][0]["content"][-1]
+
+
 def test_missing_api_key_says_how_to_fix_it() -> None:
     with pytest.raises(UsageError, match="ANTHROPIC_API_KEY.*offline"):
         AnthropicClient()

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 
 from memex_audit.llm import (
@@ -56,3 +59,13 @@ def test_ledger_sums_per_model_across_threads() -> None:
     assert abs((totals["a"].usage.cost_usd or 0) - 2.0) < 1e-9
     assert totals["b"].cached_calls == 2000 and totals["b"].usage.cost_usd is None
     assert ledger.total().total_tokens == 4000 + 2000 + 2000
+
+
+def test_environment_variable_sets_the_initial_state() -> None:
+    code = "from memex_audit.llm import model_requests_allowed as m; print(m())"
+    for value, expected in (("0", "False"), ("false", "False"), ("1", "True")):
+        env = {**os.environ, "MEMEX_AUDIT_ALLOW_MODEL_REQUESTS": value}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == expected
