@@ -127,10 +127,10 @@ class AnthropicClient:
             system_block["cache_control"] = dict(_EPHEMERAL)
         if request.system:
             params["system"] = [system_block]
-        messages: list[dict[str, Any]] = []
-        for message in request.messages:
-            content: Any = message.content
-            messages.append({"role": message.role, "content": copy.deepcopy(content)})
+        # Deep copies: breakpoints are added to the request's blocks, never to the caller's.
+        messages: list[dict[str, Any]] = [
+            {"role": m.role, "content": copy.deepcopy(m.content)} for m in request.messages
+        ]
         params["messages"] = messages
         if request.tools:
             tools: list[dict[str, Any]] = [
