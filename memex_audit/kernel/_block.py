@@ -1,0 +1,234 @@
+"""Running one code block in a persistent namespace, as a REPL cell.
+
+Shared by both backends: the in-process kernel runs it in a worker thread, the subprocess kernel's
+child process runs it in its main thread. A block may ``await`` at top level; the value of a final
+bare expression is printed as a REPL shows it; an exception comes back as a short traceback that
+points at the agent's own lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextvars
+import inspect
+import linecache
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from memex_audit.kernel._capture import start_capture, stop_capture
+
+
+class SubmitSignal(BaseException):
+    """Ends a block when ``submit()`` is called.
+
+    It derives from ``BaseException`` so that agent code's ``except Exception`` cannot swallow it.
+    """
+
+    def __init__(self, value: Any) -> None:
+        super().__init__("submit() called")
+        self.value = value
+
+
+class BlockTimeout(BaseException):
+    """Raised inside a block's thread to stop a block that ran past its timeout."""
+
+
+_block_id: contextvars.ContextVar[int] = contextvars.ContextVar("memex_audit_block", default=-1)
+
+
+@dataclass
+class SubmitSlot:
+    """Where ``submit()`` records its value, so a submission survives a swallowed signal.
+
+    Only a call made from the block currently running counts: a block abandoned after a timeout
+    that later calls ``submit()`` is ignored.
+    """
+
+    current_block: int = -1
+    value: Any = None
+    submitted: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def begin(self, block: int) -> None:
+        with self.lock:
+            self.current_block = block
+            self.value = None
+            self.submitted = False
+
+    def record(self, value: Any) -> None:
+        with self.lock:
+            if _block_id.get() == self.current_block:
+                self.value = value
+                self.submitted = True
+
+
+def make_submit(slot: SubmitSlot) -> Any:
+    """The ``submit`` function placed in a namespace."""
+
+    def submit(value: Any) -> None:
+        """Finish the run with ``value``; it is validated against the run's output type.
+
+        If validation fails, the errors are shown and you can call ``submit`` again.
+        """
+        slot.record(value)
+        raise SubmitSignal(value)
+
+    return submit
+
+
+@dataclass
+class BlockOutcome:
+    """What running one block produced."""
+
+    output: str
+    error: str | None = None
+    submitted: bool = False
+    submission: Any = None
+    timed_out: bool = False
+    duration_s: float = 0.0
+
+
+@dataclass
+class CellSources:
+    """The source of every cell a kernel ran, for tracebacks that quote the agent's lines."""
+
+    lines: dict[str, list[str]] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, code: str) -> str:
+        self.count += 1
+        filename = f"<cell {self.count}>"
+        self.lines[filename] = code.splitlines()
+        return filename
+
+
+async def run_block(
+    code: str,
+    namespace: dict[str, Any],
+    sources: CellSources,
+    slot: SubmitSlot,
+    *,
+    timeout_message: str = "the block ran past its timeout and was stopped",
+) -> BlockOutcome:
+    """Run ``code`` in ``namespace``, capturing what it prints in this context only.
+
+    Args:
+        code: The block's source.
+        namespace: The persistent globals of the kernel.
+        sources: Cell sources of the kernel (the block is added to it).
+        slot: Where ``submit()`` records its value.
+        timeout_message: The error shown when the block is stopped by ``BlockTimeout``.
+    """
+    filename = sources.add(code)
+    block = sources.count
+    slot.begin(block)
+    _block_id.set(block)
+    buffer, token = start_capture()
+    started = time.perf_counter()
+    outcome = BlockOutcome(output="")
+    try:
+        await _execute(code, filename, namespace)
+    except SubmitSignal as signal:
+        outcome.submitted, outcome.submission = True, signal.value
+    except (BlockTimeout, asyncio.CancelledError):
+        outcome.timed_out = True
+        outcome.error = f"TimeoutError: {timeout_message}"
+    except SyntaxError as exc:
+        outcome.error = _format_syntax_error(exc, sources)
+    except BaseException as exc:  # agent code may raise anything, SystemExit included
+        outcome.error = format_agent_traceback(exc, sources)
+    finally:
+        stop_capture(token)
+    if slot.submitted and not outcome.submitted:
+        # Agent code caught the signal (``except BaseException``): the submission still counts.
+        outcome.submitted, outcome.submission = True, slot.value
+    if outcome.submitted:
+        outcome.error = None
+    outcome.output = buffer.getvalue()
+    outcome.duration_s = time.perf_counter() - started
+    return outcome
+
+
+async def _execute(code: str, filename: str, namespace: dict[str, Any]) -> None:
+    tree = ast.parse(code, filename, mode="exec")
+    last: ast.Expression | None = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        final = tree.body.pop()
+        assert isinstance(final, ast.Expr)
+        last = ast.Expression(final.value)
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
+    result = eval(body, namespace)
+    if body.co_flags & inspect.CO_COROUTINE:
+        await result
+    if last is None:
+        return
+    expr = compile(last, filename, "eval", flags=flags, dont_inherit=True)
+    value = eval(expr, namespace)
+    if expr.co_flags & inspect.CO_COROUTINE:
+        value = await value
+    if value is not None:
+        namespace["_"] = value
+        print(repr(value))
+
+
+def _format_syntax_error(exc: SyntaxError, sources: CellSources) -> str:
+    where = f'  File "{exc.filename}", line {exc.lineno}\n'
+    line = exc.text.rstrip("\n") if exc.text else ""
+    if not line and exc.filename in sources.lines and exc.lineno:
+        cell = sources.lines[exc.filename]
+        line = cell[exc.lineno - 1] if 0 < exc.lineno <= len(cell) else ""
+    caret = ""
+    if line and exc.offset:
+        stripped = line.lstrip()
+        caret = "    " + " " * max(0, exc.offset - 1 - (len(line) - len(stripped))) + "^\n"
+        line = stripped
+    text = f"    {line}\n" if line else ""
+    return f"{where}{text}{caret}{type(exc).__name__}: {exc.msg}"
+
+
+def format_agent_traceback(exc: BaseException, sources: CellSources) -> str:
+    """A short traceback: the frames in the agent's cells, plus the frame that raised.
+
+    Library frames in between are counted, not shown, so the model sees its own lines first.
+    """
+    frames = _walk(exc.__traceback__)
+    kept: list[str] = []
+    hidden = 0
+    for n, (filename, lineno, name) in enumerate(frames):
+        is_cell = filename in sources.lines
+        if not is_cell and n != len(frames) - 1:
+            hidden += 1
+            continue
+        if hidden:
+            kept.append(f"  ... {hidden} library frame{'s' if hidden > 1 else ''} ...")
+            hidden = 0
+        if is_cell:
+            cell = sources.lines[filename]
+            line = cell[lineno - 1].strip() if 0 < lineno <= len(cell) else ""
+        else:
+            line = linecache.getline(filename, lineno).strip()
+        kept.append(f'  File "{filename}", line {lineno}, in {name}')
+        if line:
+            kept.append(f"    {line}")
+    message = "".join(traceback.format_exception_only(type(exc), exc)).rstrip()
+    if not kept:
+        return message
+    return "Traceback (most recent call last):\n" + "\n".join(kept) + "\n" + message
+
+
+def _walk(tb: TracebackType | None) -> list[tuple[str, int, str]]:
+    frames: list[tuple[str, int, str]] = []
+    # The first frames belong to the kernel itself (this module); skip up to the first cell.
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        frames.append((code.co_filename, tb.tb_lineno, code.co_name))
+        tb = tb.tb_next
+    while frames and frames[0][0] == __file__:
+        frames.pop(0)
+    return frames

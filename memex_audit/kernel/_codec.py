@@ -1,0 +1,141 @@
+"""The JSON-safe form of values that cross between the host and a subprocess kernel.
+
+Never pickle: a pydantic model crosses as its JSON plus the import path of its class, and is
+re-validated on the other side; lists, tuples and dicts are walked; JSON scalars, dates and paths
+pass as themselves. Anything else is refused with a message saying what to pass instead.
+
+The child imports a model's module to re-validate it (the host is trusted). The host never
+imports a module on the child's say-so: it only re-validates classes whose module is already
+loaded, and otherwise keeps the plain JSON data.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import importlib
+import sys
+from pathlib import PurePath
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from memex_audit.errors import KernelError
+
+MODEL_TAG = "__memex_model__"
+
+
+def encode(value: Any, where: str = "value") -> Any:
+    """The JSON-safe tree for ``value`` (pydantic models embedded as pre-serialised JSON).
+
+    Raises:
+        KernelError: ``value`` holds an object that has no JSON-safe form.
+    """
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, BaseModel):
+        cls = type(value)
+        return {
+            MODEL_TAG: f"{cls.__module__}:{cls.__qualname__}",
+            "data": orjson.Fragment(value.model_dump_json()),
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [encode(item, f"{where}[{n}]") for n, item in enumerate(value)]
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or key == MODEL_TAG:
+                raise KernelError(
+                    f"{where}: dict key {key!r} cannot cross to the subprocess kernel (use str keys)"
+                )
+            out[key] = encode(item, f"{where}[{key!r}]")
+        return out
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
+    raise KernelError(
+        f"{where}: a {type(value).__module__}.{type(value).__qualname__} cannot cross to the subprocess "
+        "kernel; pass pydantic models, JSON data (dicts, lists, str, numbers) or paths"
+    )
+
+
+def decode(tree: Any, *, allow_import: bool, problems: list[str] | None = None, where: str = "value") -> Any:
+    """Rebuild values from ``encode``'s tree, re-validating models whose class can be found.
+
+    Args:
+        tree: What ``orjson.loads`` gave for an encoded value.
+        allow_import: Import a model's module when it is not loaded yet (the child does; the host
+            does not).
+        problems: Collects a line per model kept as plain data (class not found or not valid).
+        where: Names the value in those lines.
+    """
+    if isinstance(tree, list):
+        return [
+            decode(item, allow_import=allow_import, problems=problems, where=f"{where}[{n}]")
+            for n, item in enumerate(tree)
+        ]
+    if not isinstance(tree, dict):
+        return tree
+    if MODEL_TAG in tree:
+        path = str(tree[MODEL_TAG])
+        cls = resolve_model(path, allow_import=allow_import)
+        if cls is None:
+            if problems is not None:
+                problems.append(f"{where}: class {path} is not importable here; kept as a dict")
+            return tree.get("data")
+        try:
+            return cls.model_validate(tree.get("data"))
+        except ValidationError as exc:
+            if problems is not None:
+                problems.append(
+                    f"{where}: {path} did not re-validate ({exc.error_count()} errors); kept as a dict"
+                )
+            return tree.get("data")
+    return {
+        k: decode(v, allow_import=allow_import, problems=problems, where=f"{where}[{k!r}]")
+        for k, v in tree.items()
+    }
+
+
+def resolve_model(path: str, *, allow_import: bool) -> type[BaseModel] | None:
+    """The pydantic class named ``module:qualname``, or ``None`` when it cannot be found."""
+    module_name, _, qualname = path.partition(":")
+    module = sys.modules.get(module_name)
+    if module is None and allow_import and module_name not in ("__main__", "__memex__"):
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:
+            return None
+    if module is None:
+        return None
+    obj: Any = module
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    if isinstance(obj, type) and issubclass(obj, BaseModel):
+        return obj
+    return None
+
+
+_BUILTIN_TYPES = ("str", "int", "float", "bool", "dict", "list", "object")
+
+
+def encode_type(tp: Any) -> dict[str, str]:
+    """A reference to an output type: a builtin by name, a class by import path, else its repr."""
+    if isinstance(tp, type) and tp.__module__ == "builtins" and tp.__name__ in _BUILTIN_TYPES:
+        return {"builtin": tp.__name__}
+    if isinstance(tp, type):
+        return {"class": f"{tp.__module__}:{tp.__qualname__}"}
+    return {"repr": repr(tp)}
+
+
+def decode_type(ref: dict[str, str], *, allow_import: bool) -> Any | None:
+    """The type ``encode_type`` referred to, or ``None`` when it cannot be found here."""
+    if "builtin" in ref and ref["builtin"] in _BUILTIN_TYPES:
+        return getattr(builtins, ref["builtin"])
+    if "class" in ref:
+        return resolve_model(ref["class"], allow_import=allow_import)
+    return None

@@ -1,0 +1,256 @@
+"""The in-process kernel: fast, for trusted code; objects in scope are shared by reference.
+
+Each kernel owns a worker thread running its own event loop; blocks run there so the host's event
+loop (model calls, other agents) never waits on agent code. Async tools and ``spawn_agent`` are
+bridged back to the host loop, where loop-bound clients live.
+
+Timeouts: a block that awaits is cancelled. A CPU-bound block (``while True: pass``) is stopped by
+raising ``BlockTimeout`` inside the worker thread (``PyThreadState_SetAsyncExc``), which takes
+effect at the next Python bytecode. A block stuck inside one C call (``time.sleep(3600)``, a
+blocking socket read) cannot be interrupted by any in-process means: it is abandoned, still
+running, in its thread; the kernel moves on with a fresh worker thread and the same namespace,
+and the result says so. Use the subprocess kernel when that matters: it kills the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import ctypes
+import functools
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any
+
+from memex_audit.errors import KernelError
+from memex_audit.kernel._block import (
+    BlockOutcome,
+    BlockTimeout,
+    CellSources,
+    SubmitSlot,
+    make_submit,
+    run_block,
+)
+from memex_audit.kernel._capture import clear_capture
+from memex_audit.kernel._clock import BlockClock, wait_active
+from memex_audit.kernel._protocol import KernelSetup
+from memex_audit.kernel._result import ExecutionResult
+
+
+class _Worker:
+    """A daemon thread running an event loop that blocks are submitted to."""
+
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.busy = False
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        # A BlockTimeout that lands outside the block ends this worker; the kernel starts another.
+        with contextlib.suppress(BaseException):
+            self.loop.run_forever()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive() and not self.loop.is_closed()
+
+    def interrupt(self) -> None:
+        """Raise ``BlockTimeout`` in the worker thread at its next bytecode."""
+        ident = self.thread.ident
+        if ident is not None and self.busy:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(BlockTimeout))
+
+    def cancel_all(self) -> None:
+        def cancel() -> None:
+            for task in asyncio.all_tasks(self.loop):
+                task.cancel()
+
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(cancel)
+
+    def stop(self, join_s: float = 1.0) -> None:
+        if self.loop.is_closed():
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:
+            return
+        self.thread.join(join_s)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+class InProcessKernel:
+    """Runs blocks in this process, in a worker thread with its own event loop.
+
+    Args:
+        timeout_s: Default per-block timeout in seconds (time waiting for sub-agents excluded).
+        stop_grace_s: After a timeout, how long to keep trying to stop the block before
+            abandoning it in its thread.
+        name: Names the worker thread (shows in thread dumps).
+    """
+
+    def __init__(self, *, timeout_s: float = 30.0, stop_grace_s: float = 2.0, name: str = "kernel") -> None:
+        self.timeout_s = timeout_s
+        self.stop_grace_s = stop_grace_s
+        self.name = name
+        self.namespace: dict[str, Any] = {}
+        self._reserved: dict[str, Any] = {}
+        self._sources = CellSources()
+        self._slot = SubmitSlot()
+        self._clock = BlockClock()
+        self._worker: _Worker | None = None
+        self._host_loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+        self._lock = asyncio.Lock()
+
+    async def start(self, setup: KernelSetup) -> None:
+        """Fill the namespace: scope objects by reference, tools, ``submit`` and ``spawn_agent``."""
+        if self._started:
+            raise KernelError("kernel already started")
+        self._host_loop = asyncio.get_running_loop()
+        self.namespace = {"__name__": "__memex__", "__builtins__": builtins}
+        self.namespace.update(setup.scope)
+        for tool in setup.tools:
+            self._reserved[tool.__name__] = self._bind_tool(tool)
+        self._reserved["submit"] = make_submit(self._slot)
+        self._reserved["spawn_agent"] = self._make_spawn(setup)
+        self.namespace.update(self._reserved)
+        self._started = True
+
+    def _bind_tool(self, tool: Callable[..., Any]) -> Any:
+        if not inspect.iscoroutinefunction(tool):
+            return tool
+        host = self._host_loop
+        assert host is not None
+
+        @functools.wraps(tool)
+        def call_on_host(*args: Any, **kwargs: Any) -> Awaitable[Any]:
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(tool(*args, **kwargs), host))
+
+        return call_on_host
+
+    def _make_spawn(self, setup: KernelSetup) -> Callable[..., Awaitable[Any]]:
+        host = self._host_loop
+        clock = self._clock
+        handler = setup.spawn
+
+        def spawn_agent(task: str, output_type: Any = str, **objects: Any) -> Awaitable[Any]:
+            """Start a sub-agent on ``task`` with ``objects`` in its scope; await its typed result.
+
+            The sub-agent starts at once and runs concurrently with this block and with other
+            sub-agents (``await asyncio.gather(*[spawn_agent(...) for ...])``).
+            """
+            if handler is None:
+                raise RuntimeError("spawn_agent is not available in this run")
+            assert host is not None
+
+            async def on_host() -> Any:
+                clear_capture()
+                clock.pause()
+                try:
+                    return await handler(task, output_type, objects)
+                finally:
+                    clock.resume()
+
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(on_host(), host))
+
+        return spawn_agent
+
+    def _restore_reserved(self) -> list[str]:
+        notices = []
+        for name, value in self._reserved.items():
+            if self.namespace.get(name) is not value:
+                self.namespace[name] = value
+                notices.append(f"`{name}` is reserved and was restored; use another name for your value.")
+        return notices
+
+    async def execute(self, code: str, *, timeout_s: float | None = None) -> ExecutionResult:
+        """Run one block in the worker thread; see the module docstring for how timeouts stop it."""
+        if not self._started:
+            raise KernelError("kernel not started: await kernel.start(setup) first")
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        async with self._lock:
+            notices = self._restore_reserved()
+            restarted_worker = False
+            if self._worker is None or not self._worker.alive:
+                restarted_worker = self._worker is not None
+                self._worker = _Worker(f"{self.name}-worker")
+            worker = self._worker
+            if restarted_worker:
+                notices.append("The kernel's worker thread was restarted; your variables are kept.")
+            message = f"the block ran longer than {timeout:g}s and was stopped"
+            self._clock.restart()
+            future = asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(self._run_in_worker(worker, code, message), worker.loop)
+            )
+            abandoned = False
+            if not await wait_active(future, self._clock, timeout):
+                abandoned = not await self._stop(worker, future)
+            if abandoned:
+                self._worker = None
+                worker.stop(join_s=0)
+                outcome = BlockOutcome(output="", error=f"TimeoutError: {message}", timed_out=True)
+                notices.append(
+                    "The block could not be interrupted (it is blocked inside a C call) and was "
+                    "abandoned in a background thread; your variables are kept, but it may still change them."
+                )
+                outcome.duration_s = timeout
+            else:
+                outcome = future.result()
+            notices.extend(self._restore_reserved())
+            return ExecutionResult(
+                output=outcome.output,
+                error=outcome.error,
+                submitted=outcome.submitted,
+                submission=outcome.submission,
+                timed_out=outcome.timed_out,
+                abandoned=abandoned,
+                notices=notices,
+                duration_s=outcome.duration_s,
+            )
+
+    async def _run_in_worker(self, worker: _Worker, code: str, message: str) -> BlockOutcome:
+        worker.busy = True
+        try:
+            return await run_block(code, self.namespace, self._sources, self._slot, timeout_message=message)
+        finally:
+            worker.busy = False
+
+    async def _stop(self, worker: _Worker, future: asyncio.Future[BlockOutcome]) -> bool:
+        """Try to stop a timed-out block; True when it stopped within the grace period."""
+        worker.cancel_all()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stop_grace_s
+        await asyncio.wait({future}, timeout=min(0.1, self.stop_grace_s))
+        while not future.done() and loop.time() < deadline:
+            # Cancellation only reaches code that awaits; a CPU-bound loop needs the exception raised
+            # in its thread. Repeat it: agent code may catch one with a bare ``except``.
+            worker.interrupt()
+            await asyncio.wait({future}, timeout=0.1)
+        return future.done()
+
+    async def close(self) -> None:
+        """Stop the worker thread (an abandoned block's thread is left to finish on its own)."""
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.cancel_all()
+            await asyncio.to_thread(worker.stop, 1.0)
+        self.namespace.clear()
+        self._started = False
+
+    async def __aenter__(self) -> InProcessKernel:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

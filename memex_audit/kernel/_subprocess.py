@@ -1,0 +1,324 @@
+"""The subprocess kernel: a separate Python process that can be killed and resource-limited.
+
+Isolation, not a security sandbox: the process runs as the same user with the same file-system
+access. What it gives: a timeout that really stops any block (the process is killed and started
+again), caps on memory (``RLIMIT_AS``) and CPU seconds (``RLIMIT_CPU``), a scratch working
+directory removed on close, and an environment without API keys.
+
+Scope objects cross once, at start, through a JSON channel (``_codec``): pydantic models as JSON
+re-validated in the child, never pickle. They are copies: sub-agents of a subprocess kernel get
+their own copies too. Tools run in the host: the child's stubs send their JSON arguments over the
+channel and get the JSON result back (pydantic return values re-validated in the child), so a tool
+keeps its clients and data in the host process. ``spawn_agent`` works the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import orjson
+
+from memex_audit.errors import KernelError
+from memex_audit.kernel._channel import frame, read_message
+from memex_audit.kernel._clock import BlockClock, wait_active
+from memex_audit.kernel._codec import decode, decode_type, encode
+from memex_audit.kernel._env import clean_environment
+from memex_audit.kernel._protocol import KernelSetup
+from memex_audit.kernel._result import ExecutionResult
+
+_RESET_NOTICE = (
+    "The kernel process was restarted: the namespace was reset. Variables, functions and imports "
+    "you defined are gone; the scope objects and tools were loaded again."
+)
+
+
+class SubprocessKernel:
+    """Runs blocks in a child Python process; see the module docstring for what crosses and how.
+
+    Args:
+        timeout_s: Default per-block timeout in seconds (time waiting for sub-agents excluded).
+        memory_limit_mb: Address-space cap of the process (``None``: no cap).
+        cpu_limit_s: CPU seconds the process may use over its life (``None``: no cap).
+        start_timeout_s: How long starting the process and loading the scope may take.
+        python: The interpreter to run (default: this one).
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 30.0,
+        memory_limit_mb: int | None = 4096,
+        cpu_limit_s: int | None = None,
+        start_timeout_s: float = 120.0,
+        python: str | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        self.memory_limit_mb = memory_limit_mb
+        self.cpu_limit_s = cpu_limit_s
+        self.start_timeout_s = start_timeout_s
+        self.python = python or sys.executable
+        self.scratch: Path | None = None
+        self.load_problems: list[str] = []
+        self._setup = KernelSetup()
+        self._init_frame = b""
+        self._tools: dict[str, Any] = {}
+        self._proc: asyncio.subprocess.Process | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self._calls: set[asyncio.Task[None]] = set()
+        self._waiting: asyncio.Future[dict[str, Any]] | None = None
+        self._stderr_path: Path | None = None
+        self._clock = BlockClock()
+        self._lock = asyncio.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running kernel process."""
+        return self._proc.pid if self._proc is not None else None
+
+    async def start(self, setup: KernelSetup) -> None:
+        """Start the process and load the scope objects and tool stubs into it.
+
+        Raises:
+            KernelError: A scope object has no JSON-safe form, or the process did not start.
+        """
+        self._setup = setup
+        self._tools = {tool.__name__: tool for tool in setup.tools}
+        message = {
+            "kind": "init",
+            "scope": {name: encode(value, name) for name, value in setup.scope.items()},
+            "tools": [
+                {"name": name, "async": inspect.iscoroutinefunction(tool), "doc": inspect.getdoc(tool) or ""}
+                for name, tool in self._tools.items()
+            ],
+            "spawn": setup.spawn is not None,
+        }
+        # Encoded once: a restart after a timeout reloads the same bytes.
+        self._init_frame = frame(message)
+        self.scratch = Path(tempfile.mkdtemp(prefix="memex-kernel-"))
+        fd, stderr_name = tempfile.mkstemp(prefix="memex-kernel-", suffix=".stderr")
+        os.close(fd)
+        self._stderr_path = Path(stderr_name)
+        await self._launch()
+
+    async def _launch(self) -> None:
+        parent_sock, child_sock = socket.socketpair()
+        env = clean_environment()
+        # Whatever the host can import (its models, its package), the child can import too.
+        paths = [p for p in sys.path if p and Path(p).is_dir()]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        limits = orjson.dumps({"memory_mb": self.memory_limit_mb, "cpu_s": self.cpu_limit_s}).decode()
+        assert self._stderr_path is not None and self.scratch is not None
+        with open(self._stderr_path, "ab") as stderr:
+            self._proc = await asyncio.create_subprocess_exec(
+                self.python,
+                "-m",
+                "memex_audit.kernel._child",
+                str(child_sock.fileno()),
+                limits,
+                pass_fds=[child_sock.fileno()],
+                cwd=self.scratch,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        child_sock.close()
+        reader, self._writer = await asyncio.open_connection(sock=parent_sock, limit=1 << 20)
+        self._reader_task = asyncio.create_task(self._read_forever(reader))
+        try:
+            ready = await self._exchange(self._init_frame, self.start_timeout_s)
+        except TimeoutError as exc:
+            await self._kill()
+            raise KernelError(
+                f"the kernel process did not load its scope within {self.start_timeout_s:g}s"
+            ) from exc
+        self.load_problems = [str(p) for p in ready.get("problems", [])]
+
+    async def _exchange(self, data: bytes, timeout_s: float | None) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        self._waiting = loop.create_future()
+        assert self._writer is not None
+        self._writer.write(data)
+        await self._writer.drain()
+        self._clock.restart()
+        if not await wait_active(self._waiting, self._clock, timeout_s):
+            raise TimeoutError
+        return self._waiting.result()
+
+    async def _read_forever(self, reader: asyncio.StreamReader) -> None:
+        while True:
+            message = await read_message(reader)
+            if message is None:
+                if self._waiting is not None and not self._waiting.done():
+                    self._waiting.set_exception(KernelError(await self._death_note()))
+                return
+            if message.get("kind") == "call":
+                task = asyncio.create_task(self._answer(message))
+                self._calls.add(task)
+                task.add_done_callback(self._calls.discard)
+            elif self._waiting is not None and not self._waiting.done():
+                self._waiting.set_result(message)
+
+    async def _answer(self, message: dict[str, Any]) -> None:
+        """Run a tool or a sub-agent for the child and send back the result."""
+        reply: dict[str, Any] = {"kind": "reply", "id": message["id"]}
+        try:
+            if message["op"] == "tool":
+                value = await self._call_tool(message)
+            else:
+                value = await self._spawn(message)
+            reply.update(ok=True, value=encode(value, "result"))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The single argument itself, so KeyError('x') is rebuilt as KeyError('x'), not KeyError("'x'").
+            text = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+            reply.update(ok=False, error_type=type(exc).__name__, message=text)
+        if self._writer is not None and not self._writer.is_closing():
+            self._writer.write(frame(reply))
+            with contextlib.suppress(ConnectionError):
+                await self._writer.drain()
+
+    async def _call_tool(self, message: dict[str, Any]) -> Any:
+        tool = self._tools.get(str(message["name"]))
+        if tool is None:
+            raise NameError(f"no tool named {message['name']!r}")
+        args = decode(message.get("args") or [], allow_import=False)
+        kwargs = decode(message.get("kwargs") or {}, allow_import=False)
+        if inspect.iscoroutinefunction(tool):
+            return await tool(*args, **kwargs)
+        return await asyncio.to_thread(tool, *args, **kwargs)
+
+    async def _spawn(self, message: dict[str, Any]) -> Any:
+        if self._setup.spawn is None:
+            raise RuntimeError("spawn_agent is not available in this run")
+        output_type = decode_type(message.get("output_type") or {}, allow_import=False)
+        objects = decode(message.get("objects") or {}, allow_import=False)
+        self._clock.pause()
+        try:
+            return await self._setup.spawn(str(message["task"]), output_type, objects)
+        finally:
+            self._clock.resume()
+
+    async def _death_note(self) -> str:
+        code = None
+        if self._proc is not None:
+            with contextlib.suppress(TimeoutError):
+                code = await asyncio.wait_for(self._proc.wait(), 2.0)
+        tail = ""
+        if self._stderr_path is not None and self._stderr_path.exists():
+            tail = self._stderr_path.read_text(errors="replace")[-1500:].strip()
+        reason = f"the kernel process died (exit code {code})"
+        if code is not None and code < 0:
+            reason += (
+                f", killed by signal {signal.Signals(-code).name}" if -code in signal.valid_signals() else ""
+            )
+        return reason + (f"; its last words:\n{tail}" if tail else "")
+
+    async def execute(self, code: str, *, timeout_s: float | None = None) -> ExecutionResult:
+        """Run one block in the child; a timed-out block kills and restarts the process."""
+        if self._proc is None:
+            raise KernelError("kernel not started: await kernel.start(setup) first")
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        async with self._lock:
+            notices: list[str] = []
+            restarted = False
+            if self._proc.returncode is not None:
+                await self._restart()
+                restarted = True
+                notices.append(_RESET_NOTICE)
+            started = asyncio.get_running_loop().time()
+            try:
+                reply = await self._exchange(frame({"kind": "exec", "code": code}), timeout)
+            except TimeoutError:
+                await self._restart()
+                return ExecutionResult(
+                    error=f"TimeoutError: the block ran longer than {timeout:g}s; the kernel process was killed",
+                    timed_out=True,
+                    restarted=True,
+                    notices=[*notices, _RESET_NOTICE],
+                    duration_s=asyncio.get_running_loop().time() - started,
+                )
+            except KernelError as exc:
+                await self._restart()
+                return ExecutionResult(
+                    error=f"KernelError: {exc}",
+                    restarted=True,
+                    notices=[*notices, _RESET_NOTICE],
+                    duration_s=asyncio.get_running_loop().time() - started,
+                )
+            problems: list[str] = []
+            submission = decode(reply.get("submission"), allow_import=False, problems=problems)
+            return ExecutionResult(
+                output=str(reply.get("output") or ""),
+                error=reply.get("error"),
+                submitted=bool(reply.get("submitted")),
+                submission=submission,
+                restarted=restarted,
+                notices=[*notices, *reply.get("notices", [])],
+                duration_s=float(reply.get("duration_s") or 0.0),
+            )
+
+    async def _restart(self) -> None:
+        await self._kill()
+        await self._launch()
+
+    async def _kill(self) -> None:
+        # Nobody waits for the killed process's answer; its reader must not report the death.
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and not waiting.done():
+            waiting.cancel()
+        for task in list(self._calls):
+            task.cancel()
+        if self._proc is not None and self._proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            await self._proc.wait()
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+            self._writer = None
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader_task
+            self._reader_task = None
+
+    async def close(self) -> None:
+        """Stop the process and remove its scratch directory."""
+        if self._proc is not None and self._proc.returncode is None and self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.write(frame({"kind": "close"}))
+                await self._writer.drain()
+                await asyncio.wait_for(self._proc.wait(), 1.0)
+        await self._kill()
+        self._proc = None
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+        if self._stderr_path is not None:
+            self._stderr_path.unlink(missing_ok=True)
+
+    async def __aenter__(self) -> SubprocessKernel:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
