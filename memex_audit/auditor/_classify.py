@@ -1,0 +1,116 @@
+"""From offline signals to a verdict under a taxonomy, and a fallback guess of who failed where.
+
+The strongest signal that the taxonomy maps to a category becomes the primary label, with its quote as
+evidence; the categories of other mapped signals become secondary labels. When no signal maps, the
+label is ``unclassified`` and the explanation says what was checked: a guess is never presented as a
+finding. Attribution (faulty step and agent) is always filled, since attribution data (Who&When) is
+scored on it; when it rests on no signal the explanation says it is a positional guess.
+"""
+
+from __future__ import annotations
+
+import re
+
+from memex_audit.auditor._report import AuditVerdict, Evidence
+from memex_audit.auditor._scope import is_action
+from memex_audit.auditor._signals import Signal
+from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
+from memex_audit.trajectory import Trajectory
+
+_COORDINATOR = re.compile(r"orchestrator|manager|planner|coordinator|human|^user$|admin", re.IGNORECASE)
+_MAX_EVIDENCE = 4
+GUESS_CONFIDENCE = 0.1
+"""Confidence given to a positional attribution guess that rests on no signal."""
+
+
+def agent_name(raw: str | None) -> str | None:
+    """An agent's name without the annotations some logs add (``Orchestrator (thought)`` → ``Orchestrator``)."""
+    if raw is None:
+        return None
+    return re.sub(r"\s*\(.*\)\s*$", "", raw).strip() or raw
+
+
+def acting_step(trajectory: Trajectory, index: int) -> int:
+    """The step that acted for ``index``: itself, or for an observation the nearest earlier step that acted."""
+    for step in reversed(trajectory.steps[: index + 1]):
+        if is_action(step):
+            return step.index
+    return index
+
+
+def guess_attribution(trajectory: Trajectory) -> tuple[int | None, str | None]:
+    """Where a failure most often starts when nothing else points anywhere: the first step by an agent
+    that does the work (not a coordinator, the user or a tool), else the first step that acts."""
+    acting = [s for s in trajectory.steps if is_action(s)]
+    workers = [s for s in acting if not _COORDINATOR.search(s.agent or "")]
+    chosen = workers[0] if workers else acting[0] if acting else None
+    if chosen is None:
+        return None, None
+    return chosen.index, agent_name(chosen.agent)
+
+
+def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: Trajectory) -> AuditVerdict:
+    """The verdict the offline policy submits for ``trajectory`` given the signals that fired on it."""
+    mapped = [(s, taxonomy.category_for_signal(s.kind)) for s in signals]
+    placed = [(s, c) for s, c in mapped if c is not None]
+    fired = sorted({s.kind for s in signals})
+    if not placed:
+        step, agent = guess_attribution(trajectory)
+        if signals:
+            top = signals[0]
+            step = acting_step(trajectory, top.step)
+            agent = agent_name(trajectory.steps[step].agent)
+            why = (
+                f"signals fired ({', '.join(fired)}) but taxonomy {taxonomy.name!r} maps none of them to a "
+                f"category; the faulty step and agent point at the strongest one ({top.detail})"
+            )
+        else:
+            why = (
+                "no offline signal fired (errors in tool outputs, retyped numbers, the ground truth seen "
+                "but not answered, sources of correct siblings, search count and repetition, turn limit, "
+                "answer format, rounding and units, gold actions); the faulty step and agent are only a "
+                "positional guess (first step by a working agent)"
+            )
+        return AuditVerdict(
+            primary=UNCLASSIFIED,
+            evidence=[Evidence(step=s.step, quote=s.quote, note=s.detail) for s in signals[:_MAX_EVIDENCE]],
+            faulty_step=step,
+            faulty_agent=agent,
+            explanation=f"Unclassified: {why}.",
+            confidence=GUESS_CONFIDENCE,
+            signals=fired,
+        )
+    top, category = placed[0]
+    assert category is not None
+    secondary: list[str] = []
+    for _, cat in placed[1:]:
+        if cat is not None and cat.id != category.id and cat.id not in secondary:
+            secondary.append(cat.id)
+    evidence = [
+        Evidence(step=s.step, quote=s.quote, note=f"{s.kind}: {s.detail}") for s, _ in placed[:_MAX_EVIDENCE]
+    ]
+    also = "; ".join(f"{s.kind} → {c.id}" for s, c in placed[1:] if c is not None)
+    explanation = f"{category.name}: {top.detail} (signal {top.kind})." + (f" Also: {also}." if also else "")
+    faulty_step = acting_step(trajectory, top.step)
+    return AuditVerdict(
+        primary=category.id,
+        secondary=secondary,
+        evidence=evidence,
+        faulty_step=faulty_step,
+        faulty_agent=agent_name(trajectory.steps[faulty_step].agent),
+        explanation=explanation,
+        confidence=round(top.strength, 3),
+        signals=fired,
+    )
+
+
+def fallback_verdict(trajectory: Trajectory, reason: str) -> AuditVerdict:
+    """An ``unclassified`` verdict with a positional attribution guess, recording ``reason``."""
+    step, agent = guess_attribution(trajectory)
+    return AuditVerdict(
+        primary=UNCLASSIFIED,
+        faulty_step=step,
+        faulty_agent=agent,
+        explanation=f"Unclassified: {reason}",
+        confidence=0.0,
+    )

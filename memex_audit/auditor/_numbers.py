@@ -1,0 +1,107 @@
+"""Numbers as they appear in text: where, how written, and what value they stand for.
+
+The offline signals compare numbers across steps (a value read in one tool output and retyped into
+the next call) and against the ground truth (rounding, units, format), so they need each mention's
+exact text (for evidence quotes), its value and its precision.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+# Thousands separators must come in groups of three, so "1944-04" gives 1944 and 04, not one number.
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<cur>\$)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<pct>\s?%)?(?![\w])"
+)
+
+
+@dataclass(frozen=True)
+class NumberMention:
+    """One number written in a text.
+
+    Attributes:
+        text: The number exactly as written (``3,501.2``, ``12.5%``, ``$40``).
+        value: Its value (a percent keeps its written value: ``12.5%`` is 12.5).
+        decimals: Digits after the decimal point.
+        percent: Whether a ``%`` follows it.
+        start: Offset in the text.
+    """
+
+    text: str
+    value: float
+    decimals: int
+    percent: bool
+    start: int
+
+    @property
+    def digits(self) -> str:
+        """The digits alone, without separators or a decimal point (``3,501.2`` → ``35012``)."""
+        return re.sub(r"\D", "", self.text.removeprefix("$").removesuffix("%"))
+
+
+def find_numbers(text: str) -> list[NumberMention]:
+    """Every number mention in ``text``, in order."""
+    mentions = []
+    for match in _NUMBER.finditer(text):
+        raw = match.group("num")
+        plain = raw.replace(",", "")
+        decimals = len(plain.split(".")[1]) if "." in plain else 0
+        mentions.append(
+            NumberMention(
+                text=match.group(0).strip(),
+                value=float(plain),
+                decimals=decimals,
+                percent=match.group("pct") is not None,
+                start=match.start(),
+            )
+        )
+    return mentions
+
+
+def same_value(a: float, b: float) -> bool:
+    """Equal up to floating-point noise."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def is_rounding_of(answer: NumberMention, truth: NumberMention) -> bool:
+    """Whether the two differ only by rounding to the coarser of their two precisions."""
+    if same_value(answer.value, truth.value):
+        return False
+    precision = min(answer.decimals, truth.decimals)
+    return abs(answer.value - truth.value) <= 0.5 * 10.0**-precision + 1e-9
+
+
+UNIT_FACTORS = (1e3, 1e6, 1e9, 1e-3, 1e-6, 1e-9, 100.0, 0.01)
+"""Ratios between an answer and the truth that mean units were misread (thousands, millions, percent)."""
+
+
+def unit_factor(answer: float, truth: float) -> float | None:
+    """The unit factor ``answer / truth`` equals (within 0.5%), or ``None``."""
+    if truth == 0 or answer == 0:
+        return None
+    ratio = answer / truth
+    for factor in UNIT_FACTORS:
+        if math.isclose(ratio, factor, rel_tol=5e-3):
+            return factor
+    return None
+
+
+def is_retyping(original: NumberMention, copy: NumberMention) -> bool:
+    """Whether ``copy`` looks like ``original`` retyped with a slip: one digit changed, or two swapped.
+
+    Both must have at least three digits (short numbers differ by a digit far too often by chance).
+    """
+    a, b = original.digits, copy.digits
+    if len(a) != len(b) or len(a) < 3 or a == b or original.decimals != copy.decimals:
+        return False
+    diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(diffs) == 1:
+        return True
+    return (
+        len(diffs) == 2
+        and diffs[1] == diffs[0] + 1
+        and a[diffs[0]] == b[diffs[1]]
+        and a[diffs[1]] == b[diffs[0]]
+    )

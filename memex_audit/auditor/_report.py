@@ -1,0 +1,229 @@
+"""What an audit produces: a verdict per failed trajectory, with evidence that is checked.
+
+``AuditVerdict`` is what the auditing agent passes to ``submit()``; ``verdict_type`` binds it to the
+trajectory under audit and the taxonomy in use, so ``submit()`` rejects a category the taxonomy does
+not have and a quote that is not at the cited step (the agent sees the error and can correct it).
+``AuditReport`` is the persisted record: the verdict, a reference to the trajectory (id, source file,
+position, never a copy), and which policy or model produced it at what cost.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
+from memex_audit.trajectory import Trajectory, Usage
+
+
+class Evidence(BaseModel):
+    """A verbatim quote from one step of the audited trajectory that supports a label.
+
+    Attributes:
+        step: Index of the step in ``Trajectory.steps``.
+        quote: Text that occurs verbatim in that step (``Step.contains``: whitespace runs compare as one).
+        note: What the quote shows.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: int = Field(ge=0)
+    quote: str = Field(min_length=1, max_length=2000)
+    note: str | None = None
+
+
+def evidence_problems(evidence: list[Evidence], trajectory: Trajectory) -> list[str]:
+    """Why each piece of evidence fails to check against ``trajectory`` (empty when all hold)."""
+    problems = []
+    for item in evidence:
+        if item.step >= len(trajectory.steps):
+            problems.append(
+                f"evidence step {item.step} does not exist (trajectory {trajectory.id} has "
+                f"{len(trajectory.steps)} steps, 0..{len(trajectory.steps) - 1})"
+            )
+        elif not trajectory.steps[item.step].contains(item.quote):
+            problems.append(
+                f"evidence quote {item.quote[:80]!r} does not occur in step {item.step} of "
+                f"{trajectory.id}; quote text exactly as it appears in that step"
+            )
+    return problems
+
+
+class _VerdictFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    primary: str = Field(description="Category id of the main failure, or 'unclassified'.")
+    secondary: list[str] = Field(default_factory=list, description="Other category ids that also apply.")
+    evidence: list[Evidence] = Field(default_factory=list)
+    faulty_step: int | None = Field(default=None, ge=0, description="Step where the failure happened.")
+    faulty_agent: str | None = Field(default=None, description="Agent responsible (multi-agent runs).")
+    explanation: str = Field(
+        min_length=1, description="Why; for 'unclassified', why nothing could be placed."
+    )
+    confidence: float = Field(ge=0.0, le=1.0)
+    signals: list[str] = Field(default_factory=list, description="Offline signals that fired, if any.")
+
+    def _check(self, trajectory: Trajectory | None, taxonomy: Taxonomy | None) -> None:
+        problems: list[str] = []
+        if self.primary != UNCLASSIFIED and not self.evidence:
+            problems.append(f"primary category {self.primary!r} needs at least one piece of evidence")
+        if self.primary in self.secondary:
+            problems.append("secondary labels must not repeat the primary one")
+        if taxonomy is not None:
+            for label in [self.primary, *self.secondary]:
+                if not taxonomy.is_category(label):
+                    problems.append(
+                        f"{label!r} is not a category of {taxonomy.name!r}: use one of {taxonomy.category_ids}"
+                    )
+        if trajectory is not None:
+            problems += evidence_problems(self.evidence, trajectory)
+            if self.faulty_step is not None and self.faulty_step >= len(trajectory.steps):
+                problems.append(
+                    f"faulty_step {self.faulty_step} is out of range (0..{len(trajectory.steps) - 1})"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+class AuditVerdict(_VerdictFields):
+    """The judgement on one failed trajectory, as the auditing agent submits it.
+
+    Attributes:
+        primary: Category id of the main failure; ``unclassified`` when no evidence places it.
+        secondary: Other category ids that also apply.
+        evidence: Quotes (step + verbatim text) supporting the labels; required unless unclassified.
+        faulty_step: The step where the failure happened (attribution).
+        faulty_agent: The agent responsible (attribution in multi-agent runs).
+        explanation: The reasoning, in a few sentences.
+        confidence: 0 to 1.
+        signals: The offline signals that fired (offline policy only).
+    """
+
+    @model_validator(mode="after")
+    def _check_against_target(self, info: ValidationInfo) -> AuditVerdict:
+        context = info.context if isinstance(info.context, dict) else {}
+        bound = getattr(type(self), "__audit_target__", None)
+        trajectory, taxonomy = (
+            bound if bound is not None else (context.get("trajectory"), context.get("taxonomy"))
+        )
+        self._check(trajectory, taxonomy)
+        return self
+
+
+def verdict_type(trajectory: Trajectory, taxonomy: Taxonomy) -> type[AuditVerdict]:
+    """``AuditVerdict`` bound to one trajectory and taxonomy: validating it checks the labels and quotes.
+
+    Use it as the agent's ``output_type`` so ``submit()`` gives the agent precise error feedback.
+    """
+    return type(
+        "AuditVerdict",
+        (AuditVerdict,),
+        {"__module__": __name__, "__qualname__": "AuditVerdict", "__audit_target__": (trajectory, taxonomy)},
+    )
+
+
+class TrajectoryRef(BaseModel):
+    """Where the audited trajectory lives: enough to find it again, never a copy.
+
+    Attributes:
+        id: The trajectory id.
+        task_id: Its task.
+        file: The file it was read from.
+        format: The format that read it.
+        line: 1-based line in a line-oriented file.
+        position: 0-based position of the record in a file that holds several.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    task_id: str
+    file: str | None = None
+    format: str | None = None
+    line: int | None = None
+    position: int | None = None
+
+    @classmethod
+    def of(cls, trajectory: Trajectory) -> TrajectoryRef:
+        """The reference to a loaded trajectory."""
+        src = trajectory.source
+        return cls(
+            id=trajectory.id,
+            task_id=trajectory.task_id,
+            file=src.file if src else None,
+            format=src.format if src else None,
+            line=src.line if src else None,
+            position=src.position if src else None,
+        )
+
+
+class Producer(BaseModel):
+    """The policy or model that produced a verdict, and what it cost.
+
+    Attributes:
+        kind: ``offline`` (deterministic signals) or ``llm``.
+        name: ``offline-signals/<version>`` or the model name.
+        usage: Tokens and cost of the agent run (zero for the offline policy).
+        cost_usd: Cost in US dollars (0 offline; ``None`` when the model's price is unknown).
+        turns: Agent turns the run took.
+        stop_reason: How the agent run ended.
+        run_id: Id of the agent run in the run folder's ``agent_runs.jsonl``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["offline", "llm"]
+    name: str
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float | None = 0.0
+    turns: int = 0
+    stop_reason: str | None = None
+    run_id: str | None = None
+
+
+class AuditReport(_VerdictFields):
+    """The persisted audit of one failed trajectory.
+
+    Besides the verdict fields (see ``AuditVerdict``): what was audited (``trajectory`` reference,
+    its harness and model), under which ``taxonomy``, and by whom (``producer``). When validated with
+    ``context={"trajectory": t}`` the evidence is checked against ``t``.
+    """
+
+    kind: Literal["audit_report"] = "audit_report"
+    trajectory: TrajectoryRef
+    harness: str | None = None
+    model: str | None = None
+    taxonomy: str
+    producer: Producer
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @model_validator(mode="after")
+    def _check_with_context(self, info: ValidationInfo) -> AuditReport:
+        context = info.context if isinstance(info.context, dict) else {}
+        self._check(context.get("trajectory"), context.get("taxonomy"))
+        return self
+
+    @property
+    def task_id(self) -> str:
+        """The audited trajectory's task."""
+        return self.trajectory.task_id
+
+    @classmethod
+    def from_verdict(
+        cls, verdict: AuditVerdict, trajectory: Trajectory, taxonomy: Taxonomy, producer: Producer
+    ) -> AuditReport:
+        """The persisted report for a verdict on ``trajectory`` (evidence re-checked against it)."""
+        fields: dict[str, Any] = verdict.model_dump(include=set(_VerdictFields.model_fields))
+        return cls.model_validate(
+            {
+                **fields,
+                "trajectory": TrajectoryRef.of(trajectory).model_dump(),
+                "harness": trajectory.harness,
+                "model": trajectory.model,
+                "taxonomy": taxonomy.name,
+                "producer": producer.model_dump(),
+            },
+            context={"trajectory": trajectory, "taxonomy": taxonomy},
+        )

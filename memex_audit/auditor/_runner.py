@@ -1,0 +1,359 @@
+"""Auditing a set of trajectories: plan, estimate, run concurrently, resume, stop at a budget.
+
+Failed trajectories are grouped by task; each one is audited by its own agent run with the whole
+task (question, ground truth, every sibling rollout, human labels removed) in scope. Results go to a
+``RunStore`` one line per trajectory as soon as each finishes, so a run that is interrupted resumes
+where it stopped and never audits a trajectory twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Set
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Literal
+
+from memex_audit.auditor._classify import fallback_verdict, verdict_from_signals
+from memex_audit.auditor._offline import OfflineAuditPolicy
+from memex_audit.auditor._report import AuditReport, AuditVerdict, Producer, verdict_type
+from memex_audit.auditor._scope import (
+    calls_made,
+    compare_sources,
+    numbers_in_outputs,
+    search_steps,
+    sources_used,
+)
+from memex_audit.auditor._signals import answer_text, detect_signals
+from memex_audit.llm import LLMClient, estimate_cost, estimate_tokens
+from memex_audit.results import RunError, RunStore
+from memex_audit.taxonomy import Taxonomy
+from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
+
+AUDITOR_TOOLS = (
+    search_steps,
+    numbers_in_outputs,
+    sources_used,
+    compare_sources,
+    calls_made,
+    answer_text,
+    detect_signals,
+    verdict_from_signals,
+    fallback_verdict,
+)
+"""The functions in the auditing agent's scope (the offline policy's code calls some of them)."""
+
+
+def auditor_instructions(taxonomy: Taxonomy) -> str:
+    """The auditor's role prompt (``prompts/auditor.md``) with the taxonomy written into it."""
+    template = (
+        resources.files("memex_audit.auditor").joinpath("prompts", "auditor.md").read_text(encoding="utf-8")
+    )
+    return template.replace("{{taxonomy}}", taxonomy.describe())
+
+
+def audit_task_text(group: TaskGroup, target: Trajectory) -> str:
+    """The task statement of one audit: which trajectory, of which task, beside how many siblings."""
+    correct = sum(1 for t in group.trajectories if t.success is True)
+    return (
+        f"Audit the failed trajectory `target` (id {target.id!r}, harness {target.harness!r}, model "
+        f"{target.model!r}, {len(target.steps)} steps) of task {group.task_id!r}. `task` holds "
+        f"{len(group.trajectories)} rollouts of this task ({correct} correct). Classify the failure "
+        "with the taxonomy in `taxonomy`, cite evidence, and submit your verdict."
+    )
+
+
+@dataclass(frozen=True)
+class AuditUnit:
+    """One failed trajectory to audit, with its task group (as loaded, labels included)."""
+
+    key: str
+    group: TaskGroup
+    trajectory: Trajectory
+
+
+def plan_audit(trajectories: Iterable[Trajectory]) -> tuple[list[AuditUnit], int]:
+    """The failed trajectories to audit, grouped by task, and how many others were not failed.
+
+    The key of a unit is the trajectory id, or id@file#position when several trajectories share an id.
+    """
+    groups = group_by_task(trajectories)
+    ids = Counter(t.id for g in groups for t in g.trajectories)
+    units, other = [], 0
+    for group in groups:
+        for traj in group.trajectories:
+            if not traj.failed:
+                other += 1
+                continue
+            key = traj.id
+            if ids[traj.id] > 1:
+                src = traj.source
+                key = f"{traj.id}@{src.file if src else '?'}#{(src.position or src.line) if src else '?'}"
+            units.append(AuditUnit(key, group, traj))
+    return units, other
+
+
+@dataclass(frozen=True)
+class AuditEstimate:
+    """What a run would audit and roughly cost, before anything is spent.
+
+    Attributes:
+        to_audit: Failed trajectories not yet audited in the run folder.
+        already_done: Failed trajectories the run folder already has a result or a final error for.
+        not_failed: Trajectories that are correct or ungraded (never audited).
+        tasks: Tasks the trajectories to audit belong to.
+        input_tokens: Estimated input tokens over all agent turns.
+        output_tokens: Estimated output tokens.
+        cost_usd: Estimated cost; 0 offline; ``None`` when the model's price is unknown.
+        model: The policy or model that would run.
+    """
+
+    to_audit: int
+    already_done: int
+    not_failed: int
+    tasks: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    model: str
+
+
+_EST_TURNS = 6
+_EST_OUTPUT_PER_TURN = 350
+_EST_OBSERVATION_PER_TURN = 900
+
+
+def estimate_audit(
+    units: list[AuditUnit],
+    taxonomy: Taxonomy,
+    model: LLMClient,
+    *,
+    done: Set[str] = frozenset(),
+    not_failed: int = 0,
+) -> AuditEstimate:
+    """Estimate tokens and cost of auditing ``units`` (those not in ``done``) with ``model``.
+
+    An LLM run is assumed to take about six turns; each turn resends the conversation, which grows
+    by the reply and a bounded observation. The offline policy costs nothing.
+    """
+    pending = [u for u in units if u.key not in done]
+    base = estimate_tokens(auditor_instructions(taxonomy)) + 1500  # the loop's own prompt and scope summary
+    per_turn_growth = _EST_OUTPUT_PER_TURN + _EST_OBSERVATION_PER_TURN
+    input_tokens = sum(
+        _EST_TURNS * (base + estimate_tokens(audit_task_text(u.group, u.trajectory)))
+        + per_turn_growth * _EST_TURNS * (_EST_TURNS - 1) // 2
+        for u in pending
+    )
+    output_tokens = len(pending) * _EST_TURNS * _EST_OUTPUT_PER_TURN
+    offline = isinstance(model, OfflineAuditPolicy)
+    cost = (
+        0.0
+        if offline
+        else estimate_cost(model.model, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
+    )
+    if offline:
+        input_tokens = output_tokens = 0
+    return AuditEstimate(
+        to_audit=len(pending),
+        already_done=len(units) - len(pending),
+        not_failed=not_failed,
+        tasks=len({u.group.task_id for u in pending}),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cost_usd=cost,
+        model=model.model,
+    )
+
+
+@dataclass
+class AuditProgress:
+    """Where a run stands, passed to the progress callback after each trajectory."""
+
+    done: int
+    total: int
+    cost_usd: float
+    key: str
+    report: AuditReport | None = None
+    error: RunError | None = None
+
+
+@dataclass
+class AuditOutcome:
+    """How a run ended.
+
+    Attributes:
+        audited: Trajectories audited in this invocation.
+        errors: Trajectories that failed in this invocation (recorded in ``errors.jsonl``).
+        skipped: Trajectories skipped because the run folder already had them.
+        remaining: Trajectories not attempted (the budget stopped the run).
+        stopped: ``budget`` when the cost budget stopped the run, else ``complete``.
+        cost_usd: What this invocation spent.
+        elapsed_s: Wall-clock time.
+    """
+
+    audited: int = 0
+    errors: int = 0
+    skipped: int = 0
+    remaining: int = 0
+    stopped: Literal["complete", "budget"] = "complete"
+    cost_usd: float = 0.0
+    elapsed_s: float = 0.0
+    unknown_cost: bool = field(default=False)
+
+
+class AuditRunner:
+    """Audits the failed trajectories of a collection into a run folder.
+
+    Args:
+        taxonomy: The taxonomy to classify into.
+        model: The LLM to audit with; ``None`` runs the offline policy.
+        concurrency: How many trajectories are audited at once.
+        max_cost_usd: Stop starting new audits once this much has been spent (in-flight ones finish).
+        kernel: ``inprocess`` or ``subprocess`` (isolation for model-written code).
+        max_turns: Agent turns allowed per trajectory.
+        on_progress: Called after each trajectory with the run's progress.
+        after_result: Called with each key once its result is stored (a hook for tests and tools).
+    """
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        *,
+        model: LLMClient | None = None,
+        concurrency: int = 4,
+        max_cost_usd: float | None = None,
+        kernel: Literal["inprocess", "subprocess"] = "inprocess",
+        max_turns: int = 20,
+        on_progress: Callable[[AuditProgress], None] | None = None,
+        after_result: Callable[[str], None] | None = None,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.model: LLMClient = model if model is not None else OfflineAuditPolicy()
+        self.concurrency = max(1, concurrency)
+        self.max_cost_usd = max_cost_usd
+        self.kernel: Literal["inprocess", "subprocess"] = kernel
+        self.max_turns = max_turns
+        self.on_progress = on_progress
+        self.after_result = after_result
+        self.offline = isinstance(self.model, OfflineAuditPolicy)
+        self._instructions = auditor_instructions(taxonomy)
+
+    def run_sync(self, trajectories: Iterable[Trajectory], store: RunStore) -> AuditOutcome:
+        """``run`` for callers without an event loop."""
+        return asyncio.run(self.run(trajectories, store))
+
+    async def run(self, trajectories: Iterable[Trajectory], store: RunStore) -> AuditOutcome:
+        """Audit every failed trajectory that ``store`` does not have yet."""
+        started = time.perf_counter()
+        units, _ = plan_audit(trajectories)
+        done = store.done_keys()
+        pending = [u for u in units if u.key not in done]
+        outcome = AuditOutcome(skipped=len(units) - len(pending))
+        queue: asyncio.Queue[AuditUnit] = asyncio.Queue()
+        for unit in pending:
+            queue.put_nowait(unit)
+        finished = 0
+
+        def over_budget() -> bool:
+            return self.max_cost_usd is not None and outcome.cost_usd >= self.max_cost_usd
+
+        async def worker() -> None:
+            nonlocal finished
+            while not queue.empty():
+                if over_budget():
+                    outcome.stopped = "budget"
+                    return
+                unit = queue.get_nowait()
+                report, error, cost = await self.audit_one(unit, store)
+                if cost is None:
+                    outcome.unknown_cost = True
+                outcome.cost_usd += cost or 0.0
+                finished += 1
+                if report is not None:
+                    outcome.audited += 1
+                    if self.after_result is not None:
+                        self.after_result(unit.key)
+                else:
+                    outcome.errors += 1
+                if self.on_progress is not None:
+                    self.on_progress(
+                        AuditProgress(finished, len(pending), outcome.cost_usd, unit.key, report, error)
+                    )
+
+        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)) or 1)))
+        outcome.remaining = queue.qsize()
+        if outcome.remaining and over_budget():
+            outcome.stopped = "budget"
+        outcome.elapsed_s = time.perf_counter() - started
+        return outcome
+
+    async def audit_one(
+        self, unit: AuditUnit, store: RunStore
+    ) -> tuple[AuditReport | None, RunError | None, float | None]:
+        """Audit one trajectory, store its report or error, and return them with the cost spent."""
+        from memex_audit.agent import Agent
+
+        src = unit.trajectory.source
+        scope_group = unit.group.without_labels()
+        target = (
+            scope_group.by_id(unit.trajectory.id)
+            if _unique_id(scope_group, unit.trajectory.id)
+            else unit.trajectory.without_labels()
+        )
+        agent = Agent(
+            self.model,
+            verdict_type(target, self.taxonomy),
+            instructions=self._instructions,
+            tools=AUDITOR_TOOLS,
+            kernel=self.kernel,
+            max_turns=self.max_turns,
+            name=f"auditor:{unit.key}",
+        )
+        try:
+            result = await agent.run(
+                audit_task_text(scope_group, target), task=scope_group, target=target, taxonomy=self.taxonomy
+            )
+        except Exception as exc:  # one trajectory's failure must not stop the run
+            error = RunError(
+                key=unit.key,
+                kind="internal",
+                message=f"{type(exc).__name__}: {exc}",
+                file=src.file if src else None,
+                line=src.line if src else None,
+                final=False,
+            )
+            store.append_error(error)
+            return None, error, 0.0
+        store.append_run_trajectory(result.trajectory)
+        cost = 0.0 if self.offline else result.usage.cost_usd
+        output = result.output
+        if result.stop_reason != "submitted" or not isinstance(output, AuditVerdict):
+            error = RunError(
+                key=unit.key,
+                kind=result.stop_reason,
+                message=result.error
+                or f"the auditor stopped ({result.stop_reason}) without submitting a verdict",
+                file=src.file if src else None,
+                line=src.line if src else None,
+                final=result.stop_reason == "max_turns",
+            )
+            store.append_error(error)
+            return None, error, cost
+        producer = Producer(
+            kind="offline" if self.offline else "llm",
+            name=self.model.model,
+            usage=result.usage if not self.offline else Usage(cost_usd=0.0),
+            cost_usd=cost,
+            turns=result.turns,
+            stop_reason=result.stop_reason,
+            run_id=result.trajectory.id,
+        )
+        report = AuditReport.from_verdict(output, unit.trajectory, self.taxonomy, producer)
+        store.append_result(unit.key, report)
+        return report, None, cost
+
+
+def _unique_id(group: TaskGroup, trajectory_id: str) -> bool:
+    return sum(1 for t in group.trajectories if t.id == trajectory_id) == 1
