@@ -17,7 +17,7 @@ R = TypeVar("R")
 MEMO_SIZE = 8192
 
 
-def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
+def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[..., R]:
     """Memoise ``fn(obj, config)`` on ``(id(obj), config)``; ``config`` must be hashable or None."""
     memo: dict[tuple[int, Any], tuple[Any, R]] = {}
 

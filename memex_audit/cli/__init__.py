@@ -6,6 +6,7 @@ Each command module attaches its commands to the shared Typer ``app`` on import.
 from __future__ import annotations
 
 from memex_audit.cli import _info  # noqa: F401  (registers info, convert, formats, schema)
+from memex_audit.cli import _aggregate  # noqa: F401  (registers aggregate, eval-aggregate)
 from memex_audit.cli._app import app
 
 

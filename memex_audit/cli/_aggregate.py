@@ -1,0 +1,229 @@
+"""``memex-audit aggregate`` and ``eval-aggregate``: pick the answer to trust among N rollouts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from memex_audit.aggregator import AggregateTaskResult, AnswerConfig, KeyConfig
+from memex_audit.aggregator._run import aggregate_groups
+from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
+from memex_audit.errors import UsageError
+from memex_audit.llm import LLMClient
+from memex_audit.loaders import load
+from memex_audit.results import RunError, RunStore
+from memex_audit.results._aggregate_summary import (
+    aggregate_accuracy_frame,
+    aggregate_scaling_frame,
+    aggregate_tasks_frame,
+)
+
+
+def client_for_model(model: str, base_url: str | None) -> LLMClient:
+    """The LLM client for ``--model``: an OpenAI-compatible endpoint with ``--base-url``, else Anthropic."""
+    url = base_url or os.environ.get("OPENAI_BASE_URL")
+    if model.startswith("openai:") or base_url:
+        if not url:
+            raise UsageError("an OpenAI-compatible model needs --base-url (or OPENAI_BASE_URL)")
+        from memex_audit.llm import OpenAICompatibleClient
+
+        return OpenAICompatibleClient(url, model.removeprefix("openai:"), os.environ.get("OPENAI_API_KEY"))
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        raise UsageError(
+            f"--model {model} needs ANTHROPIC_API_KEY; without a model the offline verifier runs"
+        )
+    from memex_audit.llm import AnthropicClient
+
+    return AnthropicClient(model.removeprefix("anthropic:"))
+
+
+@app.command()
+def aggregate(
+    path: Path = typer.Argument(
+        ..., help="A rollout file or folder; rollouts are grouped by task id across files."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to create, or to resume when it exists."),
+    n: int | None = typer.Option(None, "--n", min=1, help="Use only the first N rollouts of each task."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Also run the LLM aggregator with this model (Anthropic, or openai:NAME with --base-url). "
+        "Without it only the offline policies run.",
+    ),
+    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint for --model."),
+    glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
+    format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
+    mode: str = typer.Option(
+        "auto",
+        help="Answer keys: 'answer' (final answers), 'actions' (state-changing tool calls), "
+        "or 'auto' (actions for τ-bench runs and rollouts without an answer).",
+    ),
+    rel_tol: float = typer.Option(
+        1e-6, "--rel-tol", help="Relative tolerance when comparing numeric answers."
+    ),
+    abs_tol: float = typer.Option(
+        0.0, "--abs-tol", help="Absolute tolerance when comparing numeric answers."
+    ),
+    subsets: int = typer.Option(24, help="Subsets drawn per size N for the accuracy-vs-N curve."),
+    scaling: bool = typer.Option(True, help="Compute accuracy over subsets of 1, 2, 4, … rollouts."),
+    seed: int = typer.Option(0, help="Seed for subset sampling and the random-rollout baseline."),
+) -> None:
+    """Aggregate the rollouts of every task: majority, summary-only, the verifier (and an LLM).
+
+    Each task's result is appended to RUN_DIR/results.jsonl when done; rerunning the same command
+    resumes, skipping finished tasks. Evaluate with `memex-audit eval-aggregate RUN_DIR`.
+    """
+    existing_path(path)
+    if mode not in ("auto", "answer", "actions"):
+        raise fail("--mode must be auto, answer or actions")
+    mode_value: Literal["auto", "answer", "actions"] = mode  # type: ignore[assignment]
+    cfg = KeyConfig(mode=mode_value, answer=AnswerConfig(rel_tol=rel_tol, abs_tol=abs_tol))
+    run_config: dict[str, object] = {
+        "path": str(path),
+        "n": n,
+        "model": model,
+        "mode": mode,
+        "rel_tol": rel_tol,
+        "abs_tol": abs_tol,
+        "subsets": subsets,
+        "seed": seed,
+    }
+    with user_errors():
+        client = client_for_model(model, base_url) if model else None
+        _check_same_config(out, run_config)
+        store = RunStore.open(out, "aggregate", run_config)  # type: ignore[arg-type]
+        loaded = load(path, glob=glob, format=format)
+        done_before = store.done_keys()
+        for error in loaded.errors:
+            key = f"load:{error.file}:{error.line or 0}"
+            if key not in done_before:
+                store.append_error(
+                    RunError(key=key, kind="load", message=error.reason, file=error.file, line=error.line)
+                )
+        groups = loaded.tasks()
+        with file_progress("aggregating", total=len(groups)) as progress:
+            bar = progress.task_ids[0]
+            outcome = asyncio.run(
+                aggregate_groups(
+                    groups,
+                    store,
+                    model=client,
+                    config=cfg,
+                    n=n,
+                    scaling=scaling,
+                    max_subsets=subsets,
+                    seed=seed,
+                    on_task=lambda _task, _status: progress.advance(bar),
+                )
+            )
+    how = "through the agent loop" if outcome.through_agent else "directly (agent loop not installed)"
+    console.print(
+        f"{outcome.done} tasks aggregated, {outcome.skipped} already done, {outcome.failed} failed "
+        f"({len(loaded.errors)} load errors); verifier ran {how}. Results in {out}",
+        highlight=False,
+    )
+
+
+@app.command("eval-aggregate")
+def eval_aggregate(
+    run_dir: Path = typer.Argument(..., help="The --out folder of an aggregate run."),
+    tasks: bool = typer.Option(True, help="Print the per-task table."),
+    limit: int = typer.Option(200, help="Rows of the per-task table to print."),
+) -> None:
+    """Print per-task results, accuracy of pass@1 / majority / summary-only / aggregators / oracle,
+    rescues and harms against majority vote, and accuracy as N grows."""
+    existing_path(run_dir)
+    with user_errors():
+        store = RunStore.read(run_dir)
+        if store.kind != "aggregate":
+            raise UsageError(f"{run_dir} holds an {store.kind} run, not an aggregate run")
+        results = store.read_results(AggregateTaskResult)
+    if not results:
+        raise fail(f"{run_dir} has no aggregated tasks yet; run `memex-audit aggregate` first")
+    if tasks:
+        console.print(_tasks_table(aggregate_tasks_frame(results), limit))
+    console.print(
+        _frame_table("Accuracy (rescues/harms against majority vote)", aggregate_accuracy_frame(results))
+    )
+    scaling = aggregate_scaling_frame(results)
+    if scaling.height:
+        console.print(_frame_table("Accuracy as N grows (mean over subsets, then tasks)", scaling))
+    errors = store.read_errors()
+    if errors:
+        err_console.print(f"{len(errors)} errors recorded in {run_dir / 'errors.jsonl'}", highlight=False)
+
+
+def _tasks_table(frame: pl.DataFrame, limit: int) -> Table:
+    policies = [
+        p for p in ("pass@1", "majority", "summary_only", "verifier", "llm", "oracle") if p in frame.columns
+    ]
+    short = {
+        "pass@1": "p@1",
+        "majority": "maj",
+        "summary_only": "sum",
+        "verifier": "ver",
+        "llm": "llm",
+        "oracle": "orc",
+    }
+    table = Table(
+        title="Per task (1 = the returned rollout is correct; p@1 = share of correct rollouts)",
+        title_justify="left",
+        show_edge=False,
+    )
+    table.add_column("task", overflow="fold")
+    table.add_column("n", justify="right")
+    for p in policies:
+        table.add_column(short[p], justify="right")
+    table.add_column("verifier vs majority", overflow="fold")
+    for row in frame.head(limit).iter_rows(named=True):
+        cells = [str(row["task_id"]), str(row["n_rollouts"])]
+        for p in policies:
+            value = row[p]
+            cells.append("-" if value is None else f"{value:.2f}" if p == "pass@1" else f"{value:.0f}")
+        maj, ver = row.get("majority_answer"), row.get("verifier_answer")
+        cells.append("same" if maj == ver else f"{_cell(maj, 22)} → {_cell(ver, 22)}")
+        table.add_row(*cells)
+    if frame.height > limit:
+        table.add_row(f"… {frame.height - limit} more", *[""] * (len(policies) + 2))
+    return table
+
+
+def _frame_table(title: str, frame: pl.DataFrame, limit: int | None = None) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for column in frame.columns:
+        numeric = frame.schema[column].is_numeric()
+        table.add_column(column, justify="right" if numeric else "left", overflow="fold")
+    rows = frame.rows()
+    for row in rows[:limit] if limit is not None else rows:
+        table.add_row(*(_cell(v) for v in row))
+    if limit is not None and len(rows) > limit:
+        table.add_row(f"… {len(rows) - limit} more", *[""] * (len(frame.columns) - 1))
+    return table
+
+
+def _cell(value: object, width: int = 48) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _check_same_config(out: Path, config: dict[str, object]) -> None:
+    if not (out / "manifest.json").exists():
+        return
+    previous = RunStore.read(out).manifest.config
+    for name in ("n", "model", "mode", "rel_tol", "abs_tol", "subsets", "seed"):
+        if name in previous and previous[name] != config[name]:
+            raise UsageError(
+                f"{out} was started with {name}={previous[name]!r}, not {config[name]!r}; "
+                "resume with the same options or choose another --out folder"
+            )
