@@ -52,7 +52,11 @@ class ScoutFormat:
             names = set(pq.read_schema(path).names)
         except Exception:  # an unreadable footer: not ours to claim
             return 0.0
-        return 0.95 if "transcript_id" in names and "messages" in names else 0.0
+        if "transcript_id" in names and "messages" in names:
+            return 0.95
+        # Other Parquet: claimed weakly, so that loading it says which columns are missing
+        # rather than calling a binary file bad text.
+        return 0.05
 
     def load(self, path: Path) -> Iterator[LoadItem]:
         yield from unique_ids(self._load(path))
@@ -65,8 +69,14 @@ class ScoutFormat:
         except Exception as exc:
             yield file_error(path, FORMAT, f"not a readable Parquet file: {exc}")
             return
-        if "transcript_id" not in parquet.schema_arrow.names:
-            yield file_error(path, FORMAT, "no transcript_id column", field="transcript_id")
+        missing = [c for c in ("transcript_id", "messages") if c not in parquet.schema_arrow.names]
+        if missing:
+            yield file_error(
+                path,
+                FORMAT,
+                f"a Parquet file but not an Inspect Scout transcript database: no {' or '.join(missing)} column",
+                field=missing[0],
+            )
             return
         row = 0
         for batch in parquet.iter_batches(batch_size=_BATCH_ROWS):
