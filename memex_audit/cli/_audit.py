@@ -1,0 +1,383 @@
+"""``memex-audit audit``, ``eval-audit`` and ``show``: classify failed rollouts and read the results."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal, cast
+
+import orjson
+import polars as pl
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from memex_audit.auditor import (
+    AuditEstimate,
+    AuditProgress,
+    AuditReport,
+    AuditRunner,
+    OfflineAuditPolicy,
+    estimate_audit,
+    plan_audit,
+)
+from memex_audit.cli._app import app, console, err_console, existing_path, fail, user_errors
+from memex_audit.errors import UsageError
+from memex_audit.llm import LLMClient
+from memex_audit.loaders import load
+from memex_audit.results import RunStore
+from memex_audit.results._audit_summary import (
+    AuditAgreement,
+    audit_agreement,
+    audit_frame,
+    breakdown_table,
+    labels_from_trajectories,
+    read_label_file,
+    summarize_audit,
+)
+from memex_audit.taxonomy import load_taxonomy
+
+
+def _model_client(model: str | None, base_url: str | None, *, need_key: bool) -> LLMClient:
+    """The client for ``--model``: the offline policy by default, an OpenAI-compatible server with
+    ``--base-url``, else Anthropic."""
+    if model in (None, "", "offline") or (model or "").startswith("offline-signals"):
+        return OfflineAuditPolicy()
+    assert model is not None
+    url = base_url or os.environ.get("OPENAI_BASE_URL")
+    if url:
+        from memex_audit.llm import OpenAICompatibleClient
+
+        return OpenAICompatibleClient(url, model, api_key=os.environ.get("OPENAI_API_KEY"))
+    if need_key and not os.environ.get("ANTHROPIC_API_KEY"):
+        raise UsageError(
+            f"--model {model} needs ANTHROPIC_API_KEY (or --base-url for an OpenAI-compatible server); "
+            "omit --model to audit offline"
+        )
+    from memex_audit.llm import AnthropicClient
+
+    return AnthropicClient(model)
+
+
+def _print_estimate(estimate: AuditEstimate) -> None:
+    cost = "unknown (no price for this model)" if estimate.cost_usd is None else f"${estimate.cost_usd:,.4f}"
+    console.print(
+        f"would audit [bold]{estimate.to_audit}[/] failed trajectories of {estimate.tasks} tasks with "
+        f"{estimate.model} ({estimate.already_done} already done, {estimate.not_failed} correct or ungraded "
+        f"not audited)\nestimated tokens: {estimate.input_tokens:,} in, {estimate.output_tokens:,} out; "
+        f"estimated cost: {cost}",
+        highlight=False,
+    )
+
+
+def _frame_table(frame: pl.DataFrame, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for column in frame.columns:
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for row in frame.iter_rows():
+        table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
+def print_breakdown(reports: list[AuditReport], categories: list[str]) -> None:
+    """Print the category breakdown by harness and by model."""
+    if not reports:
+        console.print("no audit results yet")
+        return
+    frame = audit_frame(reports)
+    for by in ("harness", "model"):
+        console.print(
+            _frame_table(breakdown_table(frame, by, categories), f"primary category by {by} (count, %)")
+        )
+        console.print()
+
+
+@app.command()
+def audit(
+    path: Path = typer.Argument(..., help="A rollout file or a folder of them (read recursively)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (reusing one resumes it)."),
+    taxonomy: str = typer.Option(
+        "memex",
+        "--taxonomy",
+        "-t",
+        help="Taxonomy name (memex, mast, trail, customer_service, coding) or YAML path.",
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="LLM to audit with (e.g. claude-sonnet-4-6); offline signals when omitted.",
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="OpenAI-compatible server for --model (vLLM, Ollama, llama.cpp...)."
+    ),
+    concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, help="Trajectories audited at once."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", help="Stop starting new audits once this many US dollars are spent."
+    ),
+    max_turns: int = typer.Option(20, "--max-turns", min=1, help="Agent turns allowed per trajectory."),
+    kernel: str = typer.Option(
+        "inprocess", "--kernel", help="Where agent code runs: inprocess, or subprocess (isolated, killable)."
+    ),
+    glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
+    format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Only say how many trajectories would be audited and what it would cost."
+    ),
+) -> None:
+    """Classify every failed trajectory into a taxonomy, with evidence, into a resumable run folder.
+
+    Groups trajectories by task and audits each failed one with its siblings in scope. Rerunning the
+    same command on the same --out folder skips what is done. Prints the breakdown of primary
+    categories by harness and by model at the end.
+    """
+    existing_path(path)
+    if kernel not in ("inprocess", "subprocess"):
+        raise fail("--kernel must be inprocess or subprocess")
+    with user_errors():
+        tax = load_taxonomy(taxonomy)
+        client = _model_client(model, base_url, need_key=not dry_run)
+        loaded = load(path, glob=glob, format=format)
+        units, not_failed = plan_audit(loaded.trajectories)
+        if loaded.errors:
+            err_console.print(
+                f"{len(loaded.errors)} files or records could not be read (see `memex-audit info`)"
+            )
+        if dry_run:
+            done: set[str] = set()
+            if (out / "manifest.json").exists():
+                done = RunStore.read(out).done_keys()
+            _print_estimate(estimate_audit(units, tax, client, done=done, not_failed=not_failed))
+            return
+        store = RunStore.open(
+            out,
+            kind="audit",
+            config={
+                "path": str(path),
+                "taxonomy": tax.name,
+                "taxonomy_source": str(taxonomy),
+                "model": client.model,
+                "glob": glob,
+                "format": format,
+                "concurrency": concurrency,
+                "max_cost_usd": max_cost,
+            },
+        )
+        previous = store.manifest.config.get("taxonomy")
+        if previous not in (None, tax.name):
+            raise UsageError(
+                f"{out} holds an audit with taxonomy {previous!r}; use another --out for {tax.name!r}"
+            )
+        progress = Progress(
+            TextColumn("auditing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("${task.fields[cost]:.4f}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        )
+        with progress:
+            bar = progress.add_task("audit", total=None, cost=0.0)
+
+            def on_progress(p: AuditProgress) -> None:
+                progress.update(bar, completed=p.done, total=p.total, cost=p.cost_usd)
+
+            runner = AuditRunner(
+                tax,
+                model=client,
+                concurrency=concurrency,
+                max_cost_usd=max_cost,
+                kernel=kernel,  # type: ignore[arg-type]
+                max_turns=max_turns,
+                on_progress=on_progress,
+            )
+            outcome = runner.run_sync(loaded.trajectories, store)
+        reports = store.read_results(AuditReport)
+        errors = store.read_errors()
+        summary = summarize_audit(
+            reports, errors=len({e.key for e in errors} - {r.trajectory.id for r in reports})
+        )
+        store.write_json("summary.json", summary)
+        if reports:
+            store.write_parquet("audit", audit_frame(reports))
+    console.print(
+        f"audited {outcome.audited} trajectories ({outcome.skipped} already done, {outcome.errors} errors) "
+        f"in {outcome.elapsed_s:.1f} s with {client.model}; cost ${outcome.cost_usd:.4f}"
+        + (" (some costs unknown)" if outcome.unknown_cost else ""),
+        highlight=False,
+    )
+    if outcome.stopped == "budget":
+        console.print(
+            f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} trajectories left; rerun with a "
+            "higher --max-cost to continue",
+            highlight=False,
+        )
+    print_breakdown(reports, tax.category_ids)
+    console.print(f"results in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)
+
+
+def _agreement_tables(agreement: AuditAgreement) -> None:
+    console.print(
+        f"{agreement.matched} audited trajectories have a human label ({agreement.labelled} labelled, "
+        f"{agreement.audited} audited, split {agreement.split}); {agreement.unclassified} were unclassified; "
+        f"labels from {agreement.labels_from}; producer {', '.join(agreement.producers) or '?'}",
+        highlight=False,
+    )
+    if agreement.categories is not None:
+        cats = agreement.categories
+        console.print(
+            f"\n[bold]categories[/] (n={cats.n}): accuracy {cats.accuracy:.3f}, macro F1 {cats.macro_f1:.3f}, "
+            f"Cohen's kappa {cats.cohen_kappa:.3f}",
+            highlight=False,
+        )
+        table = Table(show_edge=False)
+        for column in ("category", "precision", "recall", "F1", "human", "predicted"):
+            table.add_column(column, justify="left" if column == "category" else "right")
+        for s in cats.per_class:
+            table.add_row(
+                s.category,
+                f"{s.precision:.3f}",
+                f"{s.recall:.3f}",
+                f"{s.f1:.3f}",
+                str(s.support),
+                str(s.predicted),
+            )
+        console.print(table)
+    if agreement.attribution is not None:
+        att = agreement.attribution
+
+        def pct(value: float | None) -> str:
+            return "n/a" if value is None else f"{100 * value:.1f}%"
+
+        console.print(
+            f"\n[bold]attribution[/] (n={att.n}): faulty agent {pct(att.agent_accuracy)} of {att.agent_n}; "
+            f"faulty step exact {pct(att.step_accuracy)}, within ±1 {pct(att.step_within_1)} of {att.step_n}",
+            highlight=False,
+        )
+
+
+@app.command("eval-audit")
+def eval_audit(
+    run_dir: Path = typer.Argument(..., help="The --out folder of an audit run."),
+    labels: Path | None = typer.Option(
+        None,
+        "--labels",
+        "-l",
+        help="CSV or JSON file of trajectory id → label (default: labels in the data).",
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="Where to read the labelled data (default: the run's input)."
+    ),
+    split: str = typer.Option(
+        "all", "--split", help="Evaluate on all ids, or the dev or test half (stable hash)."
+    ),
+    test_fraction: float = typer.Option(
+        0.5, "--test-fraction", min=0.0, max=1.0, help="Share of ids in the test split."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the agreement as JSON."),
+) -> None:
+    """Agreement of an audit run with human labels: category accuracy, per-class F1 and Cohen's kappa;
+    faulty agent and step accuracy (exact and within one step) for attribution labels.
+
+    Writes agreement.json into the run folder.
+    """
+    existing_path(run_dir)
+    if split not in ("all", "dev", "test"):
+        raise fail("--split must be all, dev or test")
+    with user_errors():
+        store = RunStore.read(run_dir)
+        reports = store.read_results(AuditReport)
+        if labels is not None:
+            gold = read_label_file(existing_path(labels))
+            source = str(labels)
+        else:
+            config_path = store.manifest.config.get("path")
+            where = data or (Path(str(config_path)) if config_path else None)
+            if where is None:
+                raise UsageError("the run does not say where its data is; pass --data or --labels")
+            existing_path(where)
+            taxonomy = store.manifest.config.get("taxonomy")
+            glob = store.manifest.config.get("glob")
+            loaded = load(where, glob=str(glob) if glob else None)
+            gold = labels_from_trajectories(loaded.trajectories, str(taxonomy) if taxonomy else None)
+            source = str(where)
+        agreement = audit_agreement(
+            reports,
+            gold,
+            labels_from=source,
+            split=cast(Literal["all", "dev", "test"], split),
+            test_fraction=test_fraction,
+        )
+        store.write_json("agreement.json" if split == "all" else f"agreement.{split}.json", agreement)
+    if as_json:
+        typer.echo(agreement.model_dump_json(indent=2))
+        return
+    _agreement_tables(agreement)
+
+
+def _report_text(report: AuditReport) -> list[str]:
+    ref = report.trajectory
+    where = f"{ref.file}" + (f":{ref.line}" if ref.line else "") if ref.file else "?"
+    secondary = f" (+ {', '.join(report.secondary)})" if report.secondary else ""
+    lines = [
+        f"{ref.id}  task={ref.task_id}  harness={report.harness}  model={report.model}  [{where}]",
+        f"  {report.primary}{secondary}  confidence {report.confidence:.2f}  faulty step {report.faulty_step}"
+        + (f" by {report.faulty_agent}" if report.faulty_agent else ""),
+        f"  {report.explanation}",
+    ]
+    for item in report.evidence:
+        note = f"  ({item.note})" if item.note else ""
+        lines.append(f"    step {item.step}: {item.quote!r}{note}")
+    lines.append(
+        f"  by {report.producer.name}, cost ${report.producer.cost_usd or 0.0:.4f}, {report.producer.turns} turns"
+    )
+    return lines
+
+
+@app.command()
+def show(
+    run_dir: Path = typer.Argument(..., help="The --out folder of an audit run."),
+    format: str = typer.Option(
+        "text", "--format", "-f", help="text for people, json for scripts and agents."
+    ),
+    category: str | None = typer.Option(
+        None, "--category", help="Only show results with this primary category."
+    ),
+) -> None:
+    """Print an audit run's results (labels, evidence, attribution, producer) and errors."""
+    existing_path(run_dir)
+    if format not in ("text", "json"):
+        raise fail("--format must be text or json")
+    fmt: Literal["text", "json"] = format  # type: ignore[assignment]
+    with user_errors():
+        store = RunStore.read(run_dir)
+        reports = store.read_results(AuditReport)
+        errors = store.read_errors()
+    if category is not None:
+        reports = [r for r in reports if r.primary == category]
+    done = {r.trajectory.id for r in reports}
+    open_errors = [e for e in errors if e.key not in done]
+    if fmt == "json":
+        payload = {
+            "manifest": store.manifest.model_dump(mode="json"),
+            "summary": summarize_audit(reports, errors=len(open_errors)).model_dump(mode="json"),
+            "reports": [r.model_dump(mode="json") for r in reports],
+            "errors": [e.model_dump(mode="json") for e in open_errors],
+        }
+        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+        return
+    config = store.manifest.config
+    typer.echo(
+        f"audit run {run_dir}: {len(reports)} results, {len(open_errors)} errors; taxonomy "
+        f"{config.get('taxonomy')}, model {config.get('model')}, data {config.get('path')}"
+    )
+    for report in reports:
+        typer.echo("")
+        typer.echo("\n".join(_report_text(report)))
+    if open_errors:
+        typer.echo("\nerrors:")
+        for error in open_errors:
+            typer.echo(f"  {error.key}: {error.kind}: {error.message}")

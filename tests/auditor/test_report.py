@@ -1,0 +1,95 @@
+"""AuditVerdict / AuditReport: labels must be in the taxonomy and quotes must be at the cited step."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from memex_audit.auditor import (
+    AuditReport,
+    AuditVerdict,
+    Producer,
+    TrajectoryRef,
+    evidence_problems,
+    verdict_type,
+)
+from memex_audit.taxonomy import load_taxonomy
+from memex_audit.trajectory import Source
+
+from .builders import memex_traj
+
+MEMEX = load_taxonomy("memex")
+
+
+def _target():
+    t = memex_traj("t1", [("print(read_table('bulletin-1944-03', 'FD-1'))", "total 3,501")], answer="3531")
+    return t.model_copy(update={"source": Source(file="runs/a.jsonl", format="native", line=7)})
+
+
+def _verdict(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "primary": "execution",
+        "evidence": [{"step": 2, "quote": "total 3,501"}],
+        "faulty_step": 3,
+        "explanation": "3,501 was retyped as 3531.",
+        "confidence": 0.8,
+    }
+    return {**base, **changes}
+
+
+def test_bound_verdict_accepts_a_real_quote() -> None:
+    verdict = verdict_type(_target(), MEMEX).model_validate(_verdict())
+    assert verdict.primary == "execution"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"evidence": [{"step": 2, "quote": "total 3,531"}]}, "does not occur in step 2"),
+        ({"evidence": [{"step": 40, "quote": "total"}]}, "step 40 does not exist"),
+        ({"primary": "vibes"}, "'vibes' is not a category of 'memex'"),
+        ({"secondary": ["execution"]}, "must not repeat the primary"),
+        ({"evidence": []}, "needs at least one piece of evidence"),
+        ({"faulty_step": 99}, "faulty_step 99 is out of range"),
+    ],
+)
+def test_bound_verdict_rejects_what_does_not_check(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        verdict_type(_target(), MEMEX).model_validate(_verdict(**changes))
+
+
+def test_unclassified_needs_no_evidence_but_an_explanation() -> None:
+    bound = verdict_type(_target(), MEMEX)
+    assert bound.model_validate(_verdict(primary="unclassified", evidence=[])).primary == "unclassified"
+    with pytest.raises(ValidationError):
+        bound.model_validate(_verdict(primary="unclassified", evidence=[], explanation=""))
+
+
+def test_whitespace_differences_in_quotes_are_tolerated() -> None:
+    target = _target()
+    assert (
+        evidence_problems(
+            AuditVerdict.model_validate(_verdict(evidence=[{"step": 2, "quote": "total   3,501"}])).evidence,
+            target,
+        )
+        == []
+    )
+
+
+def test_report_references_the_trajectory_and_records_the_producer() -> None:
+    target = _target()
+    verdict = AuditVerdict.model_validate(_verdict())
+    report = AuditReport.from_verdict(
+        verdict, target, MEMEX, Producer(kind="offline", name="offline-signals/1")
+    )
+    assert report.trajectory == TrajectoryRef(
+        id="t1", task_id="officeqa-001", file="runs/a.jsonl", format="native", line=7
+    )
+    assert report.producer.cost_usd == 0.0
+    dumped = report.model_dump_json()
+    assert "submit(" not in dumped  # the trajectory's steps are referenced, never copied
+    again = AuditReport.model_validate_json(dumped, context={"trajectory": target})
+    assert again == report
+    other = memex_traj("t1", [("print(1)", "nothing here")], answer="1")
+    with pytest.raises(ValidationError, match="does not occur"):
+        AuditReport.model_validate_json(dumped, context={"trajectory": other})
