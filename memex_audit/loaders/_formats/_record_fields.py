@@ -23,9 +23,13 @@ REASONING_PART_TYPES = frozenset({"reasoning", "thinking", "redacted_thinking"})
 
 
 def unmapped(record: Mapping[str, Any], mapped: Iterable[str]) -> dict[str, JsonValue]:
-    """The entries of ``record`` whose keys are not in ``mapped`` (``None`` values left out)."""
+    """The entries of ``record`` whose keys are not in ``mapped`` (``None`` values left out).
+
+    ``record`` must hold JSON data already (as parsed from JSON text); values read from other
+    sources (Parquet) go through ``json_value`` first.
+    """
     skip = set(mapped)
-    return {k: json_value(v) for k, v in record.items() if k not in skip and v is not None}
+    return {k: v for k, v in record.items() if k not in skip and v is not None}
 
 
 def require_dict(value: Any, field: str) -> dict[str, Any]:

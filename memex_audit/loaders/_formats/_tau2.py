@@ -26,7 +26,6 @@ from memex_audit.loaders._formats._record_errors import RecordError, convert_rec
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
-    json_value,
     optional_dict,
     require_dict,
     require_list,
@@ -113,6 +112,10 @@ class _RunContext:
         self.policy = env.get("policy") if isinstance(env.get("policy"), str) else None
         agent = optional_dict(info.get("agent_info"), "info.agent_info")
         self.model: str | None = agent.get("llm") if isinstance(agent.get("llm"), str) else None
+        # The run's settings, shared by every simulation; the policy is kept on its own.
+        self.run_info: dict[str, JsonValue] = (
+            {**info, "environment_info": {k: v for k, v in env.items() if k != "policy"}} if info else {}
+        )
         self.counters: dict[str, int] = {}
 
     @classmethod
@@ -158,23 +161,15 @@ class _RunContext:
         policy = sim.get("policy") if isinstance(sim.get("policy"), str) else self.policy
         if policy:
             metadata["policy"] = policy
-        if self.info:
-            metadata["run_info"] = json_value(
-                {
-                    **self.info,
-                    "environment_info": {
-                        k: v
-                        for k, v in optional_dict(self.info.get("environment_info"), "").items()
-                        if k != "policy"
-                    },
-                }
-            )
+        if self.run_info:
+            metadata["run_info"] = self.run_info
         if self.extra:
             metadata["run"] = dict(self.extra)
         if task is not None:
-            metadata["task"] = json_value({k: v for k, v in task.items() if k != "evaluation_criteria"})
-            criteria = optional_dict(task.get("evaluation_criteria"), "evaluation_criteria")
-            metadata["evaluation_criteria"] = json_value(criteria)
+            metadata["task"] = {k: v for k, v in task.items() if k != "evaluation_criteria"}
+            metadata["evaluation_criteria"] = optional_dict(
+                task.get("evaluation_criteria"), "evaluation_criteria"
+            )
 
         return Trajectory(
             id=f"{self.path.stem}/{raw_task}/{trial}",
@@ -263,7 +258,7 @@ def _gold_actions(task: dict[str, Any] | None, reward_info: dict[str, Any]) -> J
             gold.append(
                 {
                     "name": action.get("name"),
-                    "arguments": json_value(action.get("arguments") or {}),
+                    "arguments": action.get("arguments") or {},
                     **({"action_id": action["action_id"]} if "action_id" in action else {}),
                     **({"requestor": action["requestor"]} if action.get("requestor") else {}),
                 }
