@@ -22,6 +22,11 @@ PERSISTED_MODELS: dict[str, str] = {
     "run_error": "memex_audit.results:RunError",
     "aggregation": "memex_audit.aggregator:Aggregation",
     "aggregate_task_result": "memex_audit.aggregator:AggregateTaskResult",
+    "taxonomy": "memex_audit.taxonomy:Taxonomy",
+    "audit_report": "memex_audit.auditor:AuditReport",
+    "audit_verdict": "memex_audit.auditor:AuditVerdict",
+    "audit_summary": "memex_audit.results._audit_summary:RunAuditSummary",
+    "audit_agreement": "memex_audit.results._audit_summary:AuditAgreement",
 }
 
 
