@@ -120,3 +120,24 @@ def test_the_shared_data_converts_to_native_and_back_unchanged(shared_data: Path
     assert back.errors == [] and len(back) == len(loaded) == 484
     for original, converted in zip(loaded.trajectories, back.trajectories, strict=True):
         assert converted == original, original.id
+
+
+SHARED_FORMATS = {
+    "tau2_bench": "tau2",
+    "tau_bench": "tau_bench",
+    "who_and_when": "who_and_when",
+    "mini_swe_agent": "swe_agent",
+}
+
+
+def test_no_format_ties_with_another_on_the_shared_data(shared_data: Path) -> None:
+    adapters = registered_formats()
+    for path in sorted(shared_data.rglob("*.json")):
+        if path.name in ("report.json", "results_summary.json"):
+            continue
+        head = path.read_bytes()[:65536]
+        scores = {name: adapter.sniff(path, head) for name, adapter in adapters.items()}
+        best = max(scores.values())
+        winners = [name for name, score in scores.items() if score == best]
+        expected = SHARED_FORMATS[path.relative_to(shared_data).parts[0]]
+        assert winners == [expected], (path, scores)

@@ -45,10 +45,11 @@ FORMAT = "inspect"
 _ZIP_MAGIC = b"PK\x03\x04"
 _LETTER_SCORES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
 _OMITTED = ("events", "attachments")
+_WITH_ATTACHMENTS = frozenset({"input", "messages", "output", "target", "metadata", "scores", "store"})
 
 
 class InspectFormat:
-    """Inspect AI eval logs (``.json`` and the ``.eval`` zip), a trajectory per sample."""
+    """Inspect AI eval logs (.json and the .eval zip), a trajectory per sample."""
 
     name: str = FORMAT
     extensions: tuple[str, ...] = (".eval", ".json")
@@ -136,7 +137,10 @@ def sample_trajectory(
     spec = optional_dict(log.get("eval"), "eval")
     attachments = sample.get("attachments")
     if isinstance(attachments, dict) and attachments:
-        sample = _resolve_attachments(sample, attachments)
+        sample = {
+            k: _resolve_attachments(v, attachments) if k in _WITH_ATTACHMENTS else v
+            for k, v in sample.items()
+        }
     sample_id = id_text(sample.get("id"))
     if sample_id is None:
         raise RecordError("id", "sample has no id")
@@ -254,9 +258,7 @@ def _resolve_attachments(value: Any, attachments: dict[str, Any]) -> Any:
             return found if isinstance(found, str) else value
         return value
     if isinstance(value, dict):
-        return {
-            k: (v if k == "attachments" else _resolve_attachments(v, attachments)) for k, v in value.items()
-        }
+        return {k: _resolve_attachments(v, attachments) for k, v in value.items()}
     if isinstance(value, list):
         return [_resolve_attachments(v, attachments) for v in value]
     return value

@@ -184,7 +184,7 @@ def _span_step(span: Span, index: int, pending: list[ToolCall]) -> tuple[Step, s
         if text is None:
             text = _text_value(attrs.pop("output.value", None))
             attrs.pop("output.mime_type", None)
-        pending.extend(c for c in calls)
+        pending.extend(calls)
         fields = {"text": text, "tool_calls": calls, "usage": _llm_usage(attrs)}
         if model:
             metadata["model"] = model

@@ -37,7 +37,7 @@ _FILE_NAME = re.compile(r"^(?P<model>.+?)[-_](?P<domain>airline|retail)(?=$|[-_.
 
 
 class TauBenchFormat:
-    """τ-bench historical trajectories (``[{task_id, trial, reward, info, traj}]``)."""
+    """τ-bench historical trajectories ([{task_id, trial, reward, info, traj}], gold actions kept)."""
 
     name: str = FORMAT
     extensions: tuple[str, ...] = (".json",)
