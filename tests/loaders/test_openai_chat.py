@@ -48,7 +48,7 @@ def test_a_bare_message_list_becomes_one_trajectory(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(openai_messages()))
     assert sniff_format(path).name == "openai_chat"  # type: ignore[union-attr]
     [t] = load(path).trajectories
-    assert t.id == t.task_id == "chat"
+    assert t.id == t.task_id == f"{tmp_path.name}/chat"
     assert [s.role for s in t.steps] == ["system", "user", "assistant", "tool", "tool", "assistant"]
     search, lookup = t.steps[2].tool_calls
     assert (search.id, search.name, search.arguments) == (

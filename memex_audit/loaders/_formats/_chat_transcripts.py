@@ -121,7 +121,9 @@ def _trajectory(
         system = _system_text(system)
     steps = read_steps(messages, system)
     where = line if line is not None else (position + 1 if position is not None else None)
-    stem = path.stem if where is None else f"{path.stem}/{where}"
+    # Without an id, the folder and file name the record (two runs' chat.json must not collide).
+    stem = f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+    stem = stem if where is None else f"{stem}/{where}"
     rid = id_text(record.get("id"))
     task_id = id_text(record.get("task_id")) or rid or stem
     metadata: dict[str, JsonValue] = dict(optional_dict(record.get("metadata"), "metadata"))

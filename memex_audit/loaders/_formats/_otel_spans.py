@@ -81,7 +81,10 @@ def spans_in(doc: Any, where: str = "") -> Iterator[Span]:
         yield from _otlp(doc, where)
     elif isinstance(doc.get("spans"), list):
         for i, span in enumerate(doc["spans"]):
-            yield from _trail(span, id_text(doc.get("trace_id")), None, f"{where}spans.{i}")
+            if isinstance(span, dict) and isinstance(span.get("context"), dict):  # SDK spans in a wrapper
+                yield _sdk(span, f"{where}spans.{i}")
+            else:
+                yield from _trail(span, id_text(doc.get("trace_id")), None, f"{where}spans.{i}")
     elif isinstance(doc.get("data"), list):  # a {"data": [...]} wrapper some exporters write
         yield from spans_in(doc["data"], f"{where}data.")
     else:
