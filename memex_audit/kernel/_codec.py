@@ -24,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from memex_audit.errors import KernelError
 
 MODEL_TAG = "__memex_model__"
+CLASS_TAG = "__memex_class__"
 
 
 def encode(value: Any, where: str = "value") -> Any:
@@ -40,12 +41,15 @@ def encode(value: Any, where: str = "value") -> Any:
             MODEL_TAG: f"{cls.__module__}:{cls.__qualname__}",
             "data": orjson.Fragment(value.model_dump_json()),
         }
+    if isinstance(value, type):
+        # A class (say, the output type of a sub-agent) crosses as its import path.
+        return {CLASS_TAG: f"{value.__module__}:{value.__qualname__}"}
     if isinstance(value, list | tuple | set | frozenset):
         return [encode(item, f"{where}[{n}]") for n, item in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if not isinstance(key, str) or key == MODEL_TAG:
+            if not isinstance(key, str) or key in (MODEL_TAG, CLASS_TAG):
                 raise KernelError(
                     f"{where}: dict key {key!r} cannot cross to the subprocess kernel (use str keys)"
                 )
@@ -78,6 +82,12 @@ def decode(tree: Any, *, allow_import: bool, problems: list[str] | None = None, 
         ]
     if not isinstance(tree, dict):
         return tree
+    if CLASS_TAG in tree:
+        path = str(tree[CLASS_TAG])
+        found = resolve_class(path, allow_import=allow_import)
+        if found is None and problems is not None:
+            problems.append(f"{where}: class {path} is not importable here; left as None")
+        return found
     if MODEL_TAG in tree:
         path = str(tree[MODEL_TAG])
         cls = resolve_model(path, allow_import=allow_import)
@@ -101,6 +111,14 @@ def decode(tree: Any, *, allow_import: bool, problems: list[str] | None = None, 
 
 def resolve_model(path: str, *, allow_import: bool) -> type[BaseModel] | None:
     """The pydantic class named ``module:qualname``, or ``None`` when it cannot be found."""
+    cls = resolve_class(path, allow_import=allow_import)
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return cls
+    return None
+
+
+def resolve_class(path: str, *, allow_import: bool) -> type | None:
+    """The class named ``module:qualname``, or ``None`` when it cannot be found."""
     module_name, _, qualname = path.partition(":")
     module = sys.modules.get(module_name)
     if module is None and allow_import and module_name not in ("__main__", "__memex__"):
@@ -115,9 +133,7 @@ def resolve_model(path: str, *, allow_import: bool) -> type[BaseModel] | None:
         obj = getattr(obj, part, None)
         if obj is None:
             return None
-    if isinstance(obj, type) and issubclass(obj, BaseModel):
-        return obj
-    return None
+    return obj if isinstance(obj, type) else None
 
 
 _BUILTIN_TYPES = ("str", "int", "float", "bool", "dict", "list", "object")
@@ -137,5 +153,5 @@ def decode_type(ref: dict[str, str], *, allow_import: bool) -> Any | None:
     if "builtin" in ref and ref["builtin"] in _BUILTIN_TYPES:
         return getattr(builtins, ref["builtin"])
     if "class" in ref:
-        return resolve_model(ref["class"], allow_import=allow_import)
+        return resolve_class(ref["class"], allow_import=allow_import)
     return None

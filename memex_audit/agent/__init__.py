@@ -1,0 +1,38 @@
+"""The MemEx agent loop: a model writes Python blocks over typed objects in a persistent kernel.
+
+::
+
+    agent = Agent(model, OutputType, tools=[...], kernel="inprocess" | "subprocess")
+    result = await agent.run("the task", trajectory=traj)   # names in the kernel's scope
+    result.output        # the validated submit() value
+    result.trajectory    # the run, recorded as a native Trajectory
+
+Inside the kernel: ``submit(value)`` ends the run once the value validates (errors come back as the
+next observation); ``await spawn_agent(task, output_type=..., **objects)`` runs a sub-agent
+concurrently, sharing one ``Budget``. ``action_space="tool_calling"`` offers the same tools as
+JSON tool calls, the baseline MemEx is compared against.
+"""
+
+from memex_audit.agent._agent import ActionSpace, Agent, KernelKind, SubAgentError
+from memex_audit.agent._budget import Budget
+from memex_audit.agent._extract import extract_code
+from memex_audit.agent._observe import format_observation, truncate_middle
+from memex_audit.agent._record import RunResult, StopReason
+from memex_audit.agent._render import render_function, render_model
+from memex_audit.agent._scope import scope_summary
+
+__all__ = [
+    "ActionSpace",
+    "Agent",
+    "Budget",
+    "KernelKind",
+    "RunResult",
+    "StopReason",
+    "SubAgentError",
+    "extract_code",
+    "format_observation",
+    "render_function",
+    "render_model",
+    "scope_summary",
+    "truncate_middle",
+]

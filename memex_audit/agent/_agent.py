@@ -1,0 +1,291 @@
+"""``Agent``: a model, an output type, tools, and a kernel, run as the MemEx loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import keyword
+import typing
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from memex_audit.agent._budget import Budget
+from memex_audit.agent._code_loop import run_code_loop
+from memex_audit.agent._prompts import fill
+from memex_audit.agent._record import RunRecorder, RunResult
+from memex_audit.agent._render import referenced_models, render_function, render_model
+from memex_audit.agent._state import RunState, Stop
+from memex_audit.agent._tool_loop import run_tool_loop
+from memex_audit.agent._validate import output_type_name
+from memex_audit.errors import MemexAuditError, UsageError
+from memex_audit.kernel import (
+    RESERVED_NAMES,
+    InProcessKernel,
+    Kernel,
+    KernelSetup,
+    SpawnHandler,
+    SubprocessKernel,
+)
+from memex_audit.llm import LLMClient
+
+T = TypeVar("T")
+
+KernelKind = Literal["inprocess", "subprocess"]
+ActionSpace = Literal["code", "tool_calling"]
+
+
+class SubAgentError(MemexAuditError):
+    """``spawn_agent`` failed: the depth limit, or the sub-agent ended without a valid submission.
+
+    Raised inside the parent's code block, where agent code may catch it.
+    """
+
+
+class Agent(Generic[T]):
+    """A code-writing agent: each turn the model writes a Python block that runs in a kernel.
+
+    Args:
+        model: Any ``LLMClient`` (a real client, or an offline ``FunctionModel`` policy).
+        output_type: What ``submit()`` must receive (a pydantic model, or any type pydantic
+            validates).
+        instructions: Role-specific text added to the system prompt.
+        tools: Plain functions (sync or async) put in scope and shown as typed stubs.
+        kernel: ``"inprocess"`` (fast, objects shared by reference), ``"subprocess"`` (killable,
+            resource-limited, objects copied over a JSON channel), or a function returning a
+            ``Kernel``.
+        max_turns: Model calls before the run stops with ``"max_turns"``.
+        max_submit_retries: Rejected submissions allowed after the first before the run stops.
+        observation_limit: Characters of a block's output the model sees (head and tail kept).
+        block_timeout_s: Per-block timeout (time waiting for sub-agents excluded).
+        budget: Tokens and dollars shared with every sub-agent; ``None``: uncapped.
+        name: Names the agent in its recorded run.
+        action_space: ``"code"`` (MemEx) or ``"tool_calling"`` (the same tools as JSON tool
+            calls, for comparisons on the same task and model).
+        max_depth: Levels of sub-agents below this agent.
+        max_concurrent_subagents: Sub-agents of one run that run at the same time.
+        max_tokens: Upper bound on each reply.
+        temperature: Sampling temperature (``None``: the provider's default).
+        kernel_options: Extra arguments for the subprocess kernel (``memory_limit_mb``...).
+    """
+
+    def __init__(
+        self,
+        model: LLMClient,
+        output_type: type[T] | Any,
+        *,
+        instructions: str | None = None,
+        tools: Sequence[Callable[..., Any]] = (),
+        kernel: KernelKind | Callable[[], Kernel] = "inprocess",
+        max_turns: int = 20,
+        max_submit_retries: int = 3,
+        observation_limit: int = 4000,
+        block_timeout_s: float = 30.0,
+        budget: Budget | None = None,
+        name: str = "agent",
+        action_space: ActionSpace = "code",
+        max_depth: int = 2,
+        max_concurrent_subagents: int = 8,
+        max_tokens: int = 4096,
+        temperature: float | None = None,
+        kernel_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if kernel not in ("inprocess", "subprocess") and not callable(kernel):
+            raise UsageError(f"kernel must be 'inprocess', 'subprocess' or a Kernel factory, not {kernel!r}")
+        if action_space not in ("code", "tool_calling"):
+            raise UsageError(f"action_space must be 'code' or 'tool_calling', not {action_space!r}")
+        if max_turns < 1 or observation_limit < 200:
+            raise UsageError("max_turns must be at least 1 and observation_limit at least 200")
+        names = [getattr(tool, "__name__", "") for tool in tools]
+        for tool_name in names:
+            if not tool_name.isidentifier() or keyword.iskeyword(tool_name) or tool_name in RESERVED_NAMES:
+                raise UsageError(f"tool name {tool_name!r} is not usable (reserved or not an identifier)")
+        if len(set(names)) != len(names):
+            raise UsageError(f"two tools share a name: {names}")
+        self.model = model
+        self.output_type = output_type
+        self.instructions = instructions
+        self.tools = list(tools)
+        self.kernel = kernel
+        self.max_turns = max_turns
+        self.max_submit_retries = max_submit_retries
+        self.observation_limit = observation_limit
+        self.block_timeout_s = block_timeout_s
+        self.budget = budget
+        self.name = name
+        self.action_space = action_space
+        self.max_depth = max_depth
+        self.max_concurrent_subagents = max_concurrent_subagents
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.kernel_options = dict(kernel_options or {})
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def run(self, task: str, /, **scope_objects: Any) -> RunResult[T]:
+        """Run the agent on ``task``; each keyword becomes a name in its kernel's namespace.
+
+        Returns:
+            The run's result; a run that ends without a valid submission has ``output=None``,
+            its ``stop_reason`` and ``error``: failures are results, not exceptions.
+
+        Raises:
+            UsageError: A scope name clashes with a tool or a reserved name.
+            KernelError: The kernel could not start (say, a scope object cannot cross to a
+                subprocess kernel).
+        """
+        return await self._run(task, scope_objects, depth=0, budget=self.budget or Budget(), parent=None)
+
+    def run_sync(self, task: str, /, **scope_objects: Any) -> RunResult[T]:
+        """``run`` for code without an event loop."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.run(task, **scope_objects))
+        raise UsageError("run_sync() cannot be called from a running event loop; use `await agent.run(...)`")
+
+    async def _run(
+        self, task: str, scope: dict[str, Any], *, depth: int, budget: Budget, parent: str | None
+    ) -> RunResult[T]:
+        reserved = set(RESERVED_NAMES) | {tool.__name__ for tool in self.tools}
+        clashes = sorted(reserved & set(scope))
+        if clashes:
+            raise UsageError(f"scope names clash with tools or reserved names: {clashes}")
+        run_id = f"{self.name}-{uuid.uuid4().hex[:12]}"
+        harness = "memex" if self.action_space == "code" else "tool_calling"
+        recorder = RunRecorder(
+            run_id=run_id, agent=self.name, harness=harness, model=self.model.model, task=task
+        )
+        state = RunState(agent=self, task=task, scope=scope, depth=depth, budget=budget, recorder=recorder)
+        kernel: Kernel | None = None
+        output: Any = None
+        error: str | None = None
+        try:
+            if self.action_space == "code":
+                kernel = self._make_kernel()
+                await kernel.start(
+                    KernelSetup(scope=scope, tools=self.tools, spawn=self._spawn_handler(state))
+                )
+                output = await run_code_loop(state, kernel, self.system_prompt(scope))
+            else:
+                output = await run_tool_loop(state, self.system_prompt(scope))
+            reason: Any = "submitted"
+        except Stop as stop:
+            reason, error, output = stop.reason, stop.error, stop.output
+        finally:
+            if kernel is not None:
+                await kernel.close()
+        metadata: dict[str, Any] = {
+            "depth": depth,
+            "parent_run": parent,
+            "kernel": self.kernel if isinstance(self.kernel, str) else "custom",
+            "action_space": self.action_space,
+            "output_type": output_type_name(self.output_type),
+            "turns": state.turns,
+            "submit_failures": state.submit_failures,
+            "sub_runs": [run.id for run in state.sub_runs],
+            "budget": budget.status(),
+        }
+        trajectory = recorder.finish(
+            output=output, usage=state.usage, stop_reason=reason, error=error, metadata=metadata
+        )
+        return RunResult(
+            output=output if reason == "submitted" else None,
+            trajectory=trajectory,
+            usage=state.usage,
+            turns=state.turns,
+            stop_reason=reason,
+            error=error,
+            sub_runs=state.sub_runs,
+        )
+
+    def _make_kernel(self) -> Kernel:
+        if callable(self.kernel):
+            return self.kernel()
+        if self.kernel == "subprocess":
+            return SubprocessKernel(timeout_s=self.block_timeout_s, **self.kernel_options)
+        return InProcessKernel(timeout_s=self.block_timeout_s, name=self.name, **self.kernel_options)
+
+    def _spawn_handler(self, state: RunState) -> SpawnHandler:
+        limit = asyncio.Semaphore(self.max_concurrent_subagents)
+        numbers = itertools.count(1)
+
+        async def spawn(task: str, output_type: Any, objects: dict[str, Any]) -> Any:
+            if state.depth >= self.max_depth:
+                raise SubAgentError(
+                    f"spawn_agent: the depth limit ({self.max_depth} levels of sub-agents) is reached"
+                )
+            if not isinstance(task, str):
+                raise TypeError(f"spawn_agent: task must be a str, not {type(task).__name__}")
+            child: Agent[Any] = Agent(
+                self.model,
+                Any if output_type is None else output_type,
+                tools=self.tools,
+                kernel=self.kernel,
+                max_turns=self.max_turns,
+                max_submit_retries=self.max_submit_retries,
+                observation_limit=self.observation_limit,
+                block_timeout_s=self.block_timeout_s,
+                name=f"{self.name}.{next(numbers)}",
+                max_depth=self.max_depth,
+                max_concurrent_subagents=self.max_concurrent_subagents,
+                max_tokens=self.max_tokens,
+                temperature=self.temperature,
+                kernel_options=self.kernel_options,
+            )
+            async with limit:
+                result = await child._run(
+                    task, objects, depth=state.depth + 1, budget=state.budget, parent=state.recorder.run_id
+                )
+            state.sub_runs.append(result.trajectory)
+            state.sub_runs.extend(result.sub_runs)
+            if result.stop_reason != "submitted":
+                raise SubAgentError(
+                    f"sub-agent {child.name} stopped ({result.stop_reason}) without a valid submission: {result.error}"
+                )
+            return result.output
+
+        return spawn
+
+    # -- prompts -------------------------------------------------------------------------------
+
+    def system_prompt(self, scope: Mapping[str, Any]) -> str:
+        """The system prompt for a run over ``scope``: rules, role, tool stubs, types, output type."""
+        roots: list[Any] = [self.output_type]
+        for tool in self.tools:
+            # Unresolvable annotations are skipped here: the stub shows them as written.
+            with contextlib.suppress(Exception):
+                roots.extend(typing.get_type_hints(tool).values())
+        for value in scope.values():
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                roots.append(value)
+            elif isinstance(value, list | tuple):
+                roots.extend({type(item) for item in list(value)[:20]})
+            elif isinstance(value, dict):
+                roots.extend({type(item) for item in list(value.values())[:20]})
+            else:
+                roots.append(type(value))
+        types = "\n\n".join(render_model(cls) for cls in referenced_models(roots))
+        instructions = f"\n## Your role\n\n{self.instructions.strip()}\n" if self.instructions else ""
+        if self.action_space == "tool_calling":
+            output_models = referenced_models([self.output_type])
+            return fill(
+                "tool_calling_system",
+                retries=self.max_submit_retries,
+                instructions=instructions,
+                output_type=output_type_name(self.output_type),
+                types="\n\n".join(render_model(cls) for cls in output_models)
+                or output_type_name(self.output_type),
+            )
+        return fill(
+            "system",
+            timeout=f"{self.block_timeout_s:g}",
+            retries=self.max_submit_retries,
+            instructions=instructions,
+            tools="\n\n".join(render_function(tool) for tool in self.tools) or "# (no tools)",
+            types=types or "# (no model types)",
+            output_type=output_type_name(self.output_type),
+        )

@@ -1,0 +1,116 @@
+"""The MemEx loop: the model writes a code block, the kernel runs it, the model reads the output."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from memex_audit.agent._extract import extract_code
+from memex_audit.agent._observe import format_observation
+from memex_audit.agent._prompts import fill
+from memex_audit.agent._record import now
+from memex_audit.agent._scope import scope_summary
+from memex_audit.agent._state import RunState, Stop
+from memex_audit.agent._validate import output_type_name, validate_submission
+from memex_audit.errors import KernelError
+from memex_audit.kernel import ExecutionResult, Kernel
+from memex_audit.llm import ChatMessage, LLMRequest
+
+
+async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
+    """Drive turns until a valid submission; returns the validated output.
+
+    Raises:
+        Stop: The run ended without one (turns, budget, model failure, rejected submissions).
+    """
+    agent = state.agent
+    first = fill("task", task=state.task, scope=scope_summary(state.scope))
+    state.recorder.add("system", text=system)
+    state.recorder.add("user", text=first)
+    messages = [ChatMessage(role="user", content=first)]
+    while state.turns < agent.max_turns:
+        request = LLMRequest(
+            system=system, messages=messages, max_tokens=agent.max_tokens, temperature=agent.temperature
+        )
+        response = await state.call_model(request)
+        started_at, started = now(), time.perf_counter()
+        code = extract_code(response.text)
+        model_s = response.latency_s
+        if code is None:
+            state.recorder.assistant(
+                text=response.text, usage=response.usage, started_at=started_at, duration_s=model_s
+            )
+            observation = fill("no_code")
+        else:
+            try:
+                result = await kernel.execute(code, timeout_s=agent.block_timeout_s)
+            except KernelError as exc:
+                state.recorder.assistant(
+                    text=response.text,
+                    code=code,
+                    error=f"KernelError: {exc}",
+                    usage=response.usage,
+                    started_at=started_at,
+                    duration_s=time.perf_counter() - started,
+                )
+                raise Stop("error", f"the kernel failed: {exc}") from exc
+            observation = _observe(state, result, response.text, code, response.usage, started_at)
+        messages.append(ChatMessage(role="assistant", content=response.text or "(empty reply)"))
+        status = state.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
+        observation = f"{observation}\n\n{status}"
+        messages.append(ChatMessage(role="user", content=observation))
+        state.recorder.add("user", text=observation)
+    raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
+
+
+def _observe(
+    state: RunState, result: ExecutionResult, text: str, code: str, usage: Any, started_at: Any
+) -> str:
+    """Record the step; return the observation, or raise ``Stop`` on a valid submission."""
+    agent = state.agent
+    metadata: dict[str, Any] = {
+        "block_s": round(result.duration_s, 6),
+        "timed_out": result.timed_out,
+        "restarted": result.restarted,
+        "abandoned": result.abandoned,
+        "submitted": result.submitted,
+    }
+    if result.notices:
+        metadata["notices"] = list(result.notices)
+    duration = result.duration_s
+
+    def record(error: str | None) -> None:
+        state.recorder.assistant(
+            text=text,
+            code=code,
+            output=result.output,
+            error=error,
+            usage=usage,
+            started_at=started_at,
+            duration_s=duration,
+            metadata=metadata,
+        )
+
+    observation = format_observation(result, agent.observation_limit)
+    if not result.submitted:
+        record(result.error)
+        return observation
+    value, errors = validate_submission(agent.output_type, result.submission)
+    if errors is None:
+        record(None)
+        raise Stop("submitted", output=value)
+    state.submit_failures += 1
+    left = agent.max_submit_retries - state.submit_failures
+    rejection = fill(
+        "submit_rejected",
+        output_type=output_type_name(agent.output_type),
+        errors=errors,
+        attempt=state.submit_failures,
+        left=max(left, 0),
+    )
+    metadata["submit_rejected"] = True
+    record(rejection)
+    if left < 0:
+        raise Stop("error", f"submit() was rejected {state.submit_failures} times; last errors:\n{errors}")
+    prefix = observation + "\n" if result.output or result.notices else ""
+    return prefix + rejection

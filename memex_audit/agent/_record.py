@@ -1,0 +1,161 @@
+"""Recording an agent's run as a native ``Trajectory``, so it can be loaded and audited."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, JsonValue
+
+from memex_audit.trajectory import Step, ToolCall, Trajectory, Usage
+
+T = TypeVar("T")
+
+StopReason = Literal["submitted", "max_turns", "budget", "error"]
+
+
+class RunResult(Generic[T]):
+    """The outcome of ``Agent.run``.
+
+    Attributes:
+        output: The validated value passed to ``submit()``; ``None`` unless ``stop_reason`` is
+            ``"submitted"``.
+        trajectory: The run itself as a native trajectory (``harness="memex"`` or
+            ``"tool_calling"``): model text, code, full observations, usage and cost per step.
+        usage: Tokens and cost of this run's own model calls (sub-agents' are in their runs).
+        turns: Model calls made.
+        stop_reason: Why the run ended.
+        error: What went wrong, when ``stop_reason`` is not ``"submitted"``.
+        sub_runs: The trajectories of every sub-agent this run spawned, at any depth.
+    """
+
+    def __init__(
+        self,
+        *,
+        output: T | None,
+        trajectory: Trajectory,
+        usage: Usage,
+        turns: int,
+        stop_reason: StopReason,
+        error: str | None = None,
+        sub_runs: list[Trajectory] | None = None,
+    ) -> None:
+        self.output = output
+        self.trajectory = trajectory
+        self.usage = usage
+        self.turns = turns
+        self.stop_reason = stop_reason
+        self.error = error
+        self.sub_runs = sub_runs or []
+
+    @property
+    def total_usage(self) -> Usage:
+        """This run's usage plus every sub-agent's."""
+        total = self.usage
+        for run in self.sub_runs:
+            total = total + run.usage
+        return total
+
+    def __repr__(self) -> str:
+        return (
+            f"RunResult(stop_reason={self.stop_reason!r}, turns={self.turns}, "
+            f"tokens={self.usage.total_tokens}, output={self.output!r})"
+        )
+
+
+def task_id_for(task: str) -> str:
+    """A stable id for a task text (runs of the same task group together)."""
+    return "task-" + hashlib.sha1(task.encode("utf-8")).hexdigest()[:12]
+
+
+def json_safe(value: Any) -> JsonValue:
+    """``value`` as JSON data for the record (models dumped, unknown objects as their repr)."""
+    if isinstance(value, BaseModel):
+        dumped: JsonValue = value.model_dump(mode="json")
+        return dumped
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return repr(value)
+
+
+class RunRecorder:
+    """Collects the steps of one run and builds its trajectory at the end."""
+
+    def __init__(self, *, run_id: str, agent: str, harness: str, model: str, task: str) -> None:
+        self.run_id = run_id
+        self.agent = agent
+        self.harness = harness
+        self.model = model
+        self.task = task
+        self.steps: list[Step] = []
+
+    def add(self, role: Literal["system", "user", "assistant", "tool"], **fields: Any) -> Step:
+        step = Step(index=len(self.steps), role=role, agent=self.agent, **fields)
+        self.steps.append(step)
+        return step
+
+    def assistant(
+        self,
+        *,
+        text: str,
+        usage: Usage,
+        started_at: datetime,
+        duration_s: float | None,
+        code: str | None = None,
+        output: str | None = None,
+        error: str | None = None,
+        tool_calls: list[ToolCall] | None = None,
+        metadata: dict[str, JsonValue] | None = None,
+    ) -> Step:
+        return self.add(
+            "assistant",
+            text=text,
+            code=code,
+            output=output,
+            error=error,
+            tool_calls=tool_calls or [],
+            usage=usage,
+            started_at=started_at,
+            duration_s=duration_s,
+            metadata=metadata or {},
+        )
+
+    def finish(
+        self,
+        *,
+        output: Any,
+        usage: Usage,
+        stop_reason: StopReason,
+        error: str | None,
+        metadata: dict[str, JsonValue],
+    ) -> Trajectory:
+        submitted = json_safe(output) if stop_reason == "submitted" else None
+        final_answer = None
+        if stop_reason == "submitted":
+            answer = getattr(output, "answer", None)
+            if isinstance(output, BaseModel):
+                final_answer = str(answer) if answer is not None else output.model_dump_json()
+            else:
+                final_answer = str(output)
+        return Trajectory(
+            id=self.run_id,
+            task_id=task_id_for(self.task),
+            question=self.task,
+            submitted=submitted,
+            final_answer=final_answer,
+            harness=self.harness,
+            model=self.model,
+            steps=self.steps,
+            usage=usage,
+            metadata={**metadata, "agent": self.agent, "stop_reason": stop_reason, "error": error},
+        )
+
+
+def now() -> datetime:
+    """The current time, timezone-aware (steps record when they started)."""
+    return datetime.now(UTC)

@@ -1,0 +1,87 @@
+"""The state of one run, shared by the code loop and the tool-calling loop."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from memex_audit.agent._budget import Budget
+from memex_audit.agent._prompts import fill
+from memex_audit.agent._record import RunRecorder, StopReason, now
+from memex_audit.errors import BudgetExceeded, ModelError
+from memex_audit.llm import ChatMessage, LLMRequest, LLMResponse, estimate_request_tokens
+from memex_audit.trajectory import Trajectory, Usage
+
+if TYPE_CHECKING:
+    from memex_audit.agent._agent import Agent
+
+
+class Stop(Exception):
+    """Ends a run's loop with a reason (raised by the loops, caught by ``Agent``)."""
+
+    def __init__(self, reason: StopReason, error: str | None = None, output: Any = None) -> None:
+        super().__init__(error or reason)
+        self.reason = reason
+        self.error = error
+        self.output = output
+
+
+@dataclass
+class RunState:
+    """Everything one run accumulates: record, usage, turns, failed submissions, sub-runs."""
+
+    agent: Agent[Any]
+    task: str
+    scope: dict[str, Any]
+    depth: int
+    budget: Budget
+    recorder: RunRecorder
+    usage: Usage = field(default_factory=Usage)
+    turns: int = 0
+    submit_failures: int = 0
+    sub_runs: list[Trajectory] = field(default_factory=list)
+
+    async def call_model(self, request: LLMRequest) -> LLMResponse:
+        """One model call, charged to the run and the shared budget.
+
+        Raises:
+            Stop: The budget is spent, or the call failed (recorded as a step with the error).
+        """
+        if self.budget.exhausted:
+            raise Stop("budget", f"budget spent before turn {self.turns + 1}: {self.budget.status()}")
+        started_at, started = now(), time.perf_counter()
+        try:
+            response = await self.agent.model.complete(request)
+        except BudgetExceeded as exc:
+            raise Stop("budget", str(exc)) from exc
+        except ModelError as exc:
+            self._record_failure(f"ModelError: {exc}", started_at, started)
+            raise Stop("error", f"model call failed: {exc}") from exc
+        except Exception as exc:  # a policy function's bug ends this run, not the caller's work
+            self._record_failure(f"{type(exc).__name__}: {exc}", started_at, started)
+            raise Stop("error", f"model call failed: {type(exc).__name__}: {exc}") from exc
+        self.turns += 1
+        self.usage = self.usage + response.usage
+        self.budget.charge(response.usage)
+        return response
+
+    def _record_failure(self, error: str, started_at: Any, started: float) -> None:
+        self.recorder.assistant(
+            text="",
+            usage=Usage(),
+            started_at=started_at,
+            duration_s=time.perf_counter() - started,
+            error=error,
+        )
+
+    def status_line(self, system: str, messages: list[ChatMessage]) -> str:
+        """The context-status line appended to each observation."""
+        context = estimate_request_tokens(LLMRequest(system=system, messages=messages))
+        return fill(
+            "status",
+            turn=self.turns,
+            max_turns=self.agent.max_turns,
+            context=f"{context:,}",
+            spent=self.budget.status(),
+        )

@@ -1,0 +1,43 @@
+"""Checking a ``submit()`` value against the run's output type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from memex_audit.agent._render import format_annotation
+
+_MAX_ERRORS = 20
+
+
+def output_type_name(output_type: Any) -> str:
+    """The output type as the model reads it."""
+    return format_annotation(output_type) or "Any"
+
+
+def validate_submission(output_type: Any, value: Any) -> tuple[Any, str | None]:
+    """The validated value, or ``None`` and the errors (one line each: location, message, input)."""
+    if isinstance(value, BaseModel) and not (
+        isinstance(output_type, type) and isinstance(value, output_type)
+    ):
+        # A model of another class (defined by agent code, or rebuilt in another process) is
+        # checked by its fields.
+        value = value.model_dump()
+    try:
+        return TypeAdapter(output_type).validate_python(value), None
+    except ValidationError as exc:
+        return None, format_validation_errors(exc)
+
+
+def format_validation_errors(exc: ValidationError) -> str:
+    """One ``- location: message (got ...)`` line per error, at most twenty."""
+    lines = []
+    for error in exc.errors()[:_MAX_ERRORS]:
+        location = ".".join(str(part) for part in error.get("loc", ())) or "(value)"
+        got = repr(error.get("input"))
+        got = got if len(got) <= 80 else got[:77] + "..."
+        lines.append(f"- {location}: {error.get('msg')} (got {got})")
+    if exc.error_count() > _MAX_ERRORS:
+        lines.append(f"- ... and {exc.error_count() - _MAX_ERRORS} more errors")
+    return "\n".join(lines)
