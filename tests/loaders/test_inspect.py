@@ -153,3 +153,13 @@ def test_a_sample_with_bad_messages_is_an_error_and_the_log_still_loads(tmp_path
     assert len(result.trajectories) == 1
     [error] = result.errors
     assert (error.line, error.field) == (2, "samples.1.messages.2.tool_calls.0.function")
+
+
+def test_a_log_folder_index_is_a_companion_and_a_sampleless_log_says_why(tmp_path: Path) -> None:
+    (tmp_path / "logs.json").write_bytes(orjson.dumps({"2025-01-01_budget.json": inspect_header()}))
+    (tmp_path / "header-only.json").write_bytes(orjson.dumps(inspect_header()))
+    result = load(tmp_path)
+    assert result.trajectories == []
+    assert [Path(p).name for p in result.skipped] == ["logs.json"]
+    [error] = result.errors
+    assert error.format == "inspect" and "no samples" in error.reason

@@ -15,6 +15,7 @@ are often large, so they are not copied: ``metadata["omitted_fields"]`` says so,
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator
 from functools import partial
@@ -45,6 +46,8 @@ FORMAT = "inspect"
 _ZIP_MAGIC = b"PK\x03\x04"
 _LETTER_SCORES = {"C": 1.0, "I": 0.0, "P": 0.5, "N": 0.0}
 _OMITTED = ("events", "attachments")
+_LOG_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"(?:version|status|eval)"')
+_NO_SAMPLES = "the log holds no samples (was it written with --no-log-samples?)"
 _WITH_ATTACHMENTS = frozenset({"input", "messages", "output", "target", "metadata", "scores", "store"})
 
 
@@ -59,9 +62,15 @@ class InspectFormat:
             return 0.95 if head.startswith(_ZIP_MAGIC) else 0.0
         if not path.name.endswith(".json") or first_json_char(head) != b"{":
             return 0.0
+        if not _LOG_START.match(head):  # a log opens with its version/status/eval keys
+            return 0.0
         if b'"eval"' in head and (b'"samples"' in head or b'"plan"' in head or b'"results"' in head):
             return 0.9
         return 0.0
+
+    def is_companion(self, path: Path, head: bytes) -> bool:
+        # ``logs.json`` indexes a log folder: each log's header by file name, no samples.
+        return path.name == "logs.json" and b'"eval"' in head
 
     def load(self, path: Path) -> Iterator[LoadItem]:
         if path.name.endswith(".eval"):
@@ -81,6 +90,8 @@ class InspectFormat:
         if not isinstance(samples, list):
             yield file_error(path, FORMAT, "expected a list of samples", field="samples")
             return
+        if not samples:
+            yield file_error(path, FORMAT, _NO_SAMPLES, field="samples")
         for position, sample in enumerate(samples):
             yield convert_record(
                 partial(sample_trajectory, sample, doc, path, position),
@@ -107,6 +118,8 @@ class InspectFormat:
                     yield file_error(path, FORMAT, f"malformed {header_name}: {exc}", field=header_name)
                     return
             sample_names = [n for n in names if n.startswith("samples/") and n.endswith(".json")]
+            if not sample_names:
+                yield file_error(path, FORMAT, _NO_SAMPLES, field="samples")
             for position, name in enumerate(sample_names):
                 try:
                     sample = orjson.loads(archive.read(name))
