@@ -80,7 +80,7 @@ def test_envelope_fields_map_and_unknown_fields_are_kept(tmp_path: Path) -> None
         correct=True,
         reward=1.0,
         model="gpt-4.1",
-        metadata={"study": "demo"},
+        metadata={"study": "demo", "harness": "tool_calling"},
         sampler={"temperature": 0.7},
     )
     path = tmp_path / "run.json"
@@ -94,7 +94,8 @@ def test_envelope_fields_map_and_unknown_fields_are_kept(tmp_path: Path) -> None
         "95,059",
     )
     assert t.outcome.correct is True and t.outcome.reward == 1.0 and t.model == "gpt-4.1"
-    assert t.metadata == {"study": "demo", "sampler": {"temperature": 0.7}}
+    assert t.harness == "tool_calling"
+    assert t.metadata == {"study": "demo", "harness": "tool_calling", "sampler": {"temperature": 0.7}}
 
 
 def test_jsonl_bad_lines_are_errors_with_line_numbers(tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ becomes steps. Accepted shapes:
 * ``.jsonl``: one record object (or bare message list) per line.
 
 A record may carry ``id``, ``task_id``, ``question``, ``ground_truth``, ``final_answer``,
-``correct``, ``reward``, ``score``, ``model``, ``harness``, ``system`` (Anthropic's system
-prompt), ``labels`` and ``metadata``; every other field goes to the trajectory's ``metadata``.
+``correct``, ``reward``, ``score``, ``model``, ``harness`` (or ``metadata.harness``), ``system``
+(Anthropic's system prompt), ``labels`` and ``metadata``; every other field goes to the
+trajectory's ``metadata``. Without a harness, the format's name stands in.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def _trajectory(
         ground_truth=json_value(record.get("ground_truth")),
         final_answer=str(final_answer) if final_answer is not None else last_assistant_text(steps),
         outcome=Outcome(correct=correct, reward=reward, score=score),
-        harness=record.get("harness") if isinstance(record.get("harness"), str) else fmt,
+        harness=_first_str(record.get("harness"), metadata.get("harness")) or fmt,
         model=record.get("model") if isinstance(record.get("model"), str) else _model_of(steps),
         steps=steps,
         usage=usage,
@@ -161,6 +162,10 @@ def _trajectory(
         metadata=metadata,
         source=Source(file=str(path), format=fmt, line=line, position=position),
     )
+
+
+def _first_str(*values: Any) -> str | None:
+    return next((v for v in values if isinstance(v, str) and v), None)
 
 
 def _system_text(system: Any) -> str | None:
