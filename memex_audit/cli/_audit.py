@@ -72,11 +72,14 @@ def _print_estimate(estimate: AuditEstimate) -> None:
 
 
 def _frame_table(frame: pl.DataFrame, title: str) -> Table:
+    """A breakdown frame as a table with one ``count (percent)`` column per value."""
     table = Table(title=title, title_justify="left", show_edge=False)
-    for column in frame.columns:
-        table.add_column(column, justify="left" if column == "category" else "right")
-    for row in frame.iter_rows():
-        table.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row))
+    table.add_column("category")
+    values = [c[: -len(" n")] for c in frame.columns if c.endswith(" n")]
+    for value in values:
+        table.add_column(value, justify="right")
+    for row in frame.iter_rows(named=True):
+        table.add_row(row["category"], *(f"{row[f'{v} n']} ({row[f'{v} %']:.1f}%)" for v in values))
     return table
 
 
