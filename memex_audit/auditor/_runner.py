@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Literal
 
+from memex_audit.agent import Agent, Budget
 from memex_audit.auditor._classify import fallback_verdict, verdict_from_signals
 from memex_audit.auditor._offline import OfflineAuditPolicy
 from memex_audit.auditor._report import AuditReport, AuditVerdict, Producer, verdict_type
@@ -239,6 +240,10 @@ class AuditRunner:
         self.after_result = after_result
         self.offline = isinstance(self.model, OfflineAuditPolicy)
         self._instructions = auditor_instructions(taxonomy)
+        # One budget shared by every agent run, so audits in flight also stop when it is spent.
+        self._budget = (
+            Budget(max_cost_usd=max_cost_usd) if max_cost_usd is not None and not self.offline else None
+        )
 
     def run_sync(self, trajectories: Iterable[Trajectory], store: RunStore) -> AuditOutcome:
         """``run`` for callers without an event loop."""
@@ -293,8 +298,6 @@ class AuditRunner:
         self, unit: AuditUnit, store: RunStore
     ) -> tuple[AuditReport | None, RunError | None, float | None]:
         """Audit one trajectory, store its report or error, and return them with the cost spent."""
-        from memex_audit.agent import Agent
-
         src = unit.trajectory.source
         scope_group = unit.group.without_labels()
         target = (
@@ -302,13 +305,14 @@ class AuditRunner:
             if _unique_id(scope_group, unit.trajectory.id)
             else unit.trajectory.without_labels()
         )
-        agent = Agent(
+        agent: Agent[AuditVerdict] = Agent(
             self.model,
             verdict_type(target, self.taxonomy),
             instructions=self._instructions,
             tools=AUDITOR_TOOLS,
             kernel=self.kernel,
             max_turns=self.max_turns,
+            budget=self._budget,
             name=f"auditor:{unit.key}",
         )
         try:
