@@ -78,7 +78,12 @@ def preview(value: Any, width: int = 200) -> str:
         parts = []
         for name, field in type(value).model_fields.items():
             item = getattr(value, name, None)
-            if item is None or item == [] or item == {} or (not field.is_required() and item == field.default):
+            if (
+                item is None
+                or item == []
+                or item == {}
+                or (not field.is_required() and item == field.default)
+            ):
                 continue
             parts.append(f"{name}={_scalar(item)}")
         text = f"{type(value).__name__}({', '.join(parts)})"
