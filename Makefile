@@ -32,6 +32,9 @@ test: lint typecheck
 schemas: setup
 	$(BIN)/memex-audit schema --out schemas
 
+samples: setup
+	$(BIN)/memex-audit samples generate --out sample_trajectories/
+
 bench: setup
 	$(BIN)/python benchmarks/load.py
 
