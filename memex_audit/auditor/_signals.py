@@ -67,6 +67,10 @@ STRENGTH: dict[str, float] = {
     "missing_action": 0.7,
     "premature_transfer": 0.7,
     "unexpected_action": 0.65,
+    "preliminary_value": 0.75,
+    "duplicated_source": 0.75,
+    "corrupted_source": 0.75,
+    "wrong_field": 0.7,
     "ground_truth_seen": 0.7,
     "wandered_past_answer": 0.7,
     "missing_sibling_source": 0.65,
@@ -493,6 +497,7 @@ def detect_signals(
         ground_truth: The task's reference answer (defaults to the trajectory's own).
     """
     from memex_audit.auditor._action_signals import detect_action_mismatch
+    from memex_audit.auditor._readings import detect_bad_copy, detect_preliminary, detect_wrong_field
 
     others = [s for s in siblings if s.id != trajectory.id]
     truth = trajectory.ground_truth if ground_truth is None else ground_truth
@@ -501,6 +506,9 @@ def detect_signals(
         *detect_retyped_numbers(trajectory),
         *detect_action_mismatch(trajectory, truth),
         *detect_truth_seen(trajectory, truth),
+        *detect_preliminary(trajectory, others),
+        *detect_bad_copy(trajectory, others),
+        *detect_wrong_field(trajectory, others),
         *detect_source_mismatch(trajectory, others),
         *detect_turn_limit(trajectory, others),
         *detect_tool_errors(trajectory),

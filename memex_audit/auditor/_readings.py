@@ -1,0 +1,270 @@
+"""Signals about the values a trajectory read from tabular tool outputs, against its siblings'.
+
+Tool outputs often print tables: one row per line, a label, then figures. Comparing what a failed
+trajectory read with what its correct siblings read shows failures of reading rather than of
+reasoning: a figure taken from a row marked preliminary (``p``) when a revised one exists, the
+neighbouring column of the right row, a table whose rows repeat another table's figures under other
+labels, or a table with one figure whose digits are swapped against every other copy of that row.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from memex_audit.auditor._numbers import find_numbers, is_retyping
+from memex_audit.auditor._scope import is_observation, observation_text
+from memex_audit.auditor._signals import STRENGTH, Signal, _looks_like_year
+from memex_audit.trajectory import Step, Trajectory
+
+_PRELIM = re.compile(
+    r"^\s*(?P<label>(?:\d{4}\s*-\s*)?[A-Za-z][\w .]*?)\s+(?:p|\(p\)|prelim\w*\.?)\s+(?=[$\d(-])",
+    re.IGNORECASE,
+)
+_MIN_FIGURES = 3
+
+
+@dataclass(frozen=True)
+class Row:
+    """One printed table row: its step, the whole line, its label, and its figures as written."""
+
+    step: int
+    line: str
+    label: str
+    figures: tuple[str, ...]
+    preliminary: bool
+
+
+def table_rows(trajectory: Trajectory) -> Iterator[Row]:
+    """Every line of every tool output that looks like a table row (a label, then three or more figures)."""
+    for step in trajectory.steps:
+        if not is_observation(step):
+            continue
+        for line in observation_text(step).splitlines():
+            numbers = [n for n in find_numbers(line) if not _looks_like_year(n)]
+            if len(numbers) < _MIN_FIGURES or "|" in line:
+                continue
+            label = line[: numbers[0].start].strip()
+            if not re.search(r"[A-Za-z]", label):
+                continue
+            yield Row(
+                step.index, line.strip(), label, tuple(n.text for n in numbers), bool(_PRELIM.match(line))
+            )
+
+
+def _actions_after(trajectory: Trajectory, index: int) -> Iterator[tuple[Step, str]]:
+    for step in trajectory.steps[index + 1 :]:
+        if is_observation(step) and not step.code:
+            continue
+        text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
+        if text.strip():
+            yield step, text
+
+
+def _used_numbers(trajectory: Trajectory, after: int) -> dict[float, int]:
+    used: dict[float, int] = {}
+    for step, text in _actions_after(trajectory, after):
+        for m in find_numbers(text):
+            if len(m.digits) >= 3 and not _looks_like_year(m):
+                used.setdefault(m.value, step.index)
+    return used
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A value a code block took from an object by row label: ``t1.value('Feb 1987', 'Gross')``."""
+
+    step: int
+    source: tuple[str, ...]
+    label: str
+    fields: tuple[str, ...]
+    text: str
+
+
+def code_picks(trajectory: Trajectory) -> list[Pick]:
+    """Values code took by label from objects that came out of calls with string arguments."""
+    sources: dict[str, tuple[str, ...]] = {}
+    picks: list[Pick] = []
+    for step in trajectory.steps:
+        if not step.code:
+            continue
+        try:
+            tree = ast.parse(step.code)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
+                target = node.targets[0]
+                args = tuple(
+                    a.value
+                    for a in node.value.args
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                )
+                if isinstance(target, ast.Name) and args:
+                    sources[target.id] = args
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            owner = node.func.value
+            strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if isinstance(owner, ast.Name) and owner.id in sources and strings:
+                segment = ast.get_source_segment(step.code, node) or strings[0]
+                picks.append(Pick(step.index, sources[owner.id], strings[0], tuple(strings[1:]), segment))
+    return picks
+
+
+def _correct(siblings: Sequence[Trajectory], target: Trajectory) -> list[Trajectory]:
+    return [s for s in siblings if s.success is True and s.id != target.id]
+
+
+def _signal(kind: str, step: Step, quote: str, detail: str) -> Signal:
+    return Signal(
+        kind=kind, step=step.index, quote=quote, agent=step.agent, detail=detail, strength=STRENGTH[kind]
+    )  # type: ignore[arg-type]
+
+
+def _prelim_quote(row: Row) -> str:
+    match = _PRELIM.match(row.line)
+    return match.group(0).strip() if match else row.label
+
+
+def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
+    """A figure from a row marked preliminary was used (copied into a later call, or picked by its label
+    from that table when the correct siblings took the same row from another source)."""
+    rows = list(table_rows(trajectory))
+    final_values = {find_numbers(f)[0].value for r in rows if not r.preliminary for f in r.figures}
+    for row in (r for r in rows if r.preliminary):
+        used = _used_numbers(trajectory, row.step)
+        for figure in row.figures:
+            value = find_numbers(figure)[0].value
+            if value in used and value not in final_values:
+                step = trajectory.steps[row.step]
+                return [
+                    _signal(
+                        "preliminary_value",
+                        step,
+                        _prelim_quote(row),
+                        f"{figure} is marked preliminary ({_prelim_quote(row)}) at step {row.step} and was used at step {used[value]}",
+                    )
+                ]
+    correct_picks = {(p.source, p.label) for s in _correct(siblings, trajectory) for p in code_picks(s)}
+    correct_labels = {label for _, label in correct_picks}
+    for pick in code_picks(trajectory):
+        if (pick.source, pick.label) in correct_picks or pick.label not in correct_labels:
+            continue
+        head = pick.label.split()[0]
+        for row in rows:
+            if row.preliminary and row.step <= pick.step and re.search(rf"\b{re.escape(head)}\b", row.label):
+                step = trajectory.steps[row.step]
+                return [
+                    _signal(
+                        "preliminary_value",
+                        step,
+                        _prelim_quote(row),
+                        f"{pick.label!r} was taken from {'/'.join(pick.source)}, where it is preliminary ({_prelim_quote(row)}); the correct rollouts took it from another issue",
+                    )
+                ]
+    return []
+
+
+def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
+    """The right row of the right source, but another column than the correct siblings took."""
+    correct = _correct(siblings, trajectory)
+    by_row: dict[tuple[tuple[str, ...], str], set[tuple[str, ...]]] = {}
+    for sibling in correct:
+        for pick in code_picks(sibling):
+            by_row.setdefault((pick.source, pick.label), set()).add(pick.fields)
+    for pick in code_picks(trajectory):
+        wanted = by_row.get((pick.source, pick.label))
+        if wanted and pick.fields not in wanted:
+            differing = next((f for f in pick.fields if all(f not in w for w in wanted)), None)
+            step = trajectory.steps[pick.step]
+            quote = differing if differing and step.contains(differing) else pick.text
+            if step.contains(quote):
+                expected = ", ".join("/".join(w) for w in sorted(wanted))
+                return [
+                    _signal(
+                        "wrong_field",
+                        step,
+                        quote,
+                        f"{pick.text} reads {'/'.join(pick.fields)} where the correct rollouts read {expected}",
+                    )
+                ]
+    sibling_uses: dict[str, set[int]] = {}
+    for sibling in correct:
+        for row in table_rows(sibling):
+            used = _used_numbers(sibling, row.step)
+            for column, figure in enumerate(row.figures):
+                if find_numbers(figure)[0].value in used:
+                    sibling_uses.setdefault(row.line, set()).add(column)
+    for row in table_rows(trajectory):
+        columns = sibling_uses.get(row.line)
+        if not columns:
+            continue
+        used = _used_numbers(trajectory, row.step)
+        for column, figure in enumerate(row.figures):
+            value = find_numbers(figure)[0].value
+            if value in used and column not in columns:
+                use_step = trajectory.steps[used[value]]
+                quote = next(
+                    (m.text for m in find_numbers(use_step.searchable_text()) if m.value == value), figure
+                )
+                if use_step.contains(quote):
+                    return [
+                        _signal(
+                            "wrong_field",
+                            use_step,
+                            quote,
+                            f"{figure} is column {column + 1} of the row {row.label!r} (step {row.step}); the correct rollouts used column(s) {', '.join(str(c + 1) for c in sorted(columns))}",
+                        )
+                    ]
+    return []
+
+
+def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
+    """The trajectory read a defective copy of the data: rows that repeat other rows' figures under
+    other labels (a duplicated table), or a row equal to another copy but for two swapped digits."""
+    others = [row for s in siblings if s.id != trajectory.id for row in table_rows(s)]
+    mine = list(table_rows(trajectory))
+    labels_by_figures: dict[tuple[str, ...], set[str]] = {}
+    for row in [*others, *mine]:
+        labels_by_figures.setdefault(row.figures, set()).add(_month_label(row.label))
+    for row in mine:
+        if len(labels_by_figures.get(row.figures, ())) > 1:
+            step = trajectory.steps[row.step]
+            quote = row.line[:160]
+            if step.contains(quote):
+                others_labels = ", ".join(sorted(labels_by_figures[row.figures] - {_month_label(row.label)}))
+                return [
+                    _signal(
+                        "duplicated_source",
+                        step,
+                        quote,
+                        f"the row {row.label!r} at step {row.step} repeats the figures printed elsewhere as {others_labels}: a duplicated table",
+                    )
+                ]
+    correct_rows = [row for s in _correct(siblings, trajectory) for row in table_rows(s)]
+    for row in mine:
+        for other in correct_rows:
+            if _month_label(other.label) != _month_label(row.label) or len(other.figures) != len(row.figures):
+                continue
+            diffs = [(a, b) for a, b in zip(row.figures, other.figures, strict=True) if a != b]
+            if len(diffs) == 1 and is_retyping(find_numbers(diffs[0][1])[0], find_numbers(diffs[0][0])[0]):
+                step = trajectory.steps[row.step]
+                return [
+                    _signal(
+                        "corrupted_source",
+                        step,
+                        diffs[0][0],
+                        f"{diffs[0][0]} in the row {row.label!r} (step {row.step}) reads {diffs[0][1]} in every other copy: a misprint",
+                    )
+                ]
+    return []
+
+
+def _month_label(label: str) -> str:
+    """A row label without a leading year section (``1986 - Oct``) or a trailing revision flag."""
+    label = re.sub(r"^\d{4}\s*-\s*", "", label.strip())
+    return re.sub(r"\s+(?:p|r|\(p\)|\(r\))$", "", label)
