@@ -246,7 +246,8 @@ def describe_defect(defect: Defect) -> str:
     if defect.kind == "duplicated":
         return f"{defect.doc_id} {defect.table}: rows repeat {defect.copied_from}'s under new month labels"
     assert defect.month is not None and defect.column is not None
+    spec = SPEC_BY_CODE[defect.table]
     return (
         f"{defect.doc_id} {defect.table}: {month_label(defect.month)} {defect.column.label} printed "
-        f"{defect.printed:,} instead of {defect.true:,} (row does not add up)"
+        f"{spec.fmt(defect.printed or 0)} instead of {spec.fmt(defect.true or 0)} (row does not add up)"
     )
