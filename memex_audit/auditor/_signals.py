@@ -72,7 +72,7 @@ STRENGTH: dict[str, float] = {
     "corrupted_source": 0.75,
     "wrong_field": 0.7,
     "ground_truth_seen": 0.7,
-    "wandered_past_answer": 0.7,
+    "wandered_past_answer": 0.8,
     "missing_sibling_source": 0.65,
     "turn_limit": 0.6,
     "tool_error": 0.55,
@@ -133,7 +133,7 @@ def answer_text(trajectory: Trajectory) -> str | None:
 
 def _last_step_with(trajectory: Trajectory, quote: str) -> Step | None:
     for step in reversed(trajectory.steps):
-        if not is_observation(step) and step.contains(quote):
+        if is_action(step) and step.contains(quote):
             return step
     return None
 
@@ -215,7 +215,7 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     signals = []
     reported: set[str] = set()
     for step in trajectory.steps:
-        if is_observation(step) or step.role != "assistant":
+        if not is_action(step) or step.role != "assistant":
             continue
         used_text = "\n".join(
             [
@@ -412,7 +412,7 @@ def detect_repetition(trajectory: Trajectory) -> list[Signal]:
         previous = key
     texts: dict[str, int] = {}
     for step in trajectory.steps:
-        if is_observation(step) or step.role not in ("assistant", "user") or not step.text:
+        if not is_action(step) or not step.text:
             continue
         squashed = " ".join(step.text.split())
         if len(squashed) < 40:
