@@ -3,17 +3,22 @@
 Rollouts of one task often read the same documents or records. Comparing what they got back
 exposes sources that cannot be trusted, which no single rollout can see on its own:
 
-* **duplicated**: the same content (the same sequence of numbers) came back under two different
-  sources, e.g. an identical table in two bulletins of different dates. When the content names
-  the period of only one of them, the others hold a copy; otherwise every copy is in doubt.
+* **duplicated**: a table whose rows repeat, under other labels, the rows of the same table in
+  another source (a table reprinted from an earlier issue under new month labels), or whose whole
+  content equals another source's. A reprint repeats an *earlier* issue, so of two sources whose
+  names carry periods the later one holds the copy; when the content's heading names one source's
+  period, that source owns it. Otherwise both are in doubt.
 * **mislabelled**: a source asked for one period (``1985-06``, ``June 1985``) returned content
   whose heading names another period and not the one asked for.
+* **bad row**: a row breaks an additive relation every other row of its table keeps (a misprinted
+  cell); when another source prints the same row, the cells that differ are the suspects.
+* **bad total**: a row labelled ``Total`` is not the sum of the rows above it.
 * **inconsistent**: the same source returned different content to different rollouts (before any
   rollout changed the environment); the minority version is in doubt.
-* **totals do not add up**: a table row labelled ``Total`` is not the sum of the rows above it.
 
-``read_sources`` finds the source reads of each rollout; ``find_suspect_sources`` returns the
-findings keyed by (rollout id, step).
+``read_sources`` finds the source reads of each rollout (tool calls and code calls that fetch
+something; computations such as ``python_exec`` are not sources); ``find_suspect_sources`` returns
+the findings keyed by (rollout id, step).
 """
 
 from __future__ import annotations
@@ -25,17 +30,25 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import orjson
-
 from memex_audit.aggregator._keys import KeyConfig, call_results, failed_calls
 from memex_audit.aggregator._memo import memo_by_identity
 from memex_audit.aggregator._normalize import numbers_in_text
+from memex_audit.aggregator._tables import (
+    ParsedTable,
+    cell_conflicts,
+    parse_table,
+    row_relation_breaks,
+    shifted_copies,
+)
 from memex_audit.trajectory import Trajectory
 
 MIN_NUMBERS = 4
-"""A source output needs at least this many numbers to be fingerprinted by its numbers."""
+"""An output needs at least this many numbers to be fingerprinted by its numbers."""
 
-_BUILTINS = frozenset(dir(__builtins__) if isinstance(__builtins__, dict) else dir(__import__("builtins")))
+COMPUTE_TOOLS = re.compile(r"python|exec|calculat|comput|eval|code|think", re.IGNORECASE)
+"""Tools that compute from what the agent typed rather than fetch: their outputs are not sources."""
+
+_BUILTINS = frozenset(dir(__import__("builtins")))
 _MONTHS = "january february march april may june july august september october november december".split()
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
 _YEAR_MONTH = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)[-_/.](0[1-9]|1[0-2])(?!\d)")
@@ -48,10 +61,11 @@ class SourceRead:
     Attributes:
         rollout_id: The rollout.
         step: The step holding the output.
-        source: The source's identity: the tool (or function) and its arguments.
+        source: The source's identity: the function and its argument values.
         text: The output.
         fingerprint: The output's numbers (or its normalised text when it has few numbers).
         before_changes: Whether the rollout had changed no state before this read.
+        table: The table in the output, when there is one.
     """
 
     rollout_id: str
@@ -60,18 +74,21 @@ class SourceRead:
     text: str
     fingerprint: str
     before_changes: bool
+    table: ParsedTable | None = None
 
 
 @dataclass(frozen=True)
 class SourceFinding:
-    """A source read that should not be trusted.
+    """A source read that should not be trusted, wholly or in some cells.
 
     Attributes:
         rollout_id: The rollout.
         step: The step holding the output.
-        kind: ``duplicated``, ``duplicated_ambiguous``, ``mislabelled``, ``inconsistent`` or ``bad_total``.
-        note: What was found, citing the other source or rollout.
+        kind: ``duplicated``, ``duplicated_ambiguous``, ``mislabelled``, ``bad_row``, ``bad_total``
+            or ``inconsistent``.
+        note: What was found, citing the other source and the rollout step that read it.
         severity: From 0 to 1: how much an answer resting on it is discounted.
+        values: The suspect cells; ``None`` when the whole output is suspect.
     """
 
     rollout_id: str
@@ -79,15 +96,12 @@ class SourceFinding:
     kind: str
     note: str
     severity: float
+    values: frozenset[float] | None = None
 
 
 @memo_by_identity
 def read_sources(trajectory: Trajectory, config: KeyConfig | None = None) -> list[SourceRead]:
     """The outputs of ``trajectory`` that came from a nameable source (a tool call or a code call)."""
-    return _read_sources(trajectory, config)
-
-
-def _read_sources(trajectory: Trajectory, config: KeyConfig | None) -> list[SourceRead]:
     cfg = config or KeyConfig()
     results = call_results(trajectory)
     call_of = {
@@ -111,11 +125,11 @@ def _read_sources(trajectory: Trajectory, config: KeyConfig | None) -> list[Sour
         if not text or step.error:
             continue
         source: str | None = None
-        if step.role == "tool" and step.index in call_of:
+        if step.index in call_of:
             call = call_of[step.index]
-            if not cfg.is_read_only(call.name):
+            if not cfg.is_read_only(call.name) or COMPUTE_TOOLS.search(call.name):
                 continue
-            source = f"{call.name}({_canon(call.arguments)})"
+            source = source_label(call.name, list(call.arguments.values()))
         elif step.code:
             source = code_source(step.code)
         if source is None:
@@ -131,16 +145,27 @@ def _read_sources(trajectory: Trajectory, config: KeyConfig | None) -> list[Sour
                 text=text,
                 fingerprint=fingerprint,
                 before_changes=first_change is None or step.index < first_change,
+                table=parse_table(text),
             )
         )
     return reads
 
 
+def source_label(name: str, values: Sequence[object]) -> str:
+    """A source's identity, the same for a tool call and a code call with the same values.
+
+    ``read_table(doc_id='TB-1987-09', table='FFO-2')`` and ``read_table('TB-1987-09', 'FFO-2')``
+    both give ``read_table('tb-1987-09', 'ffo-2')``.
+    """
+    parts = [repr(v.casefold().strip()) if isinstance(v, str) else repr(v) for v in values]
+    return f"{name}({', '.join(parts)})"
+
+
 def code_source(code: str) -> str | None:
     """The source a code block reads: its first call whose arguments are all literals.
 
-    ``t = read_table("bulletin_1985_06", table="FD-1")`` → ``read_table('bulletin_1985_06', table='FD-1')``.
-    Calls of builtins (``print``, ``len``...) and calls without arguments are not sources.
+    Calls of builtins (``print``, ``len``...), of computation helpers and calls without arguments
+    are not sources.
     """
     try:
         tree = ast.parse(code)
@@ -150,15 +175,19 @@ def code_source(code: str) -> str | None:
         if not isinstance(node, ast.Call):
             continue
         name = _call_name(node.func)
-        if name is None or name in _BUILTINS or not (node.args or node.keywords):
+        if (
+            name is None
+            or name in _BUILTINS
+            or COMPUTE_TOOLS.search(name)
+            or not (node.args or node.keywords)
+        ):
             continue
         try:
-            args = [ast.literal_eval(a) for a in node.args]
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+            values: list[object] = [ast.literal_eval(a) for a in node.args]
+            values += [ast.literal_eval(k.value) for k in node.keywords if k.arg]
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             continue
-        parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in sorted(kwargs.items())]
-        return f"{name}({', '.join(parts)})"
+        return source_label(name, values)
     return None
 
 
@@ -179,47 +208,87 @@ def find_suspect_sources(reads: Sequence[SourceRead]) -> dict[tuple[str, int], l
     for finding in [
         *_duplicated(reads),
         *_mislabelled(reads),
-        *_inconsistent(reads),
+        *_bad_rows(reads),
         *_bad_totals(reads),
+        *_inconsistent(reads),
     ]:
         findings[(finding.rollout_id, finding.step)].append(finding)
     return dict(findings)
 
 
 def _duplicated(reads: Sequence[SourceRead]) -> list[SourceFinding]:
-    sources_by_print: dict[str, set[str]] = defaultdict(set)
-    for r in reads:
-        if r.fingerprint.startswith("n:"):
-            sources_by_print[r.fingerprint].add(r.source)
+    out: dict[tuple[str, int], SourceFinding] = {}
+    tabled = [r for r in reads if r.table is not None]
+    by_source: dict[str, SourceRead] = {}
+    for r in tabled:
+        by_source.setdefault(r.source, r)
+    sources = list(by_source.values())
+    for a in sources:
+        for b in sources:
+            if a.source >= b.source or not _same_title(a, b):
+                continue
+            assert a.table is not None and b.table is not None
+            whole = len(a.table.rows) >= 3 and [r.values for r in a.table.rows] == [
+                r.values for r in b.table.rows
+            ]
+            shifted = shifted_copies(a.table, b.table) or shifted_copies(b.table, a.table)
+            if not whole and not shifted:
+                continue
+            copy, original = _copy_and_original(a, b)
+            for r in tabled:
+                if copy is not None and r.source == copy.source:
+                    note = (
+                        f"{copy.source} repeats the rows of {original.source} "
+                        f"(read at {original.rollout_id}#{original.step})"
+                        + (f" under other labels ({shifted[0][0]} = {shifted[0][1]})" if shifted else "")
+                    )
+                    out.setdefault(
+                        (r.rollout_id, r.step), SourceFinding(r.rollout_id, r.step, "duplicated", note, 1.0)
+                    )
+                elif copy is None and r.source in (a.source, b.source):
+                    other = b if r.source == a.source else a
+                    note = f"{r.source} holds the same rows as {other.source} (read at {other.rollout_id}#{other.step})"
+                    out.setdefault(
+                        (r.rollout_id, r.step),
+                        SourceFinding(r.rollout_id, r.step, "duplicated_ambiguous", note, 0.5),
+                    )
+    return list(out.values())
+
+
+def _copy_and_original(a: SourceRead, b: SourceRead) -> tuple[SourceRead | None, SourceRead]:
+    """Which of two sources with the same rows holds the copy (``None`` when undecidable)."""
+    owners = [r for r in (a, b) if _periods_named(r.source, r.text)]
+    if len(owners) == 1:
+        owner = owners[0]
+        return (b if owner is a else a), owner
+    pa, pb = _period_key(a.source), _period_key(b.source)
+    if pa is not None and pb is not None and pa != pb:
+        return (a, b) if pa > pb else (b, a)
+    return None, a
+
+
+def _bad_rows(reads: Sequence[SourceRead]) -> list[SourceFinding]:
     out: list[SourceFinding] = []
-    for r in reads:
-        sources = sources_by_print.get(r.fingerprint, set())
-        if len(sources) < 2:
-            continue
-        others = sorted(sources - {r.source})
-        owners = [s for s in sorted(sources) if _periods_named(s, r.text)]
-        if len(owners) == 1 and owners[0] == r.source:
-            continue  # this source's own period heads the content: the others hold the copy
-        if len(owners) == 1:
-            out.append(
-                SourceFinding(
-                    r.rollout_id,
-                    r.step,
-                    "duplicated",
-                    f"content identical to {owners[0]}, whose period it names; {r.source} holds a copy",
-                    1.0,
+    tabled = [r for r in reads if r.table is not None]
+    for r in tabled:
+        assert r.table is not None
+        for broken in row_relation_breaks(r.table):
+            others = [
+                o.table for o in tabled if o.source != r.source and o.table is not None and _same_title(o, r)
+            ]
+            conflicts = cell_conflicts(r.table, others, broken.label)
+            if conflicts:
+                values = frozenset(conflicts)
+                note = (
+                    f"row '{broken.label}' of {r.source} breaks {broken.relation} by {broken.gap:g}; "
+                    f"{', '.join(f'{v:g}' for v in sorted(conflicts))} differs from other sources"
                 )
-            )
-        else:
-            out.append(
-                SourceFinding(
-                    r.rollout_id,
-                    r.step,
-                    "duplicated_ambiguous",
-                    f"content identical to {', '.join(others)} under a different source",
-                    0.5,
+                out.append(SourceFinding(r.rollout_id, r.step, "bad_row", note, 1.0, values))
+            else:
+                note = f"row '{broken.label}' of {r.source} breaks {broken.relation} by {broken.gap:g}"
+                out.append(
+                    SourceFinding(r.rollout_id, r.step, "bad_row", note, 0.6, frozenset(broken.values))
                 )
-            )
     return out
 
 
@@ -227,14 +296,13 @@ def _mislabelled(reads: Sequence[SourceRead]) -> list[SourceFinding]:
     out: list[SourceFinding] = []
     for r in reads:
         asked = _periods(r.source)
-        if not asked:
-            continue
-        head = r.text[:300].casefold()
-        named = _periods(head)
+        if not asked or r.table is None:
+            continue  # only documents and tables have a heading; a search lists many periods
+        named = _periods(_heading(r.text))
         if not named:
             continue
-        asked_years = {p for p in asked if len(p) == 4}
-        named_years = {p for p in named if len(p) == 4}
+        asked_years = {p for p in asked if p.isdigit()}
+        named_years = {p for p in named if p.isdigit()}
         asked_months = {p for p in asked if not p.isdigit()}
         named_months = {p for p in named if not p.isdigit()}
         wrong_year = bool(asked_years and named_years and not asked_years & named_years)
@@ -255,40 +323,24 @@ def _mislabelled(reads: Sequence[SourceRead]) -> list[SourceFinding]:
 def _inconsistent(reads: Sequence[SourceRead]) -> list[SourceFinding]:
     by_source: dict[str, list[SourceRead]] = defaultdict(list)
     for r in reads:
-        if r.before_changes:
+        if r.before_changes and r.table is None:
             by_source[r.source].append(r)
     out: list[SourceFinding] = []
     for source, group in by_source.items():
-        rollouts = {r.rollout_id for r in group}
-        if len(rollouts) < 2:
+        if len({r.rollout_id for r in group}) < 2:
             continue
         counts = Counter(r.fingerprint for r in group)
         if len(counts) < 2:
             continue
         top, top_count = counts.most_common(1)[0]
-        if list(counts.values()).count(top_count) > 1:
-            for r in group:
-                out.append(
-                    SourceFinding(
-                        r.rollout_id,
-                        r.step,
-                        "inconsistent",
-                        f"{source} returned different content to rollouts",
-                        0.3,
-                    )
-                )
-            continue
+        even = list(counts.values()).count(top_count) > 1
         for r in group:
-            if r.fingerprint != top:
-                out.append(
-                    SourceFinding(
-                        r.rollout_id,
-                        r.step,
-                        "inconsistent",
-                        f"{source} returned this to {r.rollout_id} but other content to {top_count} reads",
-                        0.7,
-                    )
-                )
+            if even:
+                note = f"{source} returned different content to different rollouts"
+                out.append(SourceFinding(r.rollout_id, r.step, "inconsistent", note, 0.3))
+            elif r.fingerprint != top:
+                note = f"{source} returned this to {r.rollout_id} but other content to {top_count} reads"
+                out.append(SourceFinding(r.rollout_id, r.step, "inconsistent", note, 0.7))
     return out
 
 
@@ -297,46 +349,45 @@ _ROW = re.compile(r"^\s*(?P<label>[A-Za-z][^|\d]*?)\s*[|:]?\s*(?P<nums>[-−(]?\
 
 def _bad_totals(reads: Sequence[SourceRead]) -> list[SourceFinding]:
     out: list[SourceFinding] = []
-    seen: set[tuple[str, int]] = set()
     for r in reads:
-        if (r.rollout_id, r.step) in seen:
-            continue
-        seen.add((r.rollout_id, r.step))
         problem = _total_problem(r.text)
         if problem:
-            out.append(SourceFinding(r.rollout_id, r.step, "bad_total", problem, 0.6))
+            note, total = problem
+            out.append(SourceFinding(r.rollout_id, r.step, "bad_total", note, 0.6, frozenset({total})))
     return out
 
 
-def _total_problem(text: str) -> str | None:
-    block: list[tuple[str, list[float]]] = []
+def _total_problem(text: str) -> tuple[str, float] | None:
+    block: list[list[float]] = []
     for line in text.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if "|" in line else None
-        if cells and len(cells) >= 2:
-            label, numbers = cells[0], [v for c in cells[1:] for v in numbers_in_text(c)]
-        else:
-            match = _ROW.match(line)
-            if not match:
-                if not line.strip():
-                    block = []
-                continue
-            label, numbers = match.group("label"), numbers_in_text(match.group("nums"))
-        if not numbers or not label or label[0].isdigit():
-            block = [] if not numbers else block
+        match = _ROW.match(line)
+        if not match:
+            if not line.strip():
+                block = []
+            continue
+        label, numbers = match.group("label").strip(), numbers_in_text(match.group("nums"))
+        if not numbers:
             continue
         if label.casefold().startswith("total"):
-            rows = [nums for _, nums in block if len(nums) == len(numbers)]
+            rows = [nums for nums in block if len(nums) == len(numbers)]
             if len(rows) >= 2:
                 for col, total in enumerate(numbers):
                     col_sum = sum(row[col] for row in rows)
                     if not math.isclose(col_sum, total, rel_tol=5e-3, abs_tol=0.51):
                         return (
-                            f"row '{label}' gives {total:g} but the {len(rows)} rows above sum to {col_sum:g}"
+                            f"row '{label}' gives {total:g} but the {len(rows)} rows above sum to {col_sum:g}",
+                            total,
                         )
             block = []
             continue
-        block.append((label, numbers))
+        block.append(numbers)
     return None
+
+
+def _same_title(a: SourceRead, b: SourceRead) -> bool:
+    ta = a.table.title.casefold() if a.table else ""
+    tb = b.table.title.casefold() if b.table else ""
+    return ta == tb
 
 
 def _periods(text: str) -> set[str]:
@@ -351,12 +402,38 @@ def _periods(text: str) -> set[str]:
     return found
 
 
+def _period_key(source: str) -> int | None:
+    """Months since year 0 of the period a source's name carries (``tb-1987-09`` → 1987*12+8)."""
+    low = source.casefold()
+    match = _YEAR_MONTH.search(low)
+    if match:
+        return int(match.group(1)) * 12 + int(match.group(2)) - 1
+    years = _YEAR.findall(low)
+    if len(years) == 1:
+        months = [i for i, m in enumerate(_MONTHS) if re.search(rf"\b{m}\b", low)]
+        return int(years[0]) * 12 + (months[0] if len(months) == 1 else 0)
+    return None
+
+
 def _periods_named(source: str, content: str) -> bool:
     asked = _periods(source)
     if not asked:
         return False
-    head = _periods(content[:300])
-    return asked <= head
+    return asked <= _periods(_heading(content))
+
+
+def _heading(text: str) -> str:
+    """The text above a table's first row (at most 300 characters)."""
+    table = parse_table(text)
+    if table is None or not table.rows:
+        return text[:300]
+    lines = []
+    for line in text.splitlines():
+        parts = [p for p in re.split(r"\s*\|\s*|\s{2,}", line.strip()) if p]
+        if len(parts) >= 2 and all(re.fullmatch(r"[-−+(]?\$?\d[\d,]*(\.\d+)?\)?%?", p) for p in parts[1:]):
+            break
+        lines.append(line)
+    return "\n".join(lines)[:300]
 
 
 def _call_name(func: ast.expr) -> str | None:
@@ -365,7 +442,3 @@ def _call_name(func: ast.expr) -> str | None:
     if isinstance(func, ast.Attribute):
         return func.attr
     return None
-
-
-def _canon(arguments: object) -> str:
-    return orjson.dumps(arguments, option=orjson.OPT_SORT_KEYS).decode()

@@ -11,19 +11,24 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pydantic import JsonValue
 
-from memex_audit.aggregator._keys import AnswerKey
+from memex_audit.aggregator._keys import AnswerKey, KeyConfig
 from memex_audit.aggregator._normalize import AnswerValue, numbers_in_text
+from memex_audit.aggregator._sources import SourceRead, read_sources
 from memex_audit.trajectory import Trajectory
 
-MAX_DERIVATION_NUMBERS = 40
-"""Distinct values from a rollout's outputs tried as operands of a derivation (pairs: ~800)."""
+MAX_DERIVATION_NUMBERS = 80
+"""Numbers of one untabulated output tried as operands of a derivation."""
+MAX_CROSS_NUMBERS = 150
+"""Distinct cells across a rollout's reads tried in pairs when no single read explains the value."""
+MAX_ROUTES = 12
+"""Routes to the value kept per rollout."""
 
 _LIMIT_REASONS = re.compile(
     r"max_turns|max_steps|too_many_errors|agent_error|budget|timeout|context_length|length|error",
@@ -54,6 +59,8 @@ class Support:
         missing: Values not found (arguments of state changes that were never seen).
         unconfirmed_steps: State changes made without a confirmation in the user's turn before.
         note: How the value was derived, when it was.
+        routes: Every route found to the value: the step read, the cells used, and whether the
+            value is printed as such.
     """
 
     kind: str
@@ -62,35 +69,25 @@ class Support:
     missing: list[str] = field(default_factory=list)
     unconfirmed_steps: list[int] = field(default_factory=list)
     note: str | None = None
+    routes: list[tuple[int, frozenset[float], bool]] = field(default_factory=list)
 
 
-def answer_support(trajectory: Trajectory, key: AnswerKey) -> Support:
-    """Whether the answer of an ``answer`` key occurs in, or follows from, the rollout's outputs."""
+def answer_support(trajectory: Trajectory, key: AnswerKey, config: KeyConfig | None = None) -> Support:
+    """Whether the answer of an ``answer`` key occurs in, or follows from, what the rollout read.
+
+    Numbers are traced to the rollout's source reads (not to its own computations): the value
+    printed in a source (``present``), or one arithmetic step away from cells it read
+    (``derived``): a difference, ratio, percentage or percentage change of two cells, or a sum of
+    consecutive cells of a column (quarters, cumulative totals), scaled by 1000 either way. Each
+    route is kept with the cells it used, so a verifier can tell whether every route runs through
+    a suspect cell.
+    """
     value = key.value
     if key.is_none or value is None:
         return Support(kind="none")
-    outputs = [(o.step, o.text) for o in trajectory.tool_outputs() if o.text]
     if value.kind == "number":
-        targets = _targets(value)
-        decimals = _decimals(key.raw or value.text)
-        present: list[int] = []
-        quotes: list[str] = []
-        pool: list[tuple[float, int]] = []
-        for step, text in outputs:
-            for match_value, quote in _numbers_with_quotes(text):
-                pool.append((match_value, step))
-                if step not in present and any(_same(match_value, t, decimals) for t in targets):
-                    present.append(step)
-                    quotes.append(quote)
-        if present:
-            return Support(kind="present", steps=present, quotes=quotes)
-        derivation = _derive(targets, pool, decimals)
-        if derivation is not None:
-            steps, note = derivation
-            return Support(
-                kind="derived", steps=steps, quotes=[_quote_number(trajectory, s) for s in steps], note=note
-            )
-        return Support(kind="unsupported")
+        return _number_support(trajectory, key, value, read_sources(trajectory, config))
+    outputs = [(o.step, o.text) for o in trajectory.tool_outputs() if o.text]
     needle = value.text if value.kind == "text" else None
     items = [i.text for i in value.items] if value.kind == "list" else [needle] if needle else []
     hits: list[int] = []
@@ -101,6 +98,119 @@ def answer_support(trajectory: Trajectory, key: AnswerKey) -> Support:
             hits.append(step)
             hit_quotes.append(_quote_around(text, items[0]))
     return Support(kind="present", steps=hits, quotes=hit_quotes) if hits else Support(kind="unsupported")
+
+
+def _number_support(
+    trajectory: Trajectory, key: AnswerKey, value: AnswerValue, reads: Sequence[SourceRead]
+) -> Support:
+    targets = _targets(value)
+    decimals = _decimals(key.raw or value.text)
+    routes: list[tuple[int, frozenset[float], str]] = []
+    for read in reads:
+        cells = _cells(read)
+        for v in cells:
+            if any(_same(v, t, decimals) for t in targets):
+                routes.append((read.step, frozenset({v}), f"{v:g} printed"))
+                break
+        if len(routes) < MAX_ROUTES:
+            routes += _within(read, cells, targets, decimals)[: MAX_ROUTES - len(routes)]
+    if not routes and len(reads) > 1:
+        routes = _across(reads, targets, decimals)
+    if not routes:
+        return Support(kind="unsupported")
+    present = [r for r in routes if r[2].endswith("printed")]
+    chosen = present or routes
+    steps = sorted({step for step, _, _ in chosen})
+    return Support(
+        kind="present" if present else "derived",
+        steps=steps,
+        quotes=[
+            _quote_number(trajectory, step, next(u for st, u, _ in chosen if st == step)) for step in steps
+        ],
+        note="; ".join(how for _, _, how in chosen[:3]),
+        routes=[(step, used, how.endswith("printed")) for step, used, how in routes],
+    )
+
+
+def _cells(read: SourceRead) -> list[float]:
+    if read.table is not None:
+        return [v for row in read.table.rows for v in row.values]
+    # untabulated text (search hits, JSON records): years and small integers are labels and
+    # identifiers far more often than quantities
+    return [v for v in numbers_in_text(read.text) if not _label_like(v)][:MAX_DERIVATION_NUMBERS]
+
+
+def _label_like(v: float) -> bool:
+    return v.is_integer() and (abs(v) < 100 or 1800 <= abs(v) <= 2100)
+
+
+def _within(
+    read: SourceRead, cells: list[float], targets: list[float], decimals: int | None
+) -> list[tuple[int, frozenset[float], str]]:
+    found: list[tuple[int, frozenset[float], str]] = []
+    if read.table is not None:
+        width = read.table.width
+        rows = [r.values for r in read.table.rows if len(r.values) == width]
+        columns = [[row[c] for row in rows] for c in range(width)]
+        for column in columns:
+            for i in range(len(column)):
+                for j in range(i + 2, len(column) + 1):
+                    run = column[i:j]
+                    if _hits(sum(run), targets, decimals, scaled=True):
+                        found.append((read.step, frozenset(run), f"sum of {len(run)} cells"))
+        pairs = [(a, b) for column in columns for a in column for b in column if a != b]
+        pairs += [(a, b) for row in rows for a in row for b in row if a != b]
+    else:
+        pairs = [(a, b) for a in cells for b in cells if a != b]
+    for a, b in pairs:
+        how = _pair_hit(a, b, targets, decimals)
+        if how:
+            found.append((read.step, frozenset({a, b}), how))
+        if len(found) >= MAX_ROUTES:
+            break
+    return found
+
+
+def _across(
+    reads: Sequence[SourceRead], targets: list[float], decimals: int | None
+) -> list[tuple[int, frozenset[float], str]]:
+    pool: dict[float, int] = {}
+    for read in reads:
+        for v in _cells(read):
+            pool.setdefault(v, read.step)
+            if len(pool) >= MAX_CROSS_NUMBERS:
+                break
+    found: list[tuple[int, frozenset[float], str]] = []
+    for a, sa in pool.items():
+        for b, sb in pool.items():
+            if a == b:
+                continue
+            how = _pair_hit(a, b, targets, decimals)
+            if how:
+                found.append((sa, frozenset({a, b}), how))
+                if sb != sa:
+                    found.append((sb, frozenset({a, b}), how))
+                if len(found) >= MAX_ROUTES:
+                    return found
+    return found
+
+
+def _pair_hit(a: float, b: float, targets: list[float], decimals: int | None) -> str | None:
+    if _hits(a + b, targets, decimals, scaled=True):
+        return f"{a:g} + {b:g}"
+    if _hits(a - b, targets, decimals, scaled=True):
+        return f"{a:g} - {b:g}"
+    if b != 0:
+        if _hits((a - b) / b * 100, targets, decimals):
+            return f"({a:g} - {b:g}) / {b:g} x 100"
+        if _hits(a / b * 100, targets, decimals):
+            return f"{a:g} / {b:g} x 100"
+    return None
+
+
+def _hits(result: float, targets: list[float], decimals: int | None, *, scaled: bool = False) -> bool:
+    candidates = (result, result / 1000, result * 1000) if scaled else (result,)
+    return any(_same(c, t, decimals) for c in candidates for t in targets)
 
 
 def action_support(trajectory: Trajectory, key: AnswerKey) -> Support:
@@ -160,8 +270,6 @@ def hit_limit(trajectory: Trajectory) -> str | None:
 
 def _targets(value: AnswerValue) -> list[float]:
     out = [v for v in (value.number, value.mantissa) if v is not None]
-    if value.unit == "%" and value.number is not None:
-        out.append(value.number / 100)
     for v in list(out):
         out.append(-v)
     return list(dict.fromkeys(out))
@@ -180,38 +288,6 @@ def _same(x: float, target: float, decimals: int | None) -> bool:
     if decimals is not None and decimals <= 6:
         return round(x, decimals) == round(target, decimals) and abs(x - target) < 10.0**-decimals
     return False
-
-
-def _numbers_with_quotes(text: str) -> list[tuple[float, str]]:
-    out: list[tuple[float, str]] = []
-    for line in text.splitlines():
-        for value in numbers_in_text(line):
-            out.append((value, line.strip()[:160]))
-    return out
-
-
-def _derive(
-    targets: list[float], pool: list[tuple[float, int]], decimals: int | None
-) -> tuple[list[int], str] | None:
-    distinct: dict[float, int] = {}
-    for value, step in pool:
-        if value != 0 and value not in distinct:
-            distinct[value] = step
-        if len(distinct) >= MAX_DERIVATION_NUMBERS:
-            break
-    items = list(distinct.items())
-    for (a, sa), (b, sb) in itertools.permutations(items, 2):
-        candidates = {
-            f"{a:g} + {b:g}": a + b,
-            f"{a:g} - {b:g}": a - b,
-            f"{a:g} / {b:g}": a / b,
-            f"({a:g} - {b:g}) / {b:g} x 100": (a - b) / b * 100,
-            f"{a:g} / {b:g} x 100": a / b * 100,
-        }
-        for how, result in candidates.items():
-            if any(_same(result, t, decimals) for t in targets):
-                return sorted({sa, sb}), how
-    return None
 
 
 def _identifiers(arguments: dict[str, JsonValue]) -> list[str]:
@@ -236,8 +312,12 @@ def _identifiers(arguments: dict[str, JsonValue]) -> list[str]:
     return out
 
 
-def _quote_number(trajectory: Trajectory, step: int) -> str:
+def _quote_number(trajectory: Trajectory, step: int, used: frozenset[float]) -> str:
     text = trajectory.steps[step].output or ""
+    for line in text.splitlines():
+        numbers = set(numbers_in_text(line))
+        if numbers & used:
+            return line.strip()[:160]
     for line in text.splitlines():
         if re.search(r"\d", line):
             return line.strip()[:160]

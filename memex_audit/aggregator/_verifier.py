@@ -41,7 +41,7 @@ def check_rollouts(group: TaskGroup, config: KeyConfig | None = None) -> list[Ro
     keys = keys_for(group, config)
     reads = [r for t in group.trajectories for r in read_sources(t, config)]
     findings = find_suspect_sources(reads)
-    return [_check(t, k, findings) for t, k in zip(group.trajectories, keys, strict=True)]
+    return [_check(t, k, findings, config) for t, k in zip(group.trajectories, keys, strict=True)]
 
 
 def evidence_vote(
@@ -123,13 +123,18 @@ def verify_evidence(group: TaskGroup, evidence: Sequence[EvidenceItem]) -> list[
 
 
 def _check(
-    trajectory: Trajectory, key: AnswerKey, findings: dict[tuple[str, int], list[SourceFinding]]
+    trajectory: Trajectory,
+    key: AnswerKey,
+    findings: dict[tuple[str, int], list[SourceFinding]],
+    config: KeyConfig | None = None,
 ) -> RolloutCheck:
     if key.is_none:
         return RolloutCheck(rollout_id=trajectory.id, answer=key.label, score=0.0, support="none")
     notes: list[str] = []
     score = 1.0
-    support = action_support(trajectory, key) if key.kind == "actions" else answer_support(trajectory, key)
+    support = (
+        action_support(trajectory, key) if key.kind == "actions" else answer_support(trajectory, key, config)
+    )
     if support.kind == "present":
         score += 0.5
         notes.append(f"value occurs in the output of step {', '.join(map(str, support.steps[:3]))}")
@@ -156,15 +161,18 @@ def _check(
     own = {step: fs for (rid, step), fs in findings.items() if rid == trajectory.id}
     suspect_steps = sorted(own)
     if own:
-        resting = [f for step in support.steps for f in own.get(step, [])]
-        if resting and key.kind == "answer":
+        resting = _resting_on_suspects(support.routes, own) if key.kind == "answer" else []
+        if resting:
             worst = max(resting, key=lambda f: f.severity)
-            score -= worst.severity
-            notes.append(f"answer rests on step {worst.step}: {worst.note}")
+            # an answer read off a copied or misprinted table is worth what that table is worth
+            score *= 1.0 - worst.severity
+            notes.append(f"every route to the answer runs through step {worst.step}: {worst.note}")
         else:
             score -= 0.1
             first = own[suspect_steps[0]][0]
-            notes.append(f"read a suspect source at step {first.step}: {first.note}")
+            notes.append(
+                f"read a suspect source at step {first.step} but the answer does not rest on it: {first.note}"
+            )
     return RolloutCheck(
         rollout_id=trajectory.id,
         answer=key.label,
@@ -178,6 +186,31 @@ def _check(
         unconfirmed_steps=support.unconfirmed_steps,
         notes=notes,
     )
+
+
+def _resting_on_suspects(
+    routes: Sequence[tuple[int, frozenset[float], bool]], own: dict[int, list[SourceFinding]]
+) -> list[SourceFinding]:
+    """The suspect findings the answer rests on (empty when it does not).
+
+    A route through a cell identified as misprinted is enough: passing through one specific bad
+    cell by coincidence is unlikely. Otherwise every route must run through a suspect read. A
+    value printed as such in a clean read clears the answer.
+    """
+    if not routes:
+        return []
+    tainted: list[list[SourceFinding]] = []
+    for step, used, printed in routes:
+        hits = [f for f in own.get(step, []) if f.values is None or used & f.values]
+        if printed and not hits:
+            return []
+        tainted.append(hits)
+    specific = [f for hits in tainted for f in hits if f.values is not None and f.severity >= 1.0]
+    if specific:
+        return specific
+    if all(tainted):
+        return [f for hits in tainted for f in hits]
+    return []
 
 
 def _evidence_for(

@@ -84,7 +84,9 @@ def test_unsupported_answers_and_errors_weigh_less() -> None:
     table = "Receipts | 3,501 | 2,200 | 1,301 | 900"
     retyped = qa_rollout("r1", "3531", [("print(get('receipts'))", table)])
     copied = qa_rollout("r2", "3,501", [("print(get('receipts'))", table)])
-    derived = qa_rollout("r3", "1,301", [("print(get('receipts'))", "Receipts | 3,501 | 2,200 | 77 | 900")])
+    derived = qa_rollout(
+        "r3", "1,301", [("print(get('receipts', 1990))", "Receipts | 3,501 | 2,200 | 77 | 900")]
+    )
     crashed = qa_rollout(
         "r4",
         "3,501",
