@@ -153,6 +153,12 @@ def audit(
                 done = RunStore.read(out).done_keys()
             _print_estimate(estimate_audit(units, tax, client, done=done, not_failed=not_failed))
             return
+        if (out / "manifest.json").exists():
+            previous = RunStore.read(out).manifest.config.get("taxonomy")
+            if previous not in (None, tax.name):
+                raise UsageError(
+                    f"{out} holds an audit with taxonomy {previous!r}; use another --out for {tax.name!r}"
+                )
         store = RunStore.open(
             out,
             kind="audit",
@@ -167,11 +173,6 @@ def audit(
                 "max_cost_usd": max_cost,
             },
         )
-        previous = store.manifest.config.get("taxonomy")
-        if previous not in (None, tax.name):
-            raise UsageError(
-                f"{out} holds an audit with taxonomy {previous!r}; use another --out for {tax.name!r}"
-            )
         progress = Progress(
             TextColumn("auditing"),
             BarColumn(),
