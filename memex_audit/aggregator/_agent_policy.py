@@ -112,7 +112,7 @@ async def aggregate_with_agent(
         config: How answers are keyed (the agent's helpers use the default).
         max_turns: Turn limit of the agent.
     """
-    from memex_audit.agent import Agent  # type: ignore[attr-defined,unused-ignore]
+    from memex_audit.agent import Agent
 
     blind = blind_group(group)
     offline = model is None
@@ -133,6 +133,12 @@ async def aggregate_with_agent(
         EvidenceItem=EvidenceItem,
     )
     usage: Usage = run.usage
+    recorded = run.trajectory.model_copy(
+        update={
+            "task_id": f"aggregate/{group.task_id}",
+            "metadata": {**run.trajectory.metadata, "aggregated_task": group.task_id},
+        }
+    )
     if run.output is None:
         failed = Aggregation(
             task_id=group.task_id,
@@ -145,10 +151,10 @@ async def aggregate_with_agent(
             usage=usage,
             error=f"agent stopped on {run.stop_reason}: {run.error or 'no submission'}",
         )
-        return failed, run.trajectory
+        return failed, recorded
     if offline:
         aggregation = run.output.model_copy(update={"model": client.model, "offline": True, "usage": usage})
-        return aggregation, run.trajectory
+        return aggregation, recorded
     return decision_to_aggregation(
         blind, run.output, model=client.model, usage=usage, config=config
     ), run.trajectory

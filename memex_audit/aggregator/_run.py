@@ -45,7 +45,7 @@ class AggregateRunOutcome:
 def agent_loop_available() -> bool:
     """Whether the MemEx agent loop can be imported (it runs the verifier and the LLM)."""
     try:
-        from memex_audit.agent import Agent  # type: ignore[attr-defined,unused-ignore]  # noqa: F401
+        from memex_audit.agent import Agent  # noqa: F401
     except ImportError:
         return False
     return True
