@@ -69,7 +69,8 @@ class Agent(Generic[T]):
         max_concurrent_subagents: Sub-agents of one run that run at the same time.
         max_tokens: Upper bound on each reply.
         temperature: Sampling temperature (``None``: the provider's default).
-        kernel_options: Extra arguments for the subprocess kernel (``memory_limit_mb``...).
+        kernel_options: Extra arguments for ``SubprocessKernel`` (``memory_limit_mb``,
+            ``cpu_limit_s``...); ignored by the in-process kernel.
     """
 
     def __init__(
@@ -207,7 +208,7 @@ class Agent(Generic[T]):
             return self.kernel()
         if self.kernel == "subprocess":
             return SubprocessKernel(timeout_s=self.block_timeout_s, **self.kernel_options)
-        return InProcessKernel(timeout_s=self.block_timeout_s, name=self.name, **self.kernel_options)
+        return InProcessKernel(timeout_s=self.block_timeout_s, name=self.name)
 
     def _spawn_handler(self, state: RunState) -> SpawnHandler:
         limit = asyncio.Semaphore(self.max_concurrent_subagents)

@@ -15,14 +15,14 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import orjson
 
 from memex_audit.kernel._block import CellSources, SubmitSlot, make_submit, run_block
 from memex_audit.kernel._channel import SyncChannel
-from memex_audit.kernel._codec import decode, encode, encode_type
+from memex_audit.kernel._codec import ScopeRefs, decode, encode, encode_type
 from memex_audit.kernel._env import apply_limits
 
 
@@ -50,6 +50,7 @@ class _Child:
         self.namespace: dict[str, Any] = {"__name__": "__memex__", "__builtins__": builtins}
         self.reserved: dict[str, Any] = {}
         self.sources = CellSources()
+        self.refs = ScopeRefs()
         self.slot = SubmitSlot()
         self.ids = itertools.count(1)
         self.pending: dict[int, _Reply] = {}
@@ -94,6 +95,7 @@ class _Child:
         problems: list[str] = []
         for name, tree in message["scope"].items():
             self.namespace[name] = decode(tree, allow_import=True, problems=problems, where=name)
+            self.refs.register(name, self.namespace[name])
         for spec in message["tools"]:
             self.reserved[spec["name"]] = self.tool_stub(spec["name"], bool(spec["async"]), spec["doc"])
         self.reserved["submit"] = make_submit(self.slot)
@@ -105,8 +107,8 @@ class _Child:
         def payload(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
             return {
                 "name": name,
-                "args": encode(list(args), f"{name}() args"),
-                "kwargs": encode(kwargs, f"{name}()"),
+                "args": encode(list(args), f"{name}() args", self.refs),
+                "kwargs": encode(kwargs, f"{name}()", self.refs),
             }
 
         def result(message: dict[str, Any]) -> Any:
@@ -116,10 +118,10 @@ class _Child:
 
         if is_async:
 
-            def call_async(*args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+            def call_async(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
                 future = self.request("tool", payload(args, kwargs), wait=False).future
                 assert future is not None
-                return asyncio.ensure_future(_then(future, result))
+                return _then(future, result)
 
             stub: Callable[..., Any] = call_async
         else:
@@ -133,14 +135,14 @@ class _Child:
         return stub
 
     def spawn_stub(self, enabled: bool) -> Callable[..., Any]:
-        def spawn_agent(task: str, output_type: Any = str, **objects: Any) -> asyncio.Future[Any]:
+        def spawn_agent(task: str, output_type: Any = str, **objects: Any) -> Coroutine[Any, Any, Any]:
             """Start a sub-agent on ``task`` with ``objects`` in its scope; await its typed result."""
             if not enabled:
                 raise RuntimeError("spawn_agent is not available in this run")
             payload = {
                 "task": task,
                 "output_type": encode_type(output_type),
-                "objects": encode(objects, "spawn_agent()"),
+                "objects": encode(objects, "spawn_agent()", self.refs),
             }
             future = self.request("spawn", payload, wait=False).future
             assert future is not None
@@ -151,7 +153,7 @@ class _Child:
                 value = decode(message.get("value"), allow_import=True)
                 return _validate(value, output_type)
 
-            return asyncio.ensure_future(_then(future, result))
+            return _then(future, result)
 
         return spawn_agent
 
@@ -162,7 +164,7 @@ class _Child:
         submission: Any = None
         if outcome.submitted:
             try:
-                submission = encode(outcome.submission, "submit()")
+                submission = encode(outcome.submission, "submit()", self.refs)
             except Exception as exc:
                 outcome.submitted = False
                 outcome.error = f"TypeError: {exc}"
@@ -207,6 +209,8 @@ def _resolve(future: asyncio.Future[Any], message: dict[str, Any]) -> None:
 
 
 async def _then(future: asyncio.Future[Any], then: Callable[[Any], Any]) -> Any:
+    # The request went out when the stub was called; awaiting only collects the reply, so
+    # ``create_task``, ``gather`` and a plain ``await`` all work.
     return then(await future)
 
 

@@ -4,6 +4,11 @@ Never pickle: a pydantic model crosses as its JSON plus the import path of its c
 re-validated on the other side; lists, tuples and dicts are walked; JSON scalars, dates and paths
 pass as themselves. Anything else is refused with a message saying what to pass instead.
 
+Objects the child received from the host's scope (and the items of scope lists and dicts) go
+back to the host by reference: a tool called with ``rollouts[2]`` gets the host's own object, not
+a copy shipped over the channel (so a 100 MB trajectory is never sent twice; changes the agent
+made to its copy are not seen by the tool).
+
 The child imports a model's module to re-validate it (the host is trusted). The host never
 imports a module on the child's say-so: it only re-validates classes whose module is already
 loaded, and otherwise keeps the plain JSON data.
@@ -15,6 +20,7 @@ import builtins
 import datetime as dt
 import importlib
 import sys
+from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any
 
@@ -25,16 +31,50 @@ from memex_audit.errors import KernelError
 
 MODEL_TAG = "__memex_model__"
 CLASS_TAG = "__memex_class__"
+REF_TAG = "__memex_scope__"
+_TAGS = (MODEL_TAG, CLASS_TAG, REF_TAG)
 
 
-def encode(value: Any, where: str = "value") -> Any:
+class ScopeRefs:
+    """The objects a child received from the host's scope, each with its path (name, index/key)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Any, list[str | int]]] = {}
+
+    def register(self, name: str, value: Any) -> None:
+        self._add(value, [name])
+        if isinstance(value, list | tuple):
+            for n, item in enumerate(value):
+                self._add(item, [name, n])
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._add(item, [name, key])
+
+    def _add(self, value: Any, path: list[str | int]) -> None:
+        # Only containers and models: small ints and strings share ids across unrelated values.
+        if isinstance(value, BaseModel | list | dict):
+            self._by_id.setdefault(id(value), (value, path))
+
+    def path_of(self, value: Any) -> list[str | int] | None:
+        entry = self._by_id.get(id(value))
+        return entry[1] if entry is not None and entry[0] is value else None
+
+
+def encode(value: Any, where: str = "value", refs: ScopeRefs | None = None) -> Any:
     """The JSON-safe tree for ``value`` (pydantic models embedded as pre-serialised JSON).
+
+    Args:
+        value: What to send.
+        where: Names the value in error messages.
+        refs: Scope objects to send by reference (the child's side).
 
     Raises:
         KernelError: ``value`` holds an object that has no JSON-safe form.
     """
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if refs is not None and (path := refs.path_of(value)) is not None:
+        return {REF_TAG: path}
     if isinstance(value, BaseModel):
         cls = type(value)
         return {
@@ -45,15 +85,15 @@ def encode(value: Any, where: str = "value") -> Any:
         # A class (say, the output type of a sub-agent) crosses as its import path.
         return {CLASS_TAG: f"{value.__module__}:{value.__qualname__}"}
     if isinstance(value, list | tuple | set | frozenset):
-        return [encode(item, f"{where}[{n}]") for n, item in enumerate(value)]
+        return [encode(item, f"{where}[{n}]", refs) for n, item in enumerate(value)]
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if not isinstance(key, str) or key in (MODEL_TAG, CLASS_TAG):
+            if not isinstance(key, str) or key in _TAGS:
                 raise KernelError(
                     f"{where}: dict key {key!r} cannot cross to the subprocess kernel (use str keys)"
                 )
-            out[key] = encode(item, f"{where}[{key!r}]")
+            out[key] = encode(item, f"{where}[{key!r}]", refs)
         return out
     if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat()
@@ -65,7 +105,14 @@ def encode(value: Any, where: str = "value") -> Any:
     )
 
 
-def decode(tree: Any, *, allow_import: bool, problems: list[str] | None = None, where: str = "value") -> Any:
+def decode(
+    tree: Any,
+    *,
+    allow_import: bool,
+    problems: list[str] | None = None,
+    where: str = "value",
+    scope: Mapping[str, Any] | None = None,
+) -> Any:
     """Rebuild values from ``encode``'s tree, re-validating models whose class can be found.
 
     Args:
@@ -74,14 +121,17 @@ def decode(tree: Any, *, allow_import: bool, problems: list[str] | None = None, 
             does not).
         problems: Collects a line per model kept as plain data (class not found or not valid).
         where: Names the value in those lines.
+        scope: The host's scope, which references resolve against (the host's side).
     """
     if isinstance(tree, list):
         return [
-            decode(item, allow_import=allow_import, problems=problems, where=f"{where}[{n}]")
+            decode(item, allow_import=allow_import, problems=problems, where=f"{where}[{n}]", scope=scope)
             for n, item in enumerate(tree)
         ]
     if not isinstance(tree, dict):
         return tree
+    if REF_TAG in tree and scope is not None:
+        return _resolve_ref(scope, tree[REF_TAG], where)
     if CLASS_TAG in tree:
         path = str(tree[CLASS_TAG])
         found = resolve_class(path, allow_import=allow_import)
@@ -104,9 +154,19 @@ def decode(tree: Any, *, allow_import: bool, problems: list[str] | None = None, 
                 )
             return tree.get("data")
     return {
-        k: decode(v, allow_import=allow_import, problems=problems, where=f"{where}[{k!r}]")
+        k: decode(v, allow_import=allow_import, problems=problems, where=f"{where}[{k!r}]", scope=scope)
         for k, v in tree.items()
     }
+
+
+def _resolve_ref(scope: Mapping[str, Any], path: Any, where: str) -> Any:
+    try:
+        value = scope[path[0]]
+        for part in path[1:]:
+            value = value[part]
+    except (KeyError, IndexError, TypeError) as exc:
+        raise KernelError(f"{where}: no scope object at {path!r}") from exc
+    return value
 
 
 def resolve_model(path: str, *, allow_import: bool) -> type[BaseModel] | None:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import concurrent.futures
 import contextlib
 import ctypes
 import functools
 import inspect
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -85,6 +86,16 @@ class _Worker:
             self.loop.close()
 
 
+async def _collect(future: concurrent.futures.Future[Any]) -> Any:
+    """Await a call already started on the host loop.
+
+    The call starts when the tool or ``spawn_agent`` is called (sub-agents run eagerly); the
+    coroutine returned only collects the result, so ``await``, ``gather`` and ``create_task``
+    all work. Cancelling it cancels the call on the host.
+    """
+    return await asyncio.wrap_future(future)
+
+
 class InProcessKernel:
     """Runs blocks in this process, in a worker thread with its own event loop.
 
@@ -130,17 +141,17 @@ class InProcessKernel:
         assert host is not None
 
         @functools.wraps(tool)
-        def call_on_host(*args: Any, **kwargs: Any) -> Awaitable[Any]:
-            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(tool(*args, **kwargs), host))
+        def call_on_host(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+            return _collect(asyncio.run_coroutine_threadsafe(tool(*args, **kwargs), host))
 
         return call_on_host
 
-    def _make_spawn(self, setup: KernelSetup) -> Callable[..., Awaitable[Any]]:
+    def _make_spawn(self, setup: KernelSetup) -> Callable[..., Coroutine[Any, Any, Any]]:
         host = self._host_loop
         clock = self._clock
         handler = setup.spawn
 
-        def spawn_agent(task: str, output_type: Any = str, **objects: Any) -> Awaitable[Any]:
+        def spawn_agent(task: str, output_type: Any = str, **objects: Any) -> Coroutine[Any, Any, Any]:
             """Start a sub-agent on ``task`` with ``objects`` in its scope; await its typed result.
 
             The sub-agent starts at once and runs concurrently with this block and with other
@@ -158,7 +169,7 @@ class InProcessKernel:
                 finally:
                     clock.resume()
 
-            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(on_host(), host))
+            return _collect(asyncio.run_coroutine_threadsafe(on_host(), host))
 
         return spawn_agent
 

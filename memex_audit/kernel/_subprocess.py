@@ -6,8 +6,9 @@ again), caps on memory (``RLIMIT_AS``) and CPU seconds (``RLIMIT_CPU``), a scrat
 directory removed on close, and an environment without API keys.
 
 Scope objects cross once, at start, through a JSON channel (``_codec``): pydantic models as JSON
-re-validated in the child, never pickle. They are copies: sub-agents of a subprocess kernel get
-their own copies too. Tools run in the host: the child's stubs send their JSON arguments over the
+re-validated in the child, never pickle. The child works on copies; when it hands a scope object
+back (a tool argument, ``spawn_agent`` objects) it sends a reference and the host uses its own
+original. Sub-agents of a subprocess kernel get their own copies in their own processes. Tools run in the host: the child's stubs send their JSON arguments over the
 channel and get the JSON result back (pydantic return values re-validated in the child), so a tool
 keeps its clients and data in the host process. ``spawn_agent`` works the same way.
 """
@@ -196,8 +197,9 @@ class SubprocessKernel:
         tool = self._tools.get(str(message["name"]))
         if tool is None:
             raise NameError(f"no tool named {message['name']!r}")
-        args = decode(message.get("args") or [], allow_import=False)
-        kwargs = decode(message.get("kwargs") or {}, allow_import=False)
+        scope = self._setup.scope
+        args = decode(message.get("args") or [], allow_import=False, scope=scope)
+        kwargs = decode(message.get("kwargs") or {}, allow_import=False, scope=scope)
         if inspect.iscoroutinefunction(tool):
             return await tool(*args, **kwargs)
         return await asyncio.to_thread(tool, *args, **kwargs)
@@ -206,7 +208,7 @@ class SubprocessKernel:
         if self._setup.spawn is None:
             raise RuntimeError("spawn_agent is not available in this run")
         output_type = decode_type(message.get("output_type") or {}, allow_import=False)
-        objects = decode(message.get("objects") or {}, allow_import=False)
+        objects = decode(message.get("objects") or {}, allow_import=False, scope=self._setup.scope)
         self._clock.pause()
         try:
             return await self._setup.spawn(str(message["task"]), output_type, objects)
@@ -261,7 +263,9 @@ class SubprocessKernel:
                     duration_s=asyncio.get_running_loop().time() - started,
                 )
             problems: list[str] = []
-            submission = decode(reply.get("submission"), allow_import=False, problems=problems)
+            submission = decode(
+                reply.get("submission"), allow_import=False, problems=problems, scope=self._setup.scope
+            )
             return ExecutionResult(
                 output=str(reply.get("output") or ""),
                 error=reply.get("error"),

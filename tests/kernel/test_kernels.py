@@ -164,3 +164,36 @@ def test_concurrent_kernels_do_not_mix_prints() -> None:
     for n, result in enumerate(asyncio.run(main())):
         lines = result.output.splitlines()
         assert lines == [f"k{n} {i}" for i in range(30)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_tools_and_spawn_work_with_create_task(backend: str) -> None:
+    async def spawn(task: str, output_type: Any, objects: dict[str, Any]) -> Any:
+        return task.upper()
+
+    setup = KernelSetup(tools=[slow_double], spawn=spawn)
+    code = (
+        "import asyncio\n"
+        "a = asyncio.create_task(slow_double(5))\n"
+        "b = asyncio.create_task(spawn_agent('sub'))\n"
+        "print(await a, await b)"
+    )
+    [result] = run(backend, [code], setup)
+    assert result.output == "10 SUB\n", result
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scope_objects_reach_tools_as_the_hosts_originals(backend: str) -> None:
+    traj = memex_run()
+    runs = [memex_run("a"), memex_run("b")]
+    received: list[Any] = []
+
+    def inspect_it(trajectory: Trajectory) -> str:
+        """Remember what arrived."""
+        received.append(trajectory)
+        return trajectory.id
+
+    setup = KernelSetup(scope={"traj": traj, "runs": runs}, tools=[inspect_it])
+    [result] = run(backend, ["print(inspect_it(traj), inspect_it(runs[1]))"], setup)
+    assert result.output == "m-1 b\n"
+    assert received[0] is traj and received[1] is runs[1]
