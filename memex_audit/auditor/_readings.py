@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from memex_audit.auditor._memo import per_trajectory, source_segment
 from memex_audit.auditor._numbers import find_numbers, is_retyping
 from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signals import STRENGTH, Signal, _looks_like_year
@@ -34,11 +35,26 @@ class Row:
     line: str
     label: str
     figures: tuple[str, ...]
+    values: tuple[float, ...]
     preliminary: bool
 
+    @property
+    def key(self) -> str:
+        """The label without a year section or revision flag (``1986 - Oct``, ``Oct r`` → ``Oct``)."""
+        return _month_label(self.label)
 
-def table_rows(trajectory: Trajectory) -> Iterator[Row]:
+
+def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
     """Every line of every tool output that looks like a table row (a label, then three or more figures)."""
+    return _table_rows(trajectory)
+
+
+@per_trajectory
+def _table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
+    return tuple(_iter_rows(trajectory))
+
+
+def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
     for step in trajectory.steps:
         if not is_observation(step):
             continue
@@ -50,7 +66,12 @@ def table_rows(trajectory: Trajectory) -> Iterator[Row]:
             if not re.search(r"[A-Za-z]", label):
                 continue
             yield Row(
-                step.index, line.strip(), label, tuple(n.text for n in numbers), bool(_PRELIM.match(line))
+                step.index,
+                line.strip(),
+                label,
+                tuple(n.text for n in numbers),
+                tuple(n.value for n in numbers),
+                bool(_PRELIM.match(line)),
             )
 
 
@@ -63,12 +84,22 @@ def _actions_after(trajectory: Trajectory, index: int) -> Iterator[tuple[Step, s
             yield step, text
 
 
-def _used_numbers(trajectory: Trajectory, after: int) -> dict[float, int]:
-    used: dict[float, int] = {}
-    for step, text in _actions_after(trajectory, after):
+@per_trajectory
+def _action_numbers(trajectory: Trajectory) -> tuple[tuple[int, float], ...]:
+    found = []
+    for step, text in _actions_after(trajectory, -1):
         for m in find_numbers(text):
             if len(m.digits) >= 3 and not _looks_like_year(m):
-                used.setdefault(m.value, step.index)
+                found.append((step.index, m.value))
+    return tuple(found)
+
+
+def _used_numbers(trajectory: Trajectory, after: int) -> dict[float, int]:
+    """Numbers (three digits or more, not years) written in actions after step ``after``, with the first step."""
+    used: dict[float, int] = {}
+    for index, value in _action_numbers(trajectory):
+        if index > after:
+            used.setdefault(value, index)
     return used
 
 
@@ -83,7 +114,8 @@ class Pick:
     text: str
 
 
-def code_picks(trajectory: Trajectory) -> list[Pick]:
+@per_trajectory
+def code_picks(trajectory: Trajectory) -> tuple[Pick, ...]:
     """Values code took by label from objects that came out of calls with string arguments."""
     sources: dict[str, tuple[str, ...]] = {}
     picks: list[Pick] = []
@@ -94,6 +126,7 @@ def code_picks(trajectory: Trajectory) -> list[Pick]:
             tree = ast.parse(step.code)
         except SyntaxError:
             continue
+        lines = step.code.splitlines()
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
                 target = node.targets[0]
@@ -110,9 +143,9 @@ def code_picks(trajectory: Trajectory) -> list[Pick]:
             owner = node.func.value
             strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             if isinstance(owner, ast.Name) and owner.id in sources and strings:
-                segment = ast.get_source_segment(step.code, node) or strings[0]
+                segment = source_segment(lines, node) or strings[0]
                 picks.append(Pick(step.index, sources[owner.id], strings[0], tuple(strings[1:]), segment))
-    return picks
+    return tuple(picks)
 
 
 def _correct(siblings: Sequence[Trajectory], target: Trajectory) -> list[Trajectory]:
@@ -134,11 +167,10 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     """A figure from a row marked preliminary was used (copied into a later call, or picked by its label
     from that table when the correct siblings took the same row from another source)."""
     rows = list(table_rows(trajectory))
-    final_values = {find_numbers(f)[0].value for r in rows if not r.preliminary for f in r.figures}
+    final_values = {v for r in rows if not r.preliminary for v in r.values}
     for row in (r for r in rows if r.preliminary):
         used = _used_numbers(trajectory, row.step)
-        for figure in row.figures:
-            value = find_numbers(figure)[0].value
+        for figure, value in zip(row.figures, row.values, strict=True):
             if value in used and value not in final_values:
                 step = trajectory.steps[row.step]
                 return [
@@ -196,16 +228,15 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     for sibling in correct:
         for row in table_rows(sibling):
             used = _used_numbers(sibling, row.step)
-            for column, figure in enumerate(row.figures):
-                if find_numbers(figure)[0].value in used:
+            for column, value in enumerate(row.values):
+                if value in used:
                     sibling_uses.setdefault(row.line, set()).add(column)
     for row in table_rows(trajectory):
         columns = sibling_uses.get(row.line)
         if not columns:
             continue
         used = _used_numbers(trajectory, row.step)
-        for column, figure in enumerate(row.figures):
-            value = find_numbers(figure)[0].value
+        for column, (figure, value) in enumerate(zip(row.figures, row.values, strict=True)):
             if value in used and column not in columns:
                 use_step = trajectory.steps[used[value]]
                 quote = next(
@@ -230,13 +261,13 @@ def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> l
     mine = list(table_rows(trajectory))
     labels_by_figures: dict[tuple[str, ...], set[str]] = {}
     for row in [*others, *mine]:
-        labels_by_figures.setdefault(row.figures, set()).add(_month_label(row.label))
+        labels_by_figures.setdefault(row.figures, set()).add(row.key)
     for row in mine:
         if len(labels_by_figures.get(row.figures, ())) > 1:
             step = trajectory.steps[row.step]
             quote = row.line[:160]
             if step.contains(quote):
-                others_labels = ", ".join(sorted(labels_by_figures[row.figures] - {_month_label(row.label)}))
+                others_labels = ", ".join(sorted(labels_by_figures[row.figures] - {row.key}))
                 return [
                     _signal(
                         "duplicated_source",
@@ -245,11 +276,12 @@ def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> l
                         f"the row {row.label!r} at step {row.step} repeats the figures printed elsewhere as {others_labels}: a duplicated table",
                     )
                 ]
-    correct_rows = [row for s in _correct(siblings, trajectory) for row in table_rows(s)]
+    correct_rows: dict[tuple[str, int], list[Row]] = {}
+    for s in _correct(siblings, trajectory):
+        for other in table_rows(s):
+            correct_rows.setdefault((other.key, len(other.figures)), []).append(other)
     for row in mine:
-        for other in correct_rows:
-            if _month_label(other.label) != _month_label(row.label) or len(other.figures) != len(row.figures):
-                continue
+        for other in correct_rows.get((row.key, len(row.figures)), []):
             diffs = [(a, b) for a, b in zip(row.figures, other.figures, strict=True) if a != b]
             if len(diffs) == 1 and is_retyping(find_numbers(diffs[0][1])[0], find_numbers(diffs[0][0])[0]):
                 step = trajectory.steps[row.step]

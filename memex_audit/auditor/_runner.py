@@ -240,10 +240,18 @@ class AuditRunner:
         self.after_result = after_result
         self.offline = isinstance(self.model, OfflineAuditPolicy)
         self._instructions = auditor_instructions(taxonomy)
+        self._groups: dict[int, tuple[TaskGroup, TaskGroup]] = {}
         # One budget shared by every agent run, so audits in flight also stop when it is spent.
         self._budget = (
             Budget(max_cost_usd=max_cost_usd) if max_cost_usd is not None and not self.offline else None
         )
+
+    def _label_free(self, group: TaskGroup) -> TaskGroup:
+        """The group without human labels, made once per task and shared by its audits (read-only)."""
+        cached = self._groups.get(id(group))
+        if cached is None or cached[0] is not group:
+            cached = self._groups[id(group)] = (group, group.without_labels())
+        return cached[1]
 
     def run_sync(self, trajectories: Iterable[Trajectory], store: RunStore) -> AuditOutcome:
         """``run`` for callers without an event loop."""
@@ -299,7 +307,7 @@ class AuditRunner:
     ) -> tuple[AuditReport | None, RunError | None, float | None]:
         """Audit one trajectory, store its report or error, and return them with the cost spent."""
         src = unit.trajectory.source
-        scope_group = unit.group.without_labels()
+        scope_group = self._label_free(unit.group)
         target = (
             scope_group.by_id(unit.trajectory.id)
             if _unique_id(scope_group, unit.trajectory.id)

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from memex_audit.auditor._memo import per_trajectory, source_segment
 from memex_audit.auditor._numbers import NumberMention, find_numbers
 from memex_audit.trajectory import Step, Trajectory
 
@@ -95,11 +96,16 @@ class SeenNumber:
 
 def numbers_in_outputs(trajectory: Trajectory) -> list[SeenNumber]:
     """Every number the trajectory's tool outputs (or printed observations) showed, in step order."""
+    return list(_numbers_in_outputs(trajectory))
+
+
+@per_trajectory
+def _numbers_in_outputs(trajectory: Trajectory) -> tuple[SeenNumber, ...]:
     seen: list[SeenNumber] = []
     for step in trajectory.steps:
         if is_observation(step):
             seen.extend(SeenNumber(step.index, m) for m in find_numbers(observation_text(step)))
-    return seen
+    return tuple(seen)
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ def _code_calls(step: Step) -> list[Call]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
+    lines = code.splitlines()
     calls = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -132,7 +139,7 @@ def _code_calls(step: Step) -> list[Call]:
             continue
         args = [a for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Constant)]
         values = tuple(str(a.value) for a in args if isinstance(a.value, str | int | float))
-        segment = ast.get_source_segment(code, node) or name
+        segment = source_segment(lines, node) or name
         calls.append(Call(step.index, name, values, segment))
     calls.sort(key=lambda c: code.find(c.text))
     return calls
@@ -140,6 +147,11 @@ def _code_calls(step: Step) -> list[Call]:
 
 def calls_made(trajectory: Trajectory) -> list[Call]:
     """Every call the trajectory made, in order: tool calls, and calls written in code blocks."""
+    return list(_calls_made(trajectory))
+
+
+@per_trajectory
+def _calls_made(trajectory: Trajectory) -> tuple[Call, ...]:
     calls: list[Call] = []
     for step in trajectory.steps:
         for tool_call in step.tool_calls:
@@ -147,7 +159,7 @@ def calls_made(trajectory: Trajectory) -> list[Call]:
             calls.append(Call(step.index, tool_call.name, values, tool_call.name))
         if step.code:
             calls.extend(_code_calls(step))
-    return calls
+    return tuple(calls)
 
 
 def is_search(call: Call) -> bool:
