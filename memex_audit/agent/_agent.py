@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import keyword
+import re
 import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -170,7 +171,7 @@ class Agent(Generic[T]):
                 await kernel.start(
                     KernelSetup(scope=scope, tools=self.tools, spawn=self._spawn_handler(state))
                 )
-                output = await run_code_loop(state, kernel, self.system_prompt(scope))
+                output = await run_code_loop(state, kernel, self.system_prompt(scope, depth=depth))
             else:
                 output = await run_tool_loop(state, self.system_prompt(scope))
             reason: Any = "submitted"
@@ -253,8 +254,13 @@ class Agent(Generic[T]):
 
     # -- prompts -------------------------------------------------------------------------------
 
-    def system_prompt(self, scope: Mapping[str, Any]) -> str:
-        """The system prompt for a run over ``scope``: rules, role, tool stubs, types, output type."""
+    def system_prompt(self, scope: Mapping[str, Any], *, depth: int = 0) -> str:
+        """The system prompt for a run over ``scope``: rules, role, tool stubs, types, output type.
+
+        Args:
+            scope: The objects the run starts with (their model types are rendered as stubs).
+            depth: The run's depth; ``spawn_agent`` is described only while deeper runs are allowed.
+        """
         roots: list[Any] = [self.output_type]
         for tool in self.tools:
             # Unresolvable annotations are skipped here: the stub shows them as written.
@@ -281,8 +287,10 @@ class Agent(Generic[T]):
                 types="\n\n".join(render_model(cls) for cls in output_models)
                 or output_type_name(self.output_type),
             )
-        return fill(
+        subagents = fill("subagents") + "\n" if depth < self.max_depth else ""
+        text = fill(
             "system",
+            subagents=subagents,
             timeout=f"{self.block_timeout_s:g}",
             retries=self.max_submit_retries,
             instructions=instructions,
@@ -290,3 +298,4 @@ class Agent(Generic[T]):
             types=types or "# (no model types)",
             output_type=output_type_name(self.output_type),
         )
+        return re.sub(r"\n{3,}", "\n\n", text)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
-from memex_audit.agent._extract import extract_code
+from memex_audit.agent._extract import split_reply
 from memex_audit.agent._observe import format_observation
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import now
@@ -14,7 +15,7 @@ from memex_audit.agent._state import RunState, Stop
 from memex_audit.agent._validate import output_type_name, validate_submission
 from memex_audit.errors import KernelError
 from memex_audit.kernel import ExecutionResult, Kernel
-from memex_audit.llm import ChatMessage, LLMRequest
+from memex_audit.llm import ChatMessage, LLMRequest, LLMResponse
 
 
 async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
@@ -34,11 +35,16 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
         )
         response = await state.call_model(request)
         started_at, started = now(), time.perf_counter()
-        code = extract_code(response.text)
+        # The step's text is the reasoning; the code it ran goes in ``code`` (the reply is the two).
+        reasoning, code = split_reply(response.text)
         model_s = response.latency_s
         if code is None:
             state.recorder.assistant(
-                text=response.text, usage=response.usage, started_at=started_at, duration_s=model_s
+                text=reasoning,
+                reasoning=response.reasoning,
+                usage=response.usage,
+                started_at=started_at,
+                duration_s=model_s,
             )
             observation = fill("no_code")
         else:
@@ -46,7 +52,8 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                 result = await kernel.execute(code, timeout_s=agent.block_timeout_s)
             except KernelError as exc:
                 state.recorder.assistant(
-                    text=response.text,
+                    text=reasoning,
+                    reasoning=response.reasoning,
                     code=code,
                     error=f"KernelError: {exc}",
                     usage=response.usage,
@@ -54,7 +61,7 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                     duration_s=time.perf_counter() - started,
                 )
                 raise Stop("error", f"the kernel failed: {exc}") from exc
-            observation = _observe(state, result, response.text, code, response.usage, started_at)
+            observation = _observe(state, result, reasoning, code, response, started_at)
         messages.append(ChatMessage(role="assistant", content=response.text or "(empty reply)"))
         status = state.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
         observation = f"{observation}\n\n{status}"
@@ -64,7 +71,12 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
 
 
 def _observe(
-    state: RunState, result: ExecutionResult, text: str, code: str, usage: Any, started_at: Any
+    state: RunState,
+    result: ExecutionResult,
+    text: str,
+    code: str,
+    response: LLMResponse,
+    started_at: datetime,
 ) -> str:
     """Record the step; return the observation, or raise ``Stop`` on a valid submission."""
     agent = state.agent
@@ -82,10 +94,11 @@ def _observe(
     def record(error: str | None) -> None:
         state.recorder.assistant(
             text=text,
+            reasoning=response.reasoning,
             code=code,
             output=result.output,
             error=error,
-            usage=usage,
+            usage=response.usage,
             started_at=started_at,
             duration_s=duration,
             metadata=metadata,
@@ -100,7 +113,8 @@ def _observe(
         record(None)
         raise Stop("submitted", output=value)
     state.submit_failures += 1
-    left = agent.max_submit_retries - state.submit_failures
+    # Attempts allowed: the first plus max_submit_retries retries.
+    left = agent.max_submit_retries - state.submit_failures + 1
     rejection = fill(
         "submit_rejected",
         output_type=output_type_name(agent.output_type),
@@ -110,7 +124,7 @@ def _observe(
     )
     metadata["submit_rejected"] = True
     record(rejection)
-    if left < 0:
+    if left <= 0:
         raise Stop("error", f"submit() was rejected {state.submit_failures} times; last errors:\n{errors}")
     prefix = observation + "\n" if result.output or result.notices else ""
     return prefix + rejection

@@ -12,6 +12,22 @@ _FENCE = re.compile(
 _PYTHON_TAGS = {"python", "py", "python3", "ipython", "pycon"}
 
 
+def split_reply(text: str) -> tuple[str, str | None]:
+    """A reply as its prose (the reasoning, code blocks removed) and its code (see ``extract_code``)."""
+    code = extract_code(text)
+    if code is None:
+        return text.strip(), None
+    tagged = any(m.group(1).lower() in _PYTHON_TAGS and m.group(2).strip() for m in _FENCE.finditer(text))
+
+    def keep(match: re.Match[str]) -> str:
+        tag = match.group(1).lower()
+        ran = bool(match.group(2).strip()) and (tag in _PYTHON_TAGS if tagged else not tag)
+        return "" if ran else match.group(0)
+
+    prose = _FENCE.sub(keep, text)
+    return re.sub(r"\n{3,}", "\n\n", prose).strip(), code
+
+
 def extract_code(text: str) -> str | None:
     """The Python code of a reply: its ```python blocks, joined in order.
 

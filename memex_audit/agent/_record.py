@@ -111,10 +111,12 @@ class RunRecorder:
         error: str | None = None,
         tool_calls: list[ToolCall] | None = None,
         metadata: dict[str, JsonValue] | None = None,
+        reasoning: str | None = None,
     ) -> Step:
         return self.add(
             "assistant",
-            text=text,
+            text=text or None,
+            reasoning=reasoning or None,
             code=code,
             output=output,
             error=error,

@@ -161,6 +161,7 @@ async def run_tool_loop(state: RunState, system: str) -> Any:
         ]
         state.recorder.assistant(
             text=response.text,
+            reasoning=response.reasoning,
             tool_calls=calls,
             usage=response.usage,
             started_at=now(),
@@ -207,7 +208,8 @@ async def _answer(
             )
             raise Stop("submitted", output=validated)
         state.submit_failures += 1
-        left = agent.max_submit_retries - state.submit_failures
+        # Attempts allowed: the first plus max_submit_retries retries.
+        left = agent.max_submit_retries - state.submit_failures + 1
         error = fill(
             "submit_rejected",
             output_type=output_type_name(agent.output_type),
@@ -218,7 +220,7 @@ async def _answer(
         state.recorder.add(
             "tool", tool_call_id=call.id, tool_name="submit", error=error, started_at=started_at
         )
-        if left < 0:
+        if left <= 0:
             raise Stop("error", f"submit was rejected {state.submit_failures} times; last errors:\n{errors}")
         return error, True
     tool = tools.get(call.name)

@@ -86,6 +86,11 @@ class _Worker:
             self.loop.close()
 
 
+def _no_input(prompt: object = "") -> str:
+    """Agent code cannot read from a terminal."""
+    raise EOFError("input() is not available in the kernel: there is no terminal to read from")
+
+
 async def _collect(future: concurrent.futures.Future[Any]) -> Any:
     """Await a call already started on the host loop.
 
@@ -125,7 +130,8 @@ class InProcessKernel:
         if self._started:
             raise KernelError("kernel already started")
         self._host_loop = asyncio.get_running_loop()
-        self.namespace = {"__name__": "__memex__", "__builtins__": builtins}
+        # ``input()`` would wait on the host's terminal: nobody is there to answer.
+        self.namespace = {"__name__": "__memex__", "__builtins__": builtins, "input": _no_input}
         self.namespace.update(setup.scope)
         for tool in setup.tools:
             self._reserved[tool.__name__] = self._bind_tool(tool)

@@ -163,7 +163,7 @@ def test_a_recorded_run_loads_back_as_a_trajectory(tmp_path: Path) -> None:
     [run] = loaded.trajectories
     assert run.id == result.trajectory.id and run.harness == "memex" and run.model == "scripted"
     assert [s.role for s in run.steps] == ["system", "user", "assistant", "user", "assistant"]
-    assert run.steps[2].text is not None and run.steps[2].text.startswith("Count them.")
+    assert run.steps[2].text == "Count them."  # the reasoning; the code is in `code`
     assert run.steps[2].code == "print(len(t.steps))" and run.steps[2].output == "5\n"
     assert run.steps[2].usage is not None and run.steps[2].usage.output_tokens > 0
     assert run.submitted == {"answer": 5, "why": "len"} and run.final_answer == "5"

@@ -95,6 +95,8 @@ def test_sub_agents_share_the_budget_and_the_depth_limit_holds() -> None:
     # The child (depth 1) may not spawn: its block fails with the depth-limit error.
     assert child.steps[2].error is not None and "depth limit" in child.steps[2].error
     assert budget.used.total_tokens == result.usage.total_tokens + child.usage.total_tokens
+    assert "spawn_agent" in (result.trajectory.steps[0].text or "")
+    assert "spawn_agent" not in (child.steps[0].text or "")  # not offered at the depth limit
     parent_error = result.trajectory.steps[2].error
     assert parent_error is not None and "SubAgentError" in parent_error and "max_turns" in parent_error
 

@@ -59,3 +59,8 @@ def test_fake_kernel_plays_its_script() -> None:
     first, second = asyncio.run(main())
     assert first.output == "one" and second.output == ""
     assert isinstance(InProcessKernel(), Kernel)
+
+
+def test_input_fails_fast_instead_of_waiting_on_the_terminal() -> None:
+    results = run(["input('name? ')"], InProcessKernel(timeout_s=2))
+    assert results[0].error is not None and "EOFError" in results[0].error and not results[0].timed_out
