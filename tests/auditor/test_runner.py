@@ -204,3 +204,31 @@ def test_dry_run_estimate(tmp_path: Path) -> None:
     assert priced.input_tokens > priced.output_tokens > 0
     assert priced.cost_usd is not None and priced.cost_usd > 0
     assert estimate_audit(units, MEMEX, ScriptedModel([], model="unknown-model")).cost_usd is None
+
+
+def test_an_llm_auditor_explores_with_the_scope_helpers(tmp_path: Path) -> None:
+    explore = (
+        "```python\n"
+        "cmp = compare_sources(target, task.trajectories)\n"
+        "print(cmp.missing, cmp.extra)\n"
+        "print(search_steps(target, 'bulletin-1944-04')[0].step)\n"
+        "```"
+    )
+    submit_block = (
+        "```python\n"
+        "step = cmp.extra['bulletin-1944-04']\n"
+        "submit({'primary': 'source_selection', 'evidence': [{'step': step, 'quote': 'bulletin-1944-04'}], "
+        "'faulty_step': step, 'explanation': 'read the April bulletin; the correct siblings read March', "
+        "'confidence': 0.8})\n"
+        "```"
+    )
+    model = ScriptedModel([explore, submit_block], model="claude-sonnet-4-6")
+    trajs = [t for t in _collection() if t.id in {"a-good-1", "a-good-2", "a-wrong-bulletin"}]
+    store = RunStore.open(tmp_path / "run", kind="audit")
+    AuditRunner(MEMEX, model=model).run_sync(trajs, store)
+    (report,) = store.read_results(AuditReport)
+    assert (report.primary, report.faulty_step, report.producer.kind) == ("source_selection", 3, "llm")
+    assert report.producer.name == "claude-sonnet-4-6" and report.producer.turns == 2
+    first = model.requests[0]
+    assert "Source Selection" in first.system + first.messages[0].text()  # the taxonomy is in the prompt
+    assert "bulletin-1944-03" in model.requests[1].messages[-1].text()  # the observation of the first block
