@@ -129,12 +129,13 @@ _EST_OBSERVATION_PER_TURN = 900
 def estimate_audit(
     units: list[AuditUnit],
     taxonomy: Taxonomy,
-    model: LLMClient,
+    model: LLMClient | str,
     *,
     done: Set[str] = frozenset(),
     not_failed: int = 0,
 ) -> AuditEstimate:
-    """Estimate tokens and cost of auditing ``units`` (those not in ``done``) with ``model``.
+    """Estimate tokens and cost of auditing ``units`` (those not in ``done``) with ``model`` (a client,
+    or a model name when no client can be built yet, e.g. without an API key).
 
     An LLM run is assumed to take about six turns; each turn resends the conversation, which grows
     by the reply and a bounded observation. The offline policy costs nothing.
@@ -149,10 +150,9 @@ def estimate_audit(
     )
     output_tokens = len(pending) * _EST_TURNS * _EST_OUTPUT_PER_TURN
     offline = isinstance(model, OfflineAuditPolicy)
+    name = model if isinstance(model, str) else model.model
     cost = (
-        0.0
-        if offline
-        else estimate_cost(model.model, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
+        0.0 if offline else estimate_cost(name, Usage(input_tokens=input_tokens, output_tokens=output_tokens))
     )
     if offline:
         input_tokens = output_tokens = 0
@@ -164,7 +164,7 @@ def estimate_audit(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         cost_usd=cost,
-        model=model.model,
+        model=name,
     )
 
 

@@ -131,16 +131,13 @@ def audit(
 ) -> None:
     """Classify every failed trajectory into a taxonomy, with evidence, into a resumable run folder.
 
-    Groups trajectories by task and audits each failed one with its siblings in scope. Rerunning the
-    same command on the same --out folder skips what is done. Prints the breakdown of primary
-    categories by harness and by model at the end.
+    Groups trajectories by task and audits each failed one with its siblings in scope (human labels removed). Rerunning the same command on the same --out folder skips what is done. Prints the breakdown of primary categories by harness and by model at the end.
     """
     existing_path(path)
     if kernel not in ("inprocess", "subprocess"):
         raise fail("--kernel must be inprocess or subprocess")
     with user_errors():
         tax = load_taxonomy(taxonomy)
-        client = _model_client(model, base_url, need_key=not dry_run)
         loaded = load(path, glob=glob, format=format)
         units, not_failed = plan_audit(loaded.trajectories)
         if loaded.errors:
@@ -151,8 +148,11 @@ def audit(
             done: set[str] = set()
             if (out / "manifest.json").exists():
                 done = RunStore.read(out).done_keys()
-            _print_estimate(estimate_audit(units, tax, client, done=done, not_failed=not_failed))
+            offline = model in (None, "", "offline")
+            target: LLMClient | str = OfflineAuditPolicy() if offline else str(model)
+            _print_estimate(estimate_audit(units, tax, target, done=done, not_failed=not_failed))
             return
+        client = _model_client(model, base_url, need_key=True)
         if (out / "manifest.json").exists():
             previous = RunStore.read(out).manifest.config.get("taxonomy")
             if previous not in (None, tax.name):
@@ -283,8 +283,7 @@ def eval_audit(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the agreement as JSON."),
 ) -> None:
-    """Agreement of an audit run with human labels: category accuracy, per-class F1 and Cohen's kappa;
-    faulty agent and step accuracy (exact and within one step) for attribution labels.
+    """Agreement of an audit run with human labels: category accuracy, per-class F1 and Cohen's kappa; faulty agent and step accuracy (exact and within one step) for attribution labels.
 
     Writes agreement.json into the run folder.
     """

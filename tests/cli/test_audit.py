@@ -105,3 +105,21 @@ def test_a_killed_audit_process_resumes_without_duplicates(tmp_path: Path) -> No
     assert finished.returncode == 0, finished.stderr
     keys = Counter(json.loads(line)["key"] for line in (run / "results.jsonl").read_text().splitlines())
     assert len(keys) == 7 and set(keys.values()) == {1}
+
+
+def test_a_model_without_an_api_key_is_a_clear_error_but_dry_run_estimates(tmp_path: Path) -> None:
+    folder = _folder(tmp_path)
+    result = runner.invoke(
+        app,
+        ["audit", str(folder), "--out", str(tmp_path / "run"), "--model", "claude-sonnet-4-6"],
+        terminal_width=200,
+    )
+    assert result.exit_code == 2
+    assert "ANTHROPIC_API_KEY" in result.output and "omit --model" in result.output
+    estimate = runner.invoke(
+        app,
+        ["audit", str(folder), "--out", str(tmp_path / "run"), "--model", "claude-sonnet-4-6", "--dry-run"],
+        terminal_width=200,
+    )
+    assert estimate.exit_code == 0, estimate.output
+    assert "with claude-sonnet-4-6" in estimate.output and "estimated cost: $" in estimate.output
