@@ -209,3 +209,18 @@ def test_context_stays_bounded_with_a_large_object_in_scope() -> None:
     Agent(model, Answer).run_sync("Look.", t=big, copies=[big] * 10)
     sizes = [len(r.system) + sum(len(m.text()) for m in r.messages) for r in model.requests]
     assert max(sizes) < 20_000
+
+
+def test_budget_counts_tokens_and_dollars_and_says_so() -> None:
+    from memex_audit.llm import LLMResponse
+    from memex_audit.trajectory import Usage
+
+    priced = LLMResponse(
+        text=code("print(1)"), usage=Usage(input_tokens=100, output_tokens=10, cost_usd=0.6), model="priced"
+    )
+    budget = Budget(max_cost_usd=1.0)
+    result = Agent(ScriptedModel([priced] * 5), Answer, budget=budget).run_sync("Spend dollars.")
+    assert result.stop_reason == "budget" and result.turns == 2
+    assert budget.used.cost_usd == pytest.approx(1.2) and budget.exhausted
+    assert budget.status() == "220 tokens, $1.2000 of $1.00"
+    assert result.usage.cost_usd == pytest.approx(1.2)
