@@ -295,7 +295,16 @@ class AuditRunner:
                         AuditProgress(finished, len(pending), outcome.cost_usd, unit.key, report, error)
                     )
 
-        await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(pending)) or 1)))
+        tasks = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(pending)) or 1)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # One worker failed (or the run was interrupted): stop the others and let them unwind
+            # before the error propagates; what they already stored stays, the rest is redone on resume.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         outcome.remaining = queue.qsize()
         if outcome.remaining and over_budget():
             outcome.stopped = "budget"
