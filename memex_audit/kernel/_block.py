@@ -12,6 +12,7 @@ import ast
 import asyncio
 import contextvars
 import inspect
+import io
 import linecache
 import threading
 import time
@@ -114,6 +115,7 @@ async def run_block(
     slot: SubmitSlot,
     *,
     timeout_message: str = "the block ran past its timeout and was stopped",
+    buffer: io.StringIO | None = None,
 ) -> BlockOutcome:
     """Run ``code`` in ``namespace``, capturing what it prints in this context only.
 
@@ -123,12 +125,14 @@ async def run_block(
         sources: Cell sources of the kernel (the block is added to it).
         slot: Where ``submit()`` records its value.
         timeout_message: The error shown when the block is stopped by ``BlockTimeout``.
+        buffer: Where prints go (a fresh buffer by default); the subprocess kernel reads it
+            while the block runs, so output printed before a timeout is not lost.
     """
     filename = sources.add(code)
     block = sources.count
     slot.begin(block)
     _block_id.set(block)
-    buffer, token = start_capture()
+    buffer, token = start_capture(buffer)
     started = time.perf_counter()
     outcome = BlockOutcome(output="")
     try:

@@ -66,10 +66,12 @@ def install_capture() -> None:
             sys.stderr = _StreamProxy(sys.stderr)
 
 
-def start_capture() -> tuple[io.StringIO, contextvars.Token[io.StringIO | None]]:
-    """Route this context's prints into a fresh buffer; returns it and the token to reset."""
+def start_capture(
+    buffer: io.StringIO | None = None,
+) -> tuple[io.StringIO, contextvars.Token[io.StringIO | None]]:
+    """Route this context's prints into ``buffer`` (a fresh one by default); returns it and the token."""
     install_capture()
-    buffer = io.StringIO()
+    buffer = io.StringIO() if buffer is None else buffer
     return buffer, _buffer.set(buffer)
 
 

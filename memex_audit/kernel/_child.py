@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
+import io
 import itertools
 import socket
 import sys
@@ -24,6 +26,9 @@ from memex_audit.kernel._block import CellSources, SubmitSlot, make_submit, run_
 from memex_audit.kernel._channel import SyncChannel
 from memex_audit.kernel._codec import ScopeRefs, decode, encode, encode_type
 from memex_audit.kernel._env import apply_limits
+
+_STREAM_EVERY_S = 0.25
+_STREAM_LIMIT = 1_000_000  # characters of a block's output kept in case it times out
 
 
 class _Reply:
@@ -56,6 +61,9 @@ class _Child:
         self.pending: dict[int, _Reply] = {}
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.live: tuple[int, io.StringIO] | None = None
+        self.blocks = 0
+        self.streamed = 0
         self.inbox: asyncio.Queue[dict[str, Any] | None] | None = None
 
     # -- messages ------------------------------------------------------------------------------
@@ -157,9 +165,36 @@ class _Child:
 
         return spawn_agent
 
+    def stream_forever(self) -> None:
+        """Send what the running block printed so far, a few times a second.
+
+        If the block then runs past its timeout, the host kills this process; the output sent
+        until then is what the model gets to see of it.
+        """
+        while True:
+            time.sleep(_STREAM_EVERY_S)
+            live = self.live
+            if live is None or self.streamed >= _STREAM_LIMIT:
+                continue
+            block, buffer = live
+            text = buffer.getvalue()
+            if len(text) > self.streamed:
+                chunk = text[self.streamed : _STREAM_LIMIT]
+                self.streamed += len(chunk)
+                with contextlib.suppress(OSError):
+                    # Numbered, so a chunk that arrives after its block ended is not taken for the next's.
+                    self.channel.send({"kind": "output", "block": block, "text": chunk})
+
     async def run(self, code: str) -> dict[str, Any]:
         notices = self.restore_reserved()
-        outcome = await run_block(code, self.namespace, self.sources, self.slot)
+        self.streamed = 0
+        self.blocks += 1
+        buffer = io.StringIO()
+        self.live = (self.blocks, buffer)
+        try:
+            outcome = await run_block(code, self.namespace, self.sources, self.slot, buffer=buffer)
+        finally:
+            self.live = None
         notices += self.restore_reserved()
         submission: Any = None
         if outcome.submitted:
@@ -190,6 +225,7 @@ class _Child:
         self.loop = asyncio.get_running_loop()
         self.inbox = asyncio.Queue()
         threading.Thread(target=self.read_forever, name="kernel-reader", daemon=True).start()
+        threading.Thread(target=self.stream_forever, name="kernel-output", daemon=True).start()
         while True:
             message = await self.inbox.get()
             if message is None or message.get("kind") == "close":

@@ -79,6 +79,8 @@ class SubprocessKernel:
         self._reader_task: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
         self._waiting: asyncio.Future[dict[str, Any]] | None = None
+        self._partial: list[str] = []
+        self._blocks = 0  # blocks sent to the current process (the child numbers them the same way)
         self._stderr_path: Path | None = None
         self._clock = BlockClock()
         self._lock = asyncio.Lock()
@@ -114,6 +116,7 @@ class SubprocessKernel:
         await self._launch()
 
     async def _launch(self) -> None:
+        self._blocks = 0
         parent_sock, child_sock = socket.socketpair()
         env = clean_environment()
         # Whatever the host can import (its models, its package), the child can import too.
@@ -166,7 +169,10 @@ class SubprocessKernel:
                 if self._waiting is not None and not self._waiting.done():
                     self._waiting.set_exception(KernelError(await self._death_note()))
                 return
-            if message.get("kind") == "call":
+            if message.get("kind") == "output":
+                if message.get("block") == self._blocks:
+                    self._partial.append(str(message.get("text", "")))
+            elif message.get("kind") == "call":
                 task = asyncio.create_task(self._answer(message))
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
@@ -243,11 +249,15 @@ class SubprocessKernel:
                 restarted = True
                 notices.append(_RESET_NOTICE)
             started = asyncio.get_running_loop().time()
+            self._partial = []
+            self._blocks += 1
             try:
                 reply = await self._exchange(frame({"kind": "exec", "code": code}), timeout)
             except TimeoutError:
+                partial = "".join(self._partial)
                 await self._restart()
                 return ExecutionResult(
+                    output=partial,
                     error=f"TimeoutError: the block ran longer than {timeout:g}s; the kernel process was killed",
                     timed_out=True,
                     restarted=True,
@@ -255,8 +265,10 @@ class SubprocessKernel:
                     duration_s=asyncio.get_running_loop().time() - started,
                 )
             except KernelError as exc:
+                partial = "".join(self._partial)
                 await self._restart()
                 return ExecutionResult(
+                    output=partial,
                     error=f"KernelError: {exc}",
                     restarted=True,
                     notices=[*notices, _RESET_NOTICE],

@@ -197,3 +197,12 @@ def test_scope_objects_reach_tools_as_the_hosts_originals(backend: str) -> None:
     [result] = run(backend, ["print(inspect_it(traj), inspect_it(runs[1]))"], setup)
     assert result.output == "m-1 b\n"
     assert received[0] is traj and received[1] is runs[1]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_output_printed_before_a_timeout_is_kept(backend: str) -> None:
+    code = "import time\nprint('started', flush=True)\ntime.sleep(0.6)\nprint('looping')\nwhile True: pass"
+    [result, after] = run(backend, [code, "print('next')"], timeout_s=1.2)
+    assert result.timed_out
+    assert result.output == "started\nlooping\n"
+    assert after.output == "next\n"
