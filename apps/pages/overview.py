@@ -1,0 +1,74 @@
+"""Overview: the runs loaded, trajectories, failure rate, and cost and tokens by model and harness."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from memex_audit.app._discovery import RUNS_ENV
+from memex_audit.app._state import current_workspace
+from memex_audit.app._text import escape_markdown
+from memex_audit.results._app_queries import outcome_totals, usage_by
+
+st.title("Overview")
+ws = current_workspace()
+for problem in ws.problems:
+    st.warning(escape_markdown(problem))
+if not ws.runs:
+    st.info(
+        "No run folders loaded. Start the app with `memex-audit app RUN_DIR...` or set "
+        f"`{RUNS_ENV}` to run folders separated by `:`; create runs with `memex-audit audit` "
+        "and `memex-audit aggregate`."
+    )
+    st.stop()
+
+st.subheader("Runs")
+st.dataframe(ws.runs_frame(), hide_index=True, key="overview:runs")
+
+totals = outcome_totals(ws.table)
+audit_cost = float(ws.audit_rows.get_column("cost_usd").fill_null(0.0).sum())
+cols = st.columns(5)
+cols[0].metric("Trajectories", f"{totals['trajectories']:,}")
+cols[1].metric("Tasks", f"{totals['tasks']:,}")
+cols[2].metric("Failure rate", f"{totals['failure_rate']:.1%}", help="Failed over graded rollouts")
+cols[3].metric("Audited", f"{ws.audit_rows.height:,}")
+cols[4].metric("Audit cost", f"${audit_cost:,.4f}")
+
+if ws.table.height == 0:
+    st.info("The rollouts these runs read could not be loaded from here: only results are shown.")
+    st.stop()
+
+st.subheader("By model and harness")
+by = usage_by(ws.table, ["model", "harness"])
+st.dataframe(
+    by,
+    hide_index=True,
+    key="overview:usage",
+    column_config={
+        "failure_rate": st.column_config.NumberColumn("failure rate", format="percent"),
+        "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.4f"),
+        "mean_steps": st.column_config.NumberColumn("mean steps", format="%.1f"),
+    },
+)
+left, right = st.columns(2)
+left.plotly_chart(
+    px.bar(
+        by.to_pandas(), x="model", y="failure_rate", color="harness", barmode="group", title="Failure rate"
+    ).update_yaxes(tickformat=".0%"),
+    key="overview:failure_chart",
+)
+metric = right.radio(
+    "Show",
+    ["cost_usd", "total_tokens", "input_tokens", "output_tokens"],
+    horizontal=True,
+    key="overview:metric",
+)
+right.plotly_chart(
+    px.bar(
+        by.to_pandas(), x="model", y=metric, color="harness", barmode="group", title=metric.replace("_", " ")
+    ),
+    key="overview:usage_chart",
+)
+if ws.load_errors:
+    with st.expander(f"{len(ws.load_errors)} files or records could not be loaded"):
+        st.code("\n".join(str(e) for e in ws.load_errors[:500]), language="text")

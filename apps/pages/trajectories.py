@@ -1,0 +1,94 @@
+"""Trajectory viewer: a rollout's step timeline with its audit labels and their evidence marked at
+the cited steps, beside a sibling rollout of the same task (a correct one when there is one)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from memex_audit.app._render import render_report, render_timeline, show_text
+from memex_audit.app._state import current_workspace, take_goto
+from memex_audit.app._text import escape_markdown
+from memex_audit.trajectory import Trajectory
+
+st.title("Trajectory viewer")
+ws = current_workspace()
+if not ws.trajectories:
+    st.info("No rollouts loaded: the runs' input files are not reachable from where the app was started.")
+    st.stop()
+
+goto = take_goto()
+tasks = (
+    ws.table.group_by("task_id", maintain_order=True)
+    .agg(pl.len().alias("n"), (pl.col("outcome") == "failed").sum().alias("failed"))
+    .sort(["failed", "task_id"], descending=[True, False])
+)
+task_ids = tasks.get_column("task_id").to_list()
+label = {t: f"{t} ({f} of {n} failed)" for t, n, f in tasks.iter_rows()}
+if goto is not None and goto[0] in label:
+    st.session_state["viewer:task"] = goto[0]
+    st.session_state["viewer:trajectory"] = goto[1]
+task_id = st.selectbox("Task", task_ids, format_func=label.__getitem__, key="viewer:task")
+rollouts = ws.task(task_id)
+first = rollouts[0]
+with st.expander("Question and ground truth", expanded=True):
+    show_text(first.question or "(no question recorded)", key="viewer:question", label="question")
+    truth = first.ground_truth
+    show_text(truth if isinstance(truth, str) else repr(truth), key="viewer:truth", label="ground truth")
+
+
+def _describe(t: Trajectory) -> str:
+    outcome = {True: "✅ correct", False: "❌ failed", None: "ungraded"}[t.success]
+    audited = ws.reports_for(t.id)
+    category = f" · {audited[0][1].primary}" if audited else ""
+    return f"{t.id} · {outcome}{category} · {t.harness} · {t.model}"
+
+
+by_id = {t.id: t for t in rollouts}
+ordered = sorted(rollouts, key=lambda t: (t.success is not False, t.id))
+ids = [t.id for t in ordered]
+if st.session_state.get("viewer:trajectory") not in by_id:
+    st.session_state["viewer:trajectory"] = ids[0]
+cols = st.columns([3, 3, 1])
+target_id = cols[0].selectbox(
+    "Rollout", ids, format_func=lambda i: _describe(by_id[i]), key="viewer:trajectory"
+)
+siblings = [t.id for t in sorted(rollouts, key=lambda t: (t.success is not True, t.id)) if t.id != target_id]
+if st.session_state.get("viewer:sibling") not in [*siblings, None]:
+    st.session_state["viewer:sibling"] = siblings[0] if siblings else None
+sibling_id = cols[1].selectbox(
+    "Beside it",
+    siblings,
+    format_func=lambda i: _describe(by_id[i]),
+    key="viewer:sibling",
+    placeholder="no other rollout",
+)
+side_by_side = cols[2].toggle("Side by side", value=True, key="viewer:side_by_side")
+
+
+def show_rollout(t: Trajectory, key: str) -> None:
+    usage = t.total_usage()
+    st.markdown(
+        f"**{escape_markdown(t.id)}** · {escape_markdown(str(t.harness))} · {escape_markdown(str(t.model))} · "
+        f"{len(t.steps)} steps · {usage.total_tokens:,} tokens"
+        + (f" · ${usage.cost_usd:.4f}" if usage.cost_usd is not None else "")
+    )
+    show_text(t.final_answer or "(no final answer)", key=f"{key}:answer", label="final answer")
+    reports = [r for _, r in ws.reports_for(t.id)]
+    for run, report in ws.reports_for(t.id):
+        render_report(report, run)
+    render_timeline(t, key=key, reports=reports)
+
+
+target = by_id[target_id]
+if sibling_id is not None and side_by_side:
+    left, right = st.columns(2)
+    with left:
+        show_rollout(target, "viewer:left")
+    with right:
+        show_rollout(by_id[sibling_id], "viewer:right")
+else:
+    show_rollout(target, "viewer:left")
+    if sibling_id is not None:
+        st.divider()
+        show_rollout(by_id[sibling_id], "viewer:right")

@@ -1,0 +1,40 @@
+"""memex_audit's web app: failure breakdowns, trajectories and best-of-N results over run folders.
+
+Start it with ``memex-audit app RUN_DIR...``, or ``streamlit run apps/streamlit_app.py -- RUN_DIR...``,
+or with the run folders in ``MEMEX_AUDIT_RUNS`` (separated by ``os.pathsep``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from memex_audit.app._state import clear_caches, current_workspace
+from memex_audit.app._text import escape_markdown
+
+HERE = Path(__file__).resolve().parent
+
+st.set_page_config(page_title="memex_audit", page_icon="🔎", layout="wide")
+st.session_state["_memex_app_file"] = str(HERE / "streamlit_app.py")
+
+pages = [
+    st.Page(HERE / "pages" / "overview.py", title="Overview", icon="📊", url_path="overview", default=True),
+    st.Page(HERE / "pages" / "failures.py", title="Failure breakdown", icon="🧯", url_path="failures"),
+    st.Page(
+        HERE / "pages" / "trajectories.py", title="Trajectory viewer", icon="🧵", url_path="trajectories"
+    ),
+    st.Page(HERE / "pages" / "best_of_n.py", title="Best-of-N", icon="🗳️", url_path="best_of_n"),
+]
+navigation = st.navigation(pages)
+
+with st.sidebar:
+    workspace = current_workspace()
+    st.caption(f"{len(workspace.runs)} runs · {len(workspace.trajectories):,} trajectories")
+    for run in workspace.runs:
+        st.caption(f"{run.kind} · {escape_markdown(run.name)}")
+    if st.button("Reload runs", key="sidebar:reload", help="Read the run folders again"):
+        clear_caches()
+        st.rerun()
+
+navigation.run()

@@ -1,0 +1,130 @@
+"""The app's view of its runs: which folders to show, loaded once and cached across reruns.
+
+The run folders come from the command line (``streamlit run apps/streamlit_app.py -- RUN_DIR...``)
+and from ``MEMEX_AUDIT_RUNS``. The workspace is cached with ``st.cache_resource``: it holds every
+loaded trajectory, which ``st.cache_data`` would copy (pickle) on every rerun; pages treat it as
+read-only. Queries over it are small and cached with ``st.cache_data``. Both caches are keyed on the
+runs' file sizes and times, so new results appear on the next rerun of a page left open.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from memex_audit.app._discovery import Discovery, discover_runs, paths_from_env, run_fingerprint
+from memex_audit.app._workspace import Workspace, load_workspace
+from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures
+from memex_audit.results._audit_summary import breakdown_table, category_counts
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+def requested_paths(argv: Sequence[str] | None = None, app_file: str | None = None) -> list[str]:
+    """Run paths from the command line after ``--`` (when the app file is the program) and the env.
+
+    Under ``streamlit run app.py -- A B`` the script sees ``sys.argv == [app.py, A, B]``; anywhere
+    else (a test runner, say) ``sys.argv`` is someone else's and is ignored.
+    """
+    argv = list(sys.argv if argv is None else argv)
+    from_args: list[str] = []
+    if argv and app_file is not None and Path(argv[0]).resolve() == Path(app_file).resolve():
+        from_args = [a for a in argv[1:] if not a.startswith("-")]
+    return from_args + [p for p in paths_from_env() if p not in from_args]
+
+
+@st.cache_resource(show_spinner="Reading runs and trajectories…", max_entries=2)
+def _workspace(paths: tuple[str, ...], fingerprint: Fingerprint) -> Workspace:
+    del fingerprint  # part of the cache key only
+    return load_workspace(discover_runs(paths))
+
+
+def current_discovery() -> Discovery:
+    """The runs named by the command line and the environment (re-read on every rerun: cheap)."""
+    app_file = st.session_state.get("_memex_app_file")
+    return discover_runs(requested_paths(app_file=app_file))
+
+
+def current_key() -> tuple[tuple[str, ...], Fingerprint]:
+    """The current run paths and their fingerprint: the key of every cached load and query."""
+    app_file = st.session_state.get("_memex_app_file")
+    paths = tuple(requested_paths(app_file=app_file))
+    return paths, run_fingerprint(discover_runs(paths).runs)
+
+
+def current_workspace() -> Workspace:
+    """The cached workspace of the current runs."""
+    return _workspace(*current_key())
+
+
+def clear_caches() -> None:
+    """Forget every cached load and query (the sidebar's reload button)."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+# -- cached queries -------------------------------------------------------------------------------------
+# Keyed on the paths and fingerprint (not the workspace object, which is not hashable cheaply).
+
+
+def _filter_from(values: tuple[tuple[str, ...], ...]) -> FailureFilter:
+    return FailureFilter(*values)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def filtered_failures(
+    paths: tuple[str, ...], fingerprint: Fingerprint, flt: tuple[tuple[str, ...], ...]
+) -> pl.DataFrame:
+    """``failure_frame`` rows passing the filter (a ``FailureFilter`` as a tuple)."""
+    return filter_failures(_workspace(paths, fingerprint).failures, _filter_from(flt))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def failure_breakdown(
+    paths: tuple[str, ...], fingerprint: Fingerprint, flt: tuple[tuple[str, ...], ...], by: str, top: int
+) -> tuple[pl.DataFrame, pl.DataFrame | None, list[str]]:
+    """For the filtered rows: ``category_counts`` by ``by`` (its ``top`` largest groups), the
+    ``breakdown_table`` (``None`` past ``top`` groups), and the category order."""
+    ws = _workspace(paths, fingerprint)
+    frame = filter_failures(ws.failures, _filter_from(flt)).with_columns(pl.col(by).fill_null("?"))
+    order = category_order(frame, ws.taxonomy_ids)
+    groups = frame.group_by(by).len().sort(["len", by], descending=[True, False])
+    kept = groups.head(top).get_column(by)
+    counts = category_counts(frame.filter(pl.col(by).is_in(kept.implode())), by)
+    table = breakdown_table(frame, by, order) if groups.height <= top else None
+    return counts, table, order
+
+
+@st.cache_data(max_entries=8, show_spinner="Preparing the download…")
+def failures_download(
+    paths: tuple[str, ...], fingerprint: Fingerprint, flt: tuple[tuple[str, ...], ...], fmt: str
+) -> bytes:
+    """The filtered rows as ``csv`` or ``parquet`` bytes."""
+    frame = filtered_failures(paths, fingerprint, flt)
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        frame.write_csv(buffer)
+    else:
+        frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+VIEWER_PAGE = "pages/trajectories.py"
+GOTO_KEY = "memex:goto"
+
+
+def open_in_viewer(task_id: str, trajectory_id: str) -> None:
+    """Switch to the trajectory viewer showing ``trajectory_id`` of ``task_id``."""
+    st.session_state[GOTO_KEY] = (task_id, trajectory_id)
+    st.switch_page(VIEWER_PAGE)
+
+
+def take_goto() -> tuple[str, str] | None:
+    """The ``(task_id, trajectory_id)`` another page asked the viewer to show, once."""
+    value = st.session_state.pop(GOTO_KEY, None)
+    return value if isinstance(value, tuple) else None

@@ -1,0 +1,192 @@
+"""Everything the app shows, read once from the run folders and the rollouts they read.
+
+``load_workspace`` reads every run's results and errors, loads the rollout files the runs recorded
+as their inputs (each file once, however many runs read it), and builds the polars tables the pages
+query. It does not depend on Streamlit, so tests and benchmarks use it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from memex_audit.aggregator import AggregateTaskResult
+from memex_audit.app._discovery import Discovery, RunInfo
+from memex_audit.auditor import AuditReport
+from memex_audit.errors import MemexAuditError
+from memex_audit.loaders import LoadError, load
+from memex_audit.results import RunError, RunStore
+from memex_audit.results._app_queries import failure_frame, trajectory_table
+from memex_audit.results._audit_summary import audit_frame
+from memex_audit.taxonomy import load_taxonomy
+from memex_audit.trajectory import Trajectory
+
+
+@dataclass
+class Workspace:
+    """The runs, their results and the rollouts behind them.
+
+    Attributes:
+        runs: The run folders, in the order found.
+        problems: Paths or runs that could not be read, with why.
+        audits: Audit run name → its reports.
+        aggregates: Aggregate run name → its per-task results.
+        errors: Run name → the errors it recorded.
+        trajectories: The rollouts the runs read (empty when their inputs are not reachable).
+        load_errors: Problems loading those rollouts.
+        audit_rows: ``audit_frame`` of every audit run, with a ``run`` column.
+        table: ``trajectory_table`` of ``trajectories``.
+        failures: ``failure_frame`` of the two.
+        taxonomy_ids: Taxonomy name → its category ids in order (the taxonomies that could be found).
+    """
+
+    runs: list[RunInfo]
+    problems: list[str] = field(default_factory=list)
+    audits: dict[str, list[AuditReport]] = field(default_factory=dict)
+    aggregates: dict[str, list[AggregateTaskResult]] = field(default_factory=dict)
+    errors: dict[str, list[RunError]] = field(default_factory=dict)
+    trajectories: list[Trajectory] = field(default_factory=list)
+    load_errors: list[LoadError] = field(default_factory=list)
+    audit_rows: pl.DataFrame = field(default_factory=pl.DataFrame)
+    table: pl.DataFrame = field(default_factory=pl.DataFrame)
+    failures: pl.DataFrame = field(default_factory=pl.DataFrame)
+    taxonomy_ids: dict[str, list[str]] = field(default_factory=dict)
+    _by_id: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _reports_by_id: dict[str, list[tuple[str, AuditReport]]] = field(default_factory=dict, repr=False)
+
+    # -- lookups -----------------------------------------------------------------------------------
+
+    def trajectory(self, trajectory_id: str, file: str | None = None) -> Trajectory | None:
+        """The rollout with this id (from ``file`` when several share the id), if it was loaded."""
+        rows = self._by_id.get(trajectory_id, [])
+        for row in rows:
+            traj = self.trajectories[row]
+            if file is None or (traj.source is not None and traj.source.file == file):
+                return traj
+        return self.trajectories[rows[0]] if rows else None
+
+    def task(self, task_id: str) -> list[Trajectory]:
+        """The loaded rollouts of a task, in load order."""
+        rows = self.table.filter(pl.col("task_id") == task_id).get_column("row").to_list()
+        return [self.trajectories[r] for r in rows]
+
+    def reports_for(self, trajectory_id: str) -> list[tuple[str, AuditReport]]:
+        """``(run name, report)`` for every audit of this rollout."""
+        return self._reports_by_id.get(trajectory_id, [])
+
+    def runs_frame(self) -> pl.DataFrame:
+        """One row per run: name, kind, policy or model, taxonomy, results, errors, inputs, folder."""
+        rows = []
+        for run in self.runs:
+            config = run.manifest.config
+            results = len(self.audits.get(run.name, [])) + len(self.aggregates.get(run.name, []))
+            rows.append(
+                {
+                    "run": run.name,
+                    "kind": run.kind,
+                    "model": str(config.get("model") or "offline"),
+                    "taxonomy": str(config["taxonomy"]) if config.get("taxonomy") else None,
+                    "results": results,
+                    "errors": len(self.errors.get(run.name, [])),
+                    "created": run.manifest.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    "inputs": ", ".join(str(p) for p in run.inputs) or "(not found)",
+                    "folder": str(run.path),
+                }
+            )
+        return pl.DataFrame(
+            rows,
+            schema={
+                "run": pl.String,
+                "kind": pl.String,
+                "model": pl.String,
+                "taxonomy": pl.String,
+                "results": pl.Int64,
+                "errors": pl.Int64,
+                "created": pl.String,
+                "inputs": pl.String,
+                "folder": pl.String,
+            },
+            orient="row",
+        )
+
+    def aggregate_result(self, run: str, task_id: str) -> AggregateTaskResult | None:
+        """One task's result in an aggregate run."""
+        return next((r for r in self.aggregates.get(run, []) if r.task_id == task_id), None)
+
+
+def _read_run(run: RunInfo, workspace: Workspace) -> None:
+    store = RunStore(run.path, run.manifest)
+    try:
+        if run.kind == "audit":
+            workspace.audits[run.name] = store.read_results(AuditReport)
+        else:
+            workspace.aggregates[run.name] = store.read_results(AggregateTaskResult)
+        workspace.errors[run.name] = store.read_errors()
+    except MemexAuditError as exc:
+        workspace.problems.append(f"{run.name}: {exc}")
+
+
+def _load_inputs(inputs: Sequence[Path], workspace: Workspace) -> None:
+    for path in inputs:
+        try:
+            loaded = load(path)
+        except MemexAuditError as exc:
+            workspace.problems.append(f"{path}: {exc}")
+            continue
+        workspace.trajectories.extend(loaded.trajectories)
+        workspace.load_errors.extend(loaded.errors)
+
+
+def _covering(inputs: Sequence[Path]) -> list[Path]:
+    """The inputs with those inside another input dropped (a folder already holds its files)."""
+    unique = sorted(set(inputs), key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in unique:
+        if not any(path == k or k in path.parents for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _taxonomy_ids(names: Sequence[str]) -> dict[str, list[str]]:
+    ids = {}
+    for name in names:
+        try:
+            ids[name] = list(load_taxonomy(name).category_ids)
+        except MemexAuditError:
+            continue
+    return ids
+
+
+def load_workspace(discovery: Discovery, *, load_trajectories: bool = True) -> Workspace:
+    """Read the runs of ``discovery`` and the rollouts they read.
+
+    Args:
+        discovery: The runs (from ``discover_runs``).
+        load_trajectories: Load the runs' input rollouts (without them the pages show results only).
+    """
+    workspace = Workspace(runs=list(discovery.runs), problems=list(discovery.problems))
+    for run in workspace.runs:
+        _read_run(run, workspace)
+        if load_trajectories and not run.inputs and run.manifest.config:
+            workspace.problems.append(
+                f"{run.name}: the rollouts it read are not reachable from here; trajectories are not shown"
+            )
+    if load_trajectories:
+        _load_inputs(_covering([p for run in workspace.runs for p in run.inputs]), workspace)
+    for row, traj in enumerate(workspace.trajectories):
+        workspace._by_id.setdefault(traj.id, []).append(row)
+    frames = []
+    for name, reports in workspace.audits.items():
+        for report in reports:
+            workspace._reports_by_id.setdefault(report.trajectory.id, []).append((name, report))
+        frames.append(audit_frame(reports).with_columns(pl.lit(name).alias("run")))
+    workspace.audit_rows = (
+        pl.concat(frames) if frames else audit_frame([]).with_columns(pl.lit(None, pl.String).alias("run"))
+    )
+    workspace.table = trajectory_table(workspace.trajectories)
+    workspace.failures = failure_frame(workspace.audit_rows, workspace.table)
+    workspace.taxonomy_ids = _taxonomy_ids(workspace.audit_rows.get_column("taxonomy").unique().to_list())
+    return workspace
