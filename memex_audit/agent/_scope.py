@@ -63,13 +63,16 @@ def size_text(value: Any) -> str:
 
 
 def _scalar(value: Any) -> str:
+    # Never ``repr`` a model or a container whole: a 100 MB trajectory's repr is 100 MB.
     if isinstance(value, BaseModel):
         return f"{type(value).__name__}(...)"
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return f"[{len(value)} items]"
     if isinstance(value, dict):
         return f"{{{len(value)} keys}}"
-    return _repr.repr(value)
+    if isinstance(value, str | bytes | int | float | bool | None):
+        return _repr.repr(value)
+    return f"<{type(value).__name__}>"
 
 
 def preview(value: Any, width: int = 200) -> str:
@@ -90,6 +93,11 @@ def preview(value: Any, width: int = 200) -> str:
     elif isinstance(value, list | tuple) and value:
         first = preview(value[0], width // 2)
         text = f"[{first}, ...]" if len(value) > 1 else f"[{first}]"
+    elif isinstance(value, dict):
+        items = [f"{_scalar(k)}: {_scalar(v)}" for k, v in list(value.items())[:6]]
+        text = "{" + ", ".join(items) + (", ...}" if len(value) > 6 else "}")
+    elif isinstance(value, set | frozenset):
+        text = "{" + ", ".join(_scalar(v) for v in list(value)[:6]) + (", ...}" if len(value) > 6 else "}")
     elif isinstance(value, type):
         kind = "pydantic model" if issubclass(value, BaseModel) else "class"
         text = f"{kind} {value.__name__}"
