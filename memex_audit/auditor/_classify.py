@@ -89,7 +89,7 @@ def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: 
     evidence = [
         Evidence(step=s.step, quote=s.quote, note=f"{s.kind}: {s.detail}") for s, _ in placed[:_MAX_EVIDENCE]
     ]
-    also = "; ".join(f"{s.kind} → {c.id}" for s, c in placed[1:] if c is not None)
+    also = "; ".join(dict.fromkeys(f"{s.kind} → {c.id}" for s, c in placed[1:] if c is not None))
     explanation = f"{category.name}: {top.detail} (signal {top.kind})." + (f" Also: {also}." if also else "")
     faulty_step = acting_step(trajectory, top.step)
     return AuditVerdict(

@@ -208,7 +208,7 @@ def _looks_like_year(m: NumberMention) -> bool:
 
 
 def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
-    """A number used in a later call, code or the answer that is an earlier tool output's number retyped
+    """A number used in a later call or code block that is an earlier tool output's number retyped
     with a slip (one digit changed or two swapped), never itself shown by any tool (3,501 → 3531)."""
     seen = numbers_in_outputs(trajectory)
     question = {m.value for m in find_numbers(trajectory.question or "")}
@@ -217,12 +217,10 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     for step in trajectory.steps:
         if not is_action(step) or step.role != "assistant":
             continue
+        # Only what is transcribed into code or a call: prose to a user restates computed totals
+        # (a sum, a fare difference) that look like slips but are not.
         used_text = "\n".join(
-            [
-                step.code or "",
-                *(c.arguments_raw or str(c.arguments) for c in step.tool_calls),
-                step.text or "",
-            ]
+            [step.code or "", *(c.arguments_raw or str(c.arguments) for c in step.tool_calls)]
         )
         earlier = [s for s in seen if s.step < step.index]
         for use in find_numbers(used_text):
