@@ -5,7 +5,7 @@ it, and runs scripted MemEx-style and Tool-Calling-style solvers that really cal
 with failures planted in a realistic mix and labelled with the step where they happen.
 """
 
-from memex_audit.samples._corpus import Corpus, Defect, build_corpus
+from memex_audit.samples._corpus import Corpus, build_corpus
 from memex_audit.samples._generate import (
     DEFAULT_SEED,
     SampleSet,
@@ -16,6 +16,7 @@ from memex_audit.samples._generate import (
 )
 from memex_audit.samples._questions import Question
 from memex_audit.samples._studies import GenerationError, Study
+from memex_audit.samples._tables import Defect
 from memex_audit.samples._tools import TableView, Toolbox
 
 __all__ = [

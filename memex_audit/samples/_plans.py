@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
-from memex_audit.samples._corpus import MONTH_ABBR, SPECS, Column, Corpus, Table, month_label
+from memex_audit.samples._corpus import Corpus
 from memex_audit.samples._questions import Need, Question, Variant
+from memex_audit.samples._tables import MONTH_ABBR, SPECS, Column, Table, month_label
 
 CATEGORY_OF_MODE: dict[str, str] = {
     "wrong_bulletin": "source_selection",

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from memex_audit.samples._corpus import (
+from memex_audit.samples._corpus import Corpus
+from memex_audit.samples._tables import (
     MONTH_ABBR,
     SPEC_BY_CODE,
     Column,
-    Corpus,
     Defect,
     Month,
     add_months,

@@ -7,10 +7,10 @@ from importlib import resources
 from string import Template
 from typing import TYPE_CHECKING
 
-from memex_audit.samples._corpus import month_name
 from memex_audit.samples._plans import CATEGORY_OF_MODE
 from memex_audit.samples._record import EPOCH, MODEL, PRICES_PER_MTOK
 from memex_audit.samples._studies import describe_defect
+from memex_audit.samples._tables import month_name
 from memex_audit.trajectory import Trajectory
 
 if TYPE_CHECKING:

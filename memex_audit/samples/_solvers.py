@@ -10,16 +10,18 @@ Both really run against the corpus: answers are whatever the executed code print
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Literal
 
-from memex_audit.samples._corpus import Corpus, Table, month_label
-from memex_audit.samples._plans import CATEGORY_OF_MODE, Pick, Plan
+from memex_audit.samples._corpus import Corpus
+from memex_audit.samples._labels import RunFacts, cell_text, planted_label
+from memex_audit.samples._plans import Pick, Plan
 from memex_audit.samples._questions import Question, formula, reformat_answer
 from memex_audit.samples._record import MODEL, Recorder
-from memex_audit.samples._tools import match_month, run_code, toolbox_for
+from memex_audit.samples._tables import month_label
+from memex_audit.samples._tools import run_code, toolbox_for
 from memex_audit.trajectory import HumanLabel, Outcome, ToolCall, Trajectory
 
 Harness = Literal["memex", "tool_calling"]
@@ -55,21 +57,6 @@ class RolloutSpec:
     day_offset: int = 0
 
 
-@dataclass
-class _Facts:
-    """Where things happened in the recorded steps, for the label's evidence."""
-
-    read_call: dict[tuple[str, str], int] = field(default_factory=dict)
-    read_output: dict[tuple[str, str], int] = field(default_factory=dict)
-    compute: list[int] = field(default_factory=list)
-    compute_output: list[int] = field(default_factory=list)
-    pick_lines: dict[int, str] = field(default_factory=dict)
-    formula_lines: list[str] = field(default_factory=list)
-    retyped: tuple[str, str] | None = None
-    used_lines: list[str] = field(default_factory=list)
-    final: int = -1
-
-
 def retype_number(shown: str, rng: random.Random) -> str:
     """A number as a hurried transcription gets it wrong: one digit changed or two swapped."""
     digits = shown.replace(",", "")
@@ -100,10 +87,6 @@ def _rows(picks: list[Pick]) -> list[str]:
     return list(dict.fromkeys(p.row for p in picks))
 
 
-def _cells(table: Table, pick: Pick) -> str:
-    return table.cell_text(match_month(table, pick.row), pick.column)
-
-
 class _Run:
     """One rollout in progress: the recorder, the plan, the facts gathered on the way."""
 
@@ -111,7 +94,7 @@ class _Run:
         self.spec, self.question, self.corpus, self.plan, self.rng = spec, question, corpus, plan, rng
         self.tools = toolbox_for(corpus)
         self.rec = Recorder(rng, day_offset=spec.day_offset)
-        self.facts = _Facts()
+        self.facts = RunFacts()
         self.rec.message("system", solver_prompt(spec.harness))
         self.rec.message("user", question.text)
 
@@ -196,134 +179,10 @@ class _Run:
             return f"{code} gives slightly different figures for {months}; it is the more detailed daily basis, so I'll recompute with those."
         return f"The {self.corpus.bulletin(doc_id).title} prints different figures for {months}; recomputing with them."
 
-    # -- labels ------------------------------------------------------------------------------
+    # -- result --------------------------------------------------------------------------------
 
     def label(self, final_answer: str | None) -> HumanLabel:
-        plan, q, f, corpus = self.plan, self.question, self.facts, self.corpus
-        mode = plan.mode
-        assert mode is not None
-        evidence: list[tuple[int, str]] = []
-        if mode in (
-            "wrong_bulletin",
-            "wrong_table",
-            "preliminary_value",
-            "duplicated_table",
-            "corrupted_table",
-        ):
-            assert plan.target is not None
-            doc_id, code = plan.target
-            table = corpus.table(doc_id, code)
-            title = corpus.bulletin(doc_id).title
-            step, out = f.read_call[plan.target], f.read_output[plan.target]
-            picks = [p for p in plan.picks if (p.doc_id, p.table) == plan.target]
-            evidence.append((step, code if mode == "wrong_table" else doc_id))
-            first = picks[0]
-            shown = _cells(table, first)
-            true = corpus.true_value(q.table, first.need.month, first.need.metric.column)
-            true_text = table.spec.fmt(round(true * 10) if table.spec.decimals else int(true))
-            if mode == "wrong_bulletin":
-                wrong_month = match_month(table, first.row)
-                reason = (
-                    f"Read {code} from the {title}, which covers {corpus.bulletin(doc_id).period}, and took its "
-                    f"{month_label(wrong_month)} row ({shown}) for {month_label(first.need.month)} "
-                    f"(final figure {true_text})."
-                )
-            elif mode == "wrong_table":
-                reason = (
-                    f"Used the look-alike table {code} ({table.spec.title}) instead of {q.table}: "
-                    f"{month_label(first.need.month)} reads {shown} there, {true_text} in {q.table}."
-                )
-                evidence.append((out, table.spec.title))
-            elif mode == "preliminary_value":
-                p = next(p for p in picks if (r := table.row(p.need.month)) is not None and r.marker == "p")
-                row_label = table.row_label(table.months.index(p.need.month)).split(" - ")[-1].strip()
-                evidence.append((out, row_label))
-                final = corpus.true_value(q.table, p.need.month, p.need.metric.column)
-                reason = (
-                    f"Took {p.need.metric.phrase} for {month_label(p.need.month)} from the {title}, where it "
-                    f"is preliminary (p) at {_cells(table, p)}; the next issue revises it to "
-                    f"{table.spec.fmt(round(final * 10) if table.spec.decimals else int(final))}."
-                )
-            else:
-                row = table.row(first.need.month)
-                assert row is not None and table.defect is not None
-                cells = " ".join(table.spec.fmt(v) for v in row.values[:3])
-                evidence.append((out, cells))
-                if mode == "duplicated_table":
-                    older = corpus.bulletin(table.defect.copied_from or "").title
-                    reason = (
-                        f"Read {code} from the {title}, a duplicated table that repeats the {older}'s rows under "
-                        f"new month labels; {month_label(first.need.month)} shows {shown} instead of {true_text}."
-                    )
-                else:
-                    reason = (
-                        f"Read {code} from the {title}, where the {month_label(first.need.month)} row has a "
-                        f"misprinted cell and does not add up; used {shown} instead of {true_text}."
-                    )
-            faulty = step
-        elif mode == "wrong_column":
-            faulty = f.compute[0]
-            index = next(i for i, p in enumerate(plan.picks) if p.column != p.need.metric.column)
-            pick = plan.picks[index]
-            table = corpus.table(pick.doc_id, pick.table)
-            evidence.append((faulty, f.pick_lines[index]))
-            evidence.append((f.read_output[(pick.doc_id, pick.table)], _cells(table, pick)))
-            reason = (
-                f"Took {pick.column.label} ({_cells(table, pick)}) for {pick.need.metric.phrase} "
-                f"({pick.need.metric.column.label}) in {month_label(pick.need.month)}."
-            )
-        elif mode == "misread_units":
-            faulty = f.compute[0]
-            fmt_part = f.formula_lines[-1].split('f"', 1)[-1].rstrip('"')
-            evidence.append((faulty, fmt_part))
-            target_unit = "billions" if q.kind == "quarter_total" else "millions"
-            reason = f"The table is in {corpus.table(plan.picks[0].doc_id, q.table).spec.unit} of dollars; the answer was asked in {target_unit} but the figure was never converted."
-        elif mode == "stopped_early":
-            faulty = f.compute[0]
-            evidence.append((faulty, f.formula_lines[0]))
-            missing = [n for n in q.needs if n not in {p.need for p in plan.picks}]
-            reason = (
-                f"Summed only {len(plan.picks)} of the {len(q.needs)} months; never opened an issue with "
-                f"{', '.join(month_label(n.month) for n in missing)}."
-            )
-        elif mode == "wandered":
-            assert plan.wander is not None
-            faulty = f.read_call[plan.wander]
-            evidence.append((faulty, plan.wander[1] if plan.wander[1] != q.table else plan.wander[0]))
-            evidence.append((f.compute_output[0], q.ground_truth))
-            reason = (
-                f"Had computed {q.ground_truth} from the right table, then kept browsing ({plan.wander[1]} in "
-                f"{plan.wander[0]}) and switched to its figures."
-            )
-        elif mode == "retyped_number":
-            assert f.retyped is not None and plan.retype is not None
-            faulty = f.compute[0]
-            pick = plan.picks[plan.retype]
-            shown, typed = f.retyped
-            evidence.append((f.read_output[(pick.doc_id, pick.table)], shown))
-            evidence.append((faulty, f.pick_lines[plan.retype]))
-            reason = f"The table shows {shown} for {month_label(pick.need.month)}; it was retyped as {typed} in the computation."
-        elif mode == "rounding":
-            faulty = f.compute[0]
-            evidence.append((faulty, f.formula_lines[0]))
-            reason = "Rounded an intermediate result before the final computation, which changes the answer's last digit."
-        elif mode == "answer_format":
-            faulty = f.final
-            evidence.append((f.compute_output[-1], q.ground_truth))
-            evidence.append((faulty, final_answer or ""))
-            reason = f"Computed {q.ground_truth} but answered {final_answer!r}, not in the format the question asked for."
-        else:
-            raise ValueError(mode)
-        return HumanLabel(
-            taxonomy="memex",
-            category=CATEGORY_OF_MODE[mode],
-            faulty_step=faulty,
-            reason=reason,
-            annotator="synthetic-generator",
-            metadata={"mode": mode, "evidence": [{"step": s, "quote": t} for s, t in evidence]},
-        )
-
-    # -- result --------------------------------------------------------------------------------
+        return planted_label(self.plan, self.question, self.corpus, self.facts, final_answer)
 
     def trajectory(self, final_answer: str | None, submitted: str | None) -> Trajectory:
         q, spec = self.question, self.spec
@@ -431,7 +290,7 @@ def _run_memex(run: _Run) -> Trajectory:
     for i, p in enumerate(plan.picks):
         table = run.corpus.table(p.doc_id, p.table)
         if plan.retype == i:
-            shown = _cells(table, p)
+            shown = cell_text(table, p)
             typed = retype_number(shown, rng)
             facts.retyped = (shown, typed)
             line = f"{p.need.var} = {typed}  # {month_label(p.need.month)}, from the table above"
@@ -531,7 +390,7 @@ def _run_tool_calling(run: _Run) -> Trajectory:
     def literals(picks: list[Pick], first: bool) -> list[str]:
         lines = []
         for i, p in enumerate(picks):
-            shown = _cells(run.corpus.table(p.doc_id, p.table), p)
+            shown = cell_text(run.corpus.table(p.doc_id, p.table), p)
             typed = shown.replace(",", "")
             if first and plan.retype == i:
                 typed = retype_number(shown, rng)

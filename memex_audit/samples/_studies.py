@@ -16,10 +16,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from memex_audit.samples._corpus import SPEC_BY_CODE, Corpus, Defect, build_corpus, month_label
+from memex_audit.samples._corpus import Corpus, build_corpus
 from memex_audit.samples._plans import Plan, correct_plan, faulty_plan, mode_order
 from memex_audit.samples._questions import METRICS, Kind, Question, make_question, make_trap_question
 from memex_audit.samples._solvers import Harness, RolloutSpec, run_rollout
+from memex_audit.samples._tables import SPEC_BY_CODE, Defect, month_label
 from memex_audit.trajectory import Trajectory
 
 OFFICEQA_KINDS: tuple[tuple[Kind, int], ...] = (

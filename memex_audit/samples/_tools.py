@@ -15,16 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from memex_audit.samples._corpus import (
-    MONTH_ABBR,
-    MONTH_NAMES,
-    Column,
-    Corpus,
-    Month,
-    Table,
-    month_label,
-    month_name,
-)
+from memex_audit.samples._corpus import Corpus
+from memex_audit.samples._tables import MONTH_ABBR, MONTH_NAMES, Column, Month, Table, month_label, month_name
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ import pytest
 
 from memex_audit.loaders import load, registered_formats
 from memex_audit.samples import DEFAULT_SEED, SampleSet, build_samples, check_samples, write_samples
-from memex_audit.samples._corpus import SPEC_BY_CODE, month_label
 from memex_audit.samples._questions import Question
+from memex_audit.samples._tables import SPEC_BY_CODE, month_label
 from memex_audit.trajectory import Step, Trajectory, group_by_task
 
 ROOT = Path(__file__).resolve().parents[2]
