@@ -33,18 +33,18 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
         request = LLMRequest(
             system=system, messages=messages, max_tokens=agent.max_tokens, temperature=agent.temperature
         )
-        response = await state.call_model(request)
         started_at, started = now(), time.perf_counter()
+        response = await state.call_model(request)
         # The step's text is the reasoning; the code it ran goes in ``code`` (the reply is the two).
         reasoning, code = split_reply(response.text)
-        model_s = response.latency_s
         if code is None:
             state.recorder.assistant(
                 text=reasoning,
                 reasoning=response.reasoning,
                 usage=response.usage,
                 started_at=started_at,
-                duration_s=model_s,
+                duration_s=time.perf_counter() - started,
+                metadata={"model_s": response.latency_s},
             )
             observation = fill("no_code")
         else:
@@ -61,7 +61,7 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                     duration_s=time.perf_counter() - started,
                 )
                 raise Stop("error", f"the kernel failed: {exc}") from exc
-            observation = _observe(state, result, reasoning, code, response, started_at)
+            observation = _observe(state, result, reasoning, code, response, started_at, started)
         messages.append(ChatMessage(role="assistant", content=response.text or "(empty reply)"))
         status = state.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
         observation = f"{observation}\n\n{status}"
@@ -77,10 +77,12 @@ def _observe(
     code: str,
     response: LLMResponse,
     started_at: datetime,
+    started: float,
 ) -> str:
     """Record the step; return the observation, or raise ``Stop`` on a valid submission."""
     agent = state.agent
     metadata: dict[str, Any] = {
+        "model_s": response.latency_s,
         "block_s": round(result.duration_s, 6),
         "timed_out": result.timed_out,
         "restarted": result.restarted,
@@ -89,7 +91,7 @@ def _observe(
     }
     if result.notices:
         metadata["notices"] = list(result.notices)
-    duration = result.duration_s
+    duration = time.perf_counter() - started  # the model call and the block
 
     def record(error: str | None) -> None:
         state.recorder.assistant(
