@@ -106,3 +106,11 @@ def test_sub_agents_on_the_subprocess_kernel_get_copies_over_the_channel() -> No
     result = Agent(model, Answer, kernel="subprocess").run_sync("Fan out.", t=memex_run())
     assert result.stop_reason == "submitted", result.error
     assert result.output == Answer(answer=3, why="[0, 1, 2]")
+
+
+def test_the_concurrency_limit_queues_sub_agents() -> None:
+    model = _fan_out_policy(4, delay_s=0.3)
+    result = Agent(model, Answer, max_concurrent_subagents=2).run_sync("Fan out.", t=memex_run())
+    assert result.output is not None and result.output.answer == 6
+    block_s = result.trajectory.steps[2].metadata["block_s"]
+    assert isinstance(block_s, float) and block_s >= 0.55  # two waves of two 0.3 s sub-agents
