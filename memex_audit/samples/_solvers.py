@@ -241,7 +241,7 @@ def _run_memex(run: _Run) -> Trajectory:
         print(f"submitted: {value!r}")
 
     ns["submit"] = submit
-    code = f"hits = search({q.search_query!r})\nfor h in hits:\n    print(h)"
+    code = f"hits = search({q.search_query!r})\nfor h in hits[:4]:\n    print(h)"
     rec.assistant(
         text=run.search_text(), code=code, output=run_code(code, ns), tool_s=rec.tool_seconds("search")
     )
@@ -361,7 +361,8 @@ def _run_tool_calling(run: _Run) -> Trajectory:
             else:
                 out = tools.python_exec(str(args["code"]))
             outputs.append((call, out, rec.tool_seconds(call.name)))
-        steps = [rec.assistant(text=text, tool_calls=calls)]
+        # Transcribing figures between calls takes the tool-calling model more thinking per turn.
+        steps = [rec.assistant(text=text, tool_calls=calls, thinking=(60, 520))]
         for call, out, seconds in outputs:
             assert call.id is not None
             steps.append(rec.tool(call.id, call.name, out, seconds=seconds))
