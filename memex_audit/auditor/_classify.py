@@ -21,6 +21,8 @@ _COORDINATOR = re.compile(r"orchestrator|manager|planner|coordinator|human|^user
 _MAX_EVIDENCE = 4
 GUESS_CONFIDENCE = 0.1
 """Confidence given to a positional attribution guess that rests on no signal."""
+MIN_PRIMARY_STRENGTH = 0.35
+"""Weaker signals (an error the run recovered from) can support a label but never be the finding."""
 
 
 def agent_name(raw: str | None) -> str | None:
@@ -54,6 +56,8 @@ def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: 
     mapped = [(s, taxonomy.category_for_signal(s.kind)) for s in signals]
     placed = [(s, c) for s, c in mapped if c is not None]
     fired = sorted({s.kind for s in signals})
+    if placed and placed[0][0].strength < MIN_PRIMARY_STRENGTH:
+        placed = []
     if not placed:
         step, agent = guess_attribution(trajectory)
         if signals:
@@ -61,8 +65,8 @@ def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: 
             step = acting_step(trajectory, top.step)
             agent = agent_name(trajectory.steps[step].agent)
             why = (
-                f"signals fired ({', '.join(fired)}) but taxonomy {taxonomy.name!r} maps none of them to a "
-                f"category; the faulty step and agent point at the strongest one ({top.detail})"
+                f"signals fired ({', '.join(fired)}) but none that taxonomy {taxonomy.name!r} maps is strong "
+                f"enough to be the finding; the faulty step and agent point at the strongest one ({top.detail})"
             )
         else:
             why = (

@@ -255,3 +255,15 @@ def test_labels_are_never_read() -> None:
         label="source_selection",
     )
     assert detect_signals(traj) == detect_signals(traj.without_labels())
+
+
+def test_an_error_the_run_recovered_from_is_not_the_finding() -> None:
+    recovered = tool_traj(
+        "err2",
+        [("run_sql", {"sql": "select x"}, "KeyError: 'x'"), ("run_sql", {"sql": "select 1"}, "1")],
+        answer="1",
+    )
+    verdict = verdict_from_signals(detect_signals(recovered), MEMEX, recovered)
+    assert verdict.primary == "unclassified"
+    assert "tool_error" in verdict.explanation
+    assert verdict.faulty_step == 1  # attribution still points at the call that failed
