@@ -48,6 +48,9 @@ _CONFIRM = re.compile(
 )
 
 
+_NUMBER_MEMO: dict[tuple[int, str, KeyConfig | None], tuple[Trajectory, Support]] = {}
+
+
 @dataclass
 class Support:
     """How an answer is supported by a rollout's own outputs.
@@ -86,7 +89,16 @@ def answer_support(trajectory: Trajectory, key: AnswerKey, config: KeyConfig | N
     if key.is_none or value is None:
         return Support(kind="none")
     if value.kind == "number":
-        return _number_support(trajectory, key, value, read_sources(trajectory, config))
+        memo_key = (id(trajectory), key.label, config)
+        hit = _NUMBER_MEMO.get(memo_key)
+        if hit is not None and hit[0] is trajectory:
+            return hit[1]
+        support = _number_support(trajectory, key, value, read_sources(trajectory, config))
+        if len(_NUMBER_MEMO) >= 4096:
+            _NUMBER_MEMO.clear()
+        # keyed by identity and kept with the object, as in ``memo_by_identity``
+        _NUMBER_MEMO[memo_key] = (trajectory, support)
+        return support
     outputs = [(o.step, o.text) for o in trajectory.tool_outputs() if o.text]
     needle = value.text if value.kind == "text" else None
     items = [i.text for i in value.items] if value.kind == "list" else [needle] if needle else []

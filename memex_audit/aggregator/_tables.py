@@ -13,11 +13,14 @@ different label: the signature of a table reprinted from an earlier issue under 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from memex_audit.aggregator._normalize import numbers_in_text
 
@@ -103,7 +106,8 @@ def parse_table(text: str) -> ParsedTable | None:
     return ParsedTable(title=title, rows=tuple(rows))
 
 
-def row_relation_breaks(table: ParsedTable) -> list[RowBreak]:
+@functools.lru_cache(maxsize=4096)
+def row_relation_breaks(table: ParsedTable) -> tuple[RowBreak, ...]:
     """Rows breaking an additive relation between columns that every other row keeps.
 
     A relation ``column j = sum of s_i * column i`` (``s_i`` in +1/-1, at most
@@ -113,31 +117,51 @@ def row_relation_breaks(table: ParsedTable) -> list[RowBreak]:
     width = table.width
     rows = [r for r in table.rows if len(r.values) == width]
     if width < 3 or len(rows) < 4:
-        return []
+        return ()
+    matrix = np.array([r.values for r in rows], dtype=float)
+    decimals = np.array([r.decimals for r in rows], dtype=float)
+    relations, terms = _relations(width)
+    residual = np.abs(matrix @ relations.T)
+    tolerance = 0.5 * (10.0**-decimals)[:, None] * (terms[None, :] + 1) + 1e-9
+    misses = residual > tolerance
+    candidates = np.flatnonzero(misses.sum(axis=0) == 1)
+    if candidates.size == 0:
+        return ()
+    smallest = terms[candidates].min()
     breaks: dict[str, RowBreak] = {}
+    for c in candidates[terms[candidates] == smallest]:
+        row = rows[int(np.flatnonzero(misses[:, c])[0])]
+        vector = relations[c]
+        target = int(np.flatnonzero(vector == 1)[0])
+        parts = [
+            f"{'-' if vector[i] > 0 else '+'} c{i + 1}" for i in range(width) if i != target and vector[i]
+        ]
+        gap = float(matrix[rows.index(row)] @ vector)
+        breaks.setdefault(
+            row.label, RowBreak(row.label, row.values, f"c{target + 1} = {' '.join(parts).lstrip('+ ')}", gap)
+        )
+    return tuple(breaks.values())
+
+
+@functools.lru_cache(maxsize=16)
+def _relations(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every relation vector (+1 on the target, -s_i on its terms) and its number of terms."""
+    vectors: list[list[float]] = []
+    terms: list[int] = []
     for target in range(width):
         others = [c for c in range(width) if c != target]
         for size in range(2, min(MAX_RELATION_TERMS, len(others)) + 1):
             for columns in itertools.combinations(others, size):
                 for signs in itertools.product((1, -1), repeat=size):
-                    if signs[0] == -1 and all(s == -1 for s in signs):
+                    if all(sign == -1 for sign in signs):
                         continue
-                    misses = [r for r in rows if not _holds(r, target, columns, signs)]
-                    if len(misses) == 1 and len(rows) - 1 >= 3:
-                        row = misses[0]
-                        gap = row.values[target] - sum(
-                            s * row.values[c] for c, s in zip(columns, signs, strict=True)
-                        )
-                        terms = " ".join(
-                            f"{'+' if s > 0 else '-'} c{c + 1}" for c, s in zip(columns, signs, strict=True)
-                        )
-                        breaks.setdefault(
-                            row.label,
-                            RowBreak(row.label, row.values, f"c{target + 1} = {terms.lstrip('+ ')}", gap),
-                        )
-            if breaks:
-                return list(breaks.values())
-    return list(breaks.values())
+                    vector = [0.0] * width
+                    vector[target] = 1.0
+                    for column, sign in zip(columns, signs, strict=True):
+                        vector[column] = -float(sign)
+                    vectors.append(vector)
+                    terms.append(size)
+    return np.array(vectors), np.array(terms)
 
 
 def shifted_copies(copy: ParsedTable, original: ParsedTable, min_cells: int = 3) -> list[tuple[str, str]]:
@@ -167,12 +191,6 @@ def cell_conflicts(table: ParsedTable, others: Sequence[ParsedTable], label: str
         for i, v in enumerate(mine.values)
         if all(not math.isclose(v, r.values[i], rel_tol=1e-9, abs_tol=1e-9) for r in theirs)
     }
-
-
-def _holds(row: TableRow, target: int, columns: Sequence[int], signs: Sequence[int]) -> bool:
-    total = sum(s * row.values[c] for c, s in zip(columns, signs, strict=True))
-    tolerance = 0.5 * 10.0 ** (-row.decimals) * (len(columns) + 1) + 1e-9
-    return abs(row.values[target] - total) <= tolerance
 
 
 def _looks_like_row(line: str) -> bool:
