@@ -109,3 +109,16 @@ def test_tool_calling_mode_through_the_anthropic_sdk() -> None:
     results = [b for b in api.bodies[1]["messages"][-1]["content"] if b["type"] == "tool_result"]
     assert results[0]["tool_use_id"] == "toolu_1" and results[0]["content"] == "5"
     assert first["tools"][0]["input_schema"]["properties"]["trajectory"]["type"] == "string"
+
+
+@pytest.mark.live
+def test_a_real_model_explores_an_object_and_submits() -> None:
+    client = AnthropicClient()
+    agent = Agent(client, Answer, max_turns=6, max_tokens=1024)
+    result = agent.run_sync(
+        "How many steps does the trajectory `t` have? Submit the count as `answer` with a one-line `why`.",
+        t=memex_run(),
+    )
+    assert result.stop_reason == "submitted", result.error
+    assert result.output is not None and result.output.answer == 5
+    assert result.usage.cost_usd is not None and result.usage.cost_usd > 0
