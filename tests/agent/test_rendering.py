@@ -80,4 +80,6 @@ def test_scope_summary_is_bounded_whatever_the_object_size() -> None:
     assert lines[3] == "- n: int · 3"
     assert all(len(line) <= 300 for line in lines)
     by_id = scope_summary({"by_id": {"m-1": big, "m-2": big}})
-    assert by_id == "- by_id: dict[str, Trajectory] · 2 keys · {'m-1': Trajectory(...), 'm-2': Trajectory(...)}"
+    assert (
+        by_id == "- by_id: dict[str, Trajectory] · 2 keys · {'m-1': Trajectory(...), 'm-2': Trajectory(...)}"
+    )
