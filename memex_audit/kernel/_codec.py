@@ -77,10 +77,11 @@ def encode(value: Any, where: str = "value", refs: ScopeRefs | None = None) -> A
         return {REF_TAG: path}
     if isinstance(value, BaseModel):
         cls = type(value)
-        return {
-            MODEL_TAG: f"{cls.__module__}:{cls.__qualname__}",
-            "data": orjson.Fragment(value.model_dump_json()),
-        }
+        try:
+            data = value.model_dump_json()
+        except Exception as exc:  # a field pydantic cannot serialise (an arbitrary type)
+            raise KernelError(f"{where}: a {cls.__qualname__} cannot be sent as JSON: {exc}") from exc
+        return {MODEL_TAG: f"{cls.__module__}:{cls.__qualname__}", "data": orjson.Fragment(data)}
     if isinstance(value, type):
         # A class (say, the output type of a sub-agent) crosses as its import path.
         return {CLASS_TAG: f"{value.__module__}:{value.__qualname__}"}
