@@ -118,3 +118,11 @@ def test_codec_round_trip_keeps_models_and_refuses_the_rest() -> None:
     with pytest.raises(KernelError):
         encode({1: "int key"})
     assert os.environ.get("ANTHROPIC_API_KEY") is None
+
+
+def test_cpu_limit_ends_the_process_and_the_kernel_comes_back() -> None:
+    results, _ = run(["while True: pass", "print('back')"], cpu_limit_s=1, timeout_s=20)
+    first = results[0]
+    assert first.restarted and not first.timed_out
+    assert first.error is not None and "SIGXCPU" in first.error
+    assert results[1].output == "back\n"
