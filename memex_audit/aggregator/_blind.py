@@ -15,7 +15,9 @@ from memex_audit.trajectory import Outcome, TaskGroup, Trajectory
 
 _GRADING_KEYS = re.compile(
     r"reward|correct|label|grade|judge|evaluation|action_checks|db_check|nl_assertion|"
-    r"communicate_check|env_assertion|review|ground_truth|gold|expected|mistake|outcome|score",
+    r"communicate_check|env_assertion|review|ground_truth|gold|expected|mistake|outcome|score|"
+    # a benchmark's task record states what is being tested ("agent should refuse ...")
+    r"^task$|purpose|scenario|ticket",
     re.IGNORECASE,
 )
 
