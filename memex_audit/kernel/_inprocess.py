@@ -55,6 +55,9 @@ class _Worker:
         # A BlockTimeout that lands outside the block ends this worker; the kernel starts another.
         with contextlib.suppress(BaseException):
             self.loop.run_forever()
+        # The thread closes its own loop, also when it finishes long after being abandoned.
+        with contextlib.suppress(BaseException):
+            self.loop.close()
 
     @property
     def alive(self) -> bool:
@@ -82,8 +85,6 @@ class _Worker:
         except RuntimeError:
             return
         self.thread.join(join_s)
-        if not self.thread.is_alive():
-            self.loop.close()
 
 
 def _no_input(prompt: object = "") -> str:
