@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from memex_audit.auditor._signals import STRENGTH, Signal, _tail_quote
+from memex_audit.auditor._signal import STRENGTH, Signal, tail_quote
 from memex_audit.trajectory import Step, ToolCall, Trajectory
 
 _READ_ONLY = re.compile(
@@ -63,7 +63,7 @@ def detect_action_mismatch(trajectory: Trajectory, ground_truth: JsonValue) -> l
         wanted: dict[str, Any] = action.get("arguments") or {}
         if not same:
             last = trajectory.steps[-1]
-            tail = _tail_quote(last)
+            tail = tail_quote(last)
             if tail:
                 signals.append(
                     _make(

@@ -13,7 +13,7 @@ import re
 
 from memex_audit.auditor._report import AuditVerdict, Evidence
 from memex_audit.auditor._scope import is_action
-from memex_audit.auditor._signals import Signal
+from memex_audit.auditor._signal import Signal
 from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
 from memex_audit.trajectory import Trajectory
 

@@ -60,6 +60,11 @@ def find_numbers(text: str) -> list[NumberMention]:
     return mentions
 
 
+def looks_like_year(m: NumberMention) -> bool:
+    """A four-digit integer between 1800 and 2100 written without a separator: probably a year."""
+    return m.decimals == 0 and "," not in m.text and 1800 <= m.value <= 2100
+
+
 def same_value(a: float, b: float) -> bool:
     """Equal up to floating-point noise."""
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)

@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from memex_audit.auditor._memo import per_trajectory, source_segment
-from memex_audit.auditor._numbers import find_numbers, is_retyping
+from memex_audit.auditor._numbers import find_numbers, is_retyping, looks_like_year
 from memex_audit.auditor._scope import is_observation, observation_text
-from memex_audit.auditor._signals import STRENGTH, Signal, _looks_like_year
+from memex_audit.auditor._signal import STRENGTH, Signal
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(
@@ -59,7 +59,7 @@ def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
         if not is_observation(step):
             continue
         for line in observation_text(step).splitlines():
-            numbers = [n for n in find_numbers(line) if not _looks_like_year(n)]
+            numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
             if len(numbers) < _MIN_FIGURES or "|" in line:
                 continue
             label = line[: numbers[0].start].strip()
@@ -89,7 +89,7 @@ def _action_numbers(trajectory: Trajectory) -> tuple[tuple[int, float], ...]:
     found = []
     for step, text in _actions_after(trajectory, -1):
         for m in find_numbers(text):
-            if len(m.digits) >= 3 and not _looks_like_year(m):
+            if len(m.digits) >= 3 and not looks_like_year(m):
                 found.append((step.index, m.value))
     return tuple(found)
 

@@ -1,0 +1,240 @@
+"""Signals about how a run went: errors in tool outputs, numbers retyped between steps, too few or
+repeated searches, a turn limit or no answer, and sources the correct siblings used instead."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from memex_audit.auditor._numbers import find_numbers, is_retyping, looks_like_year, same_value
+from memex_audit.auditor._scope import (
+    calls_made,
+    compare_sources,
+    is_action,
+    is_observation,
+    is_search,
+    numbers_in_outputs,
+    observation_text,
+)
+from memex_audit.auditor._signal import (
+    STRENGTH,
+    Signal,
+    answer_text,
+    first_line_with,
+    make_signal,
+    responsible_agent,
+    tail_quote,
+)
+from memex_audit.taxonomy import SignalKind
+from memex_audit.trajectory import Trajectory
+
+_RESOLVED_DISCOUNT = 0.25
+"""An error the trajectory recovered from (the same tool later succeeded) says less about the failure."""
+
+
+# -- errors in tool outputs ---------------------------------------------------------------------
+
+_ERROR = re.compile(
+    r"Traceback \(most recent call last\)|exitcode: [1-9]\d*|\b\w*(?:Error|Exception)\b:|"
+    r"command not found|No such file or directory|Permission denied|\bHTTP(?:Error)?\s?[45]\d\d\b|"
+    r"\bstatus(?: code)?:? [45]\d\d\b|rate.?limit|timed? ?out\b"
+)
+_ERROR_KIND: list[tuple[SignalKind, re.Pattern[str]]] = [
+    ("timeout", re.compile(r"timed? ?out|TimeoutError|deadline exceeded", re.IGNORECASE)),
+    (
+        "api_error",
+        re.compile(
+            r"\b[45]\d\d\b.*(?:error|status|http)|rate.?limit|too many requests|unauthori[sz]ed|forbidden",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "environment_error",
+        re.compile(
+            r"ModuleNotFoundError|ImportError|command not found|No such file or directory|Permission denied"
+        ),
+    ),
+]
+
+
+def detect_tool_errors(trajectory: Trajectory) -> list[Signal]:
+    """Errors and tracebacks in tool outputs; an error the same tool later recovered from is weaker."""
+    signals = []
+    observations = [s for s in trajectory.steps if is_observation(s)]
+    for position, step in enumerate(observations):
+        text = observation_text(step)
+        match = _ERROR.search(text)
+        if match is None and step.error:
+            match = re.search(r"\S.*", step.error)
+        if match is None:
+            continue
+        line = first_line_with(text, match)
+        kind: SignalKind = next((k for k, pattern in _ERROR_KIND if pattern.search(line)), "tool_error")
+        later = [s for s in observations[position + 1 :] if s.tool_name == step.tool_name]
+        recovered = any(not s.error and not _ERROR.search(observation_text(s)) for s in later)
+        strength = STRENGTH[kind] - (_RESOLVED_DISCOUNT if recovered else 0.0)
+        state = "the same tool later succeeded" if recovered else "never recovered from"
+        signals.append(
+            make_signal(
+                kind,
+                step,
+                line,
+                f"error in the output of step {step.index} ({state})",
+                agent=responsible_agent(trajectory, step.index),
+                strength=strength,
+            )
+        )
+    return signals
+
+
+def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
+    """A number used in a later call or code block that is an earlier tool output's number retyped
+    with a slip (one digit changed or two swapped), never itself shown by any tool (3,501 → 3531)."""
+    seen = numbers_in_outputs(trajectory)
+    question = {m.value for m in find_numbers(trajectory.question or "")}
+    signals = []
+    reported: set[str] = set()
+    for step in trajectory.steps:
+        if not is_action(step) or step.role != "assistant":
+            continue
+        # Only what is transcribed into code or a call: prose to a user restates computed totals
+        # (a sum, a fare difference) that look like slips but are not.
+        used_text = "\n".join(
+            [step.code or "", *(c.arguments_raw or str(c.arguments) for c in step.tool_calls)]
+        )
+        earlier = [s for s in seen if s.step < step.index]
+        for use in find_numbers(used_text):
+            if use.text in reported or use.value in question or looks_like_year(use):
+                continue
+            if any(same_value(s.mention.value, use.value) for s in earlier):
+                continue
+            source = next((s for s in earlier if is_retyping(s.mention, use)), None)
+            if source is None or not step.contains(use.text):
+                continue
+            reported.add(use.text)
+            signals.append(
+                make_signal(
+                    "retyped_number",
+                    step,
+                    use.text,
+                    f"{source.mention.text} (tool output at step {source.step}) was retyped as {use.text}",
+                )
+            )
+    return signals
+
+
+# -- search strategy ----------------------------------------------------------------------------
+
+
+def detect_few_searches(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
+    """Far fewer calls than the correct siblings made (at most half of their median, which is ≥ 2)."""
+    correct = sorted(len(calls_made(s)) for s in siblings if s.success is True and s.id != trajectory.id)
+    calls = calls_made(trajectory)
+    if not correct or not calls:
+        return []
+    median = correct[len(correct) // 2]
+    if median < 2 or len(calls) * 2 > median:
+        return []
+    last = calls[-1]
+    step = trajectory.steps[last.step]
+    quote = last.text if step.contains(last.text) else last.name
+    return [
+        make_signal(
+            "few_searches",
+            step,
+            quote,
+            f"stopped after {len(calls)} calls where the correct siblings made a median of {median}",
+        )
+    ]
+
+
+def detect_repetition(trajectory: Trajectory) -> list[Signal]:
+    """The same search issued three times or twice in a row, or the same long message repeated."""
+    signals: list[Signal] = []
+    counts: Counter[tuple[str, tuple[str, ...]]] = Counter()
+    previous: tuple[str, tuple[str, ...]] | None = None
+    for call in calls_made(trajectory):
+        if not is_search(call):
+            continue
+        key = (call.name, call.arguments)
+        counts[key] += 1
+        if counts[key] == 3 or (key == previous and counts[key] == 2):
+            step = trajectory.steps[call.step]
+            quote = call.text if step.contains(call.text) else call.name
+            signals.append(
+                make_signal("repeated_searches", step, quote, f"the search {call.text[:80]!r} was repeated")
+            )
+            break
+        previous = key
+    texts: dict[str, int] = {}
+    for step in trajectory.steps:
+        if not is_action(step) or not step.text:
+            continue
+        squashed = " ".join(step.text.split())
+        if len(squashed) < 40:
+            continue
+        if squashed in texts:
+            quote = step.text.strip()[:120]
+            signals.append(
+                make_signal(
+                    "repeated_steps",
+                    step,
+                    quote,
+                    f"step {step.index} repeats step {texts[squashed]} verbatim",
+                )
+            )
+            break
+        texts[squashed] = step.index
+    return signals
+
+
+_LIMIT = re.compile(
+    r"max.?(?:turns|steps|iterations)|limit|too.?many|context.?length|exhausted|ran out", re.IGNORECASE
+)
+
+
+def detect_turn_limit(trajectory: Trajectory, siblings: Sequence[Trajectory] = ()) -> list[Signal]:
+    """The run ended at a turn, step or context limit, or without giving any answer."""
+    if not trajectory.steps:
+        return []
+    last = trajectory.steps[-1]
+    quote = tail_quote(last)
+    if not quote:
+        return []
+    reasons = [
+        str(v)
+        for k, v in {**trajectory.metadata, **trajectory.outcome.details}.items()
+        if re.search(r"termination|exit_status|stop_reason|finish", k, re.IGNORECASE)
+    ]
+    limit = next((r for r in reasons if _LIMIT.search(r)), None)
+    if limit is not None:
+        return [make_signal("turn_limit", last, quote, f"the run ended at a limit ({limit})")]
+    others_answer = any(answer_text(s) is not None for s in siblings if s.id != trajectory.id)
+    if answer_text(trajectory) is None and others_answer:
+        return [
+            make_signal(
+                "no_answer", last, quote, "the run ended without an answer, while its siblings gave one"
+            )
+        ]
+    return []
+
+
+def detect_source_mismatch(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
+    """Sources most correct siblings opened that this one never did, while it opened others instead."""
+    comparison = compare_sources(trajectory, siblings)
+    if not comparison.missing or not comparison.extra:
+        return []
+    source, first = min(comparison.extra.items(), key=lambda item: item[1])
+    step = trajectory.steps[first]
+    if not step.contains(source):
+        return []
+    missing = ", ".join(comparison.missing[:3])
+    return [
+        make_signal(
+            "missing_sibling_source",
+            step,
+            source,
+            f"opened {source} where the {comparison.correct_siblings} correct sibling(s) used {missing}, which this run never opened",
+        )
+    ]
