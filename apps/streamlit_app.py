@@ -15,16 +15,35 @@ from memex_audit.app._text import escape_markdown
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="memex_audit", page_icon="🔎", layout="wide")
+st.set_page_config(page_title="memex_audit", page_icon=":material/search:", layout="wide")
 st.session_state["_memex_app_file"] = str(HERE / "streamlit_app.py")
 
 pages = [
-    st.Page(HERE / "pages" / "overview.py", title="Overview", icon="📊", url_path="overview", default=True),
-    st.Page(HERE / "pages" / "failures.py", title="Failure breakdown", icon="🧯", url_path="failures"),
     st.Page(
-        HERE / "pages" / "trajectories.py", title="Trajectory viewer", icon="🧵", url_path="trajectories"
+        HERE / "views" / "overview.py",
+        title="Overview",
+        icon=":material/dashboard:",
+        url_path="overview",
+        default=True,
     ),
-    st.Page(HERE / "pages" / "best_of_n.py", title="Best-of-N", icon="🗳️", url_path="best_of_n"),
+    st.Page(
+        HERE / "views" / "failures.py",
+        title="Failure breakdown",
+        icon=":material/bar_chart:",
+        url_path="failures",
+    ),
+    st.Page(
+        HERE / "views" / "trajectories.py",
+        title="Trajectory viewer",
+        icon=":material/timeline:",
+        url_path="trajectories",
+    ),
+    st.Page(
+        HERE / "views" / "best_of_n.py",
+        title="Best-of-N",
+        icon=":material/how_to_vote:",
+        url_path="best_of_n",
+    ),
 ]
 navigation = st.navigation(pages)
 

@@ -24,7 +24,12 @@ STEPS_PER_PAGE = 20
 """Steps per page of a timeline."""
 _EXCERPT = 700
 
-_ROLE_ICONS = {"system": "⚙️", "user": "🧑", "assistant": "🤖", "tool": "🔧"}
+_ROLE_ICONS = {
+    "system": ":material/settings:",
+    "user": ":material/person:",
+    "assistant": ":material/smart_toy:",
+    "tool": ":material/build:",
+}
 
 
 def show_text(text: str, *, key: str, label: str, language: str = "text") -> None:
@@ -34,15 +39,20 @@ def show_text(text: str, *, key: str, label: str, language: str = "text") -> Non
         st.code(text, language=language, wrap_lines=True)
         return
     with st.expander(f"{escape_markdown(label)} ({len(text):,} characters)", expanded=False):
-        pages = page_text(text, 1, PAGE_CHARS).pages
-        page = 1
-        if pages > 1:
-            page = int(
-                st.number_input(
-                    f"page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key=f"{key}:page"
-                )
+        paged_code(text, key=key, language=language)
+
+
+def paged_code(text: str, *, key: str, language: str = "text") -> None:
+    """``text`` verbatim, one page of ``PAGE_CHARS`` at a time with a page picker when it is longer."""
+    pages = page_text(text, 1, PAGE_CHARS).pages
+    page = 1
+    if pages > 1:
+        page = int(
+            st.number_input(
+                f"page (of {pages})", min_value=1, max_value=pages, value=1, step=1, key=f"{key}:page"
             )
-        st.code(page_text(text, page, PAGE_CHARS).text, language=language, wrap_lines=True)
+        )
+    st.code(page_text(text, page, PAGE_CHARS).text, language=language, wrap_lines=True)
 
 
 def _fields(step: Step) -> list[tuple[str, str, str]]:
@@ -106,7 +116,14 @@ def render_step(step: Step, *, key: str, evidence: Sequence[Evidence] = (), faul
             note = f" — {escape_markdown(item.note)}" if item.note else ""
             st.markdown(f"**Evidence**{note}" + ("" if found else " (quote not found in this step)"))
             st.markdown(markdown)
-        for n, (label, text, language) in enumerate(_fields(step)):
+        fields = _fields(step)
+        if step.role == "system" and not evidence:
+            # The system prompt repeats in every rollout of a harness: keep it out of the way.
+            with st.expander("system prompt", expanded=False):
+                for n, (_, text, language) in enumerate(fields):
+                    paged_code(text, key=f"{key}:{n}", language=language)
+            return
+        for n, (label, text, language) in enumerate(fields):
             show_text(text, key=f"{key}:{n}", label=label, language=language)
 
 

@@ -114,7 +114,7 @@ def failures_download(
     return buffer.getvalue()
 
 
-VIEWER_PAGE = "pages/trajectories.py"
+VIEWER_PAGE = "views/trajectories.py"
 GOTO_KEY = "memex:goto"
 
 

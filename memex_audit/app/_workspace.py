@@ -7,6 +7,7 @@ query. It does not depend on Streamlit, so tests and benchmarks use it directly.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,18 @@ def _covering(inputs: Sequence[Path]) -> list[Path]:
     return kept
 
 
+def _read_by_audits(workspace: Workspace) -> pl.DataFrame:
+    """The rows of ``workspace.table`` read from an audit run's inputs (not only an aggregate run's)."""
+    inputs = [str(p) for run in workspace.runs if run.kind == "audit" for p in run.inputs]
+    if not inputs:
+        return workspace.table.clear()
+    file = pl.col("file").fill_null("")
+    inside = pl.any_horizontal(
+        *[(file == p) | file.str.starts_with(p.rstrip("/\\") + os.sep) for p in inputs]
+    )
+    return workspace.table.filter(inside)
+
+
 def _taxonomy_ids(names: Sequence[str]) -> dict[str, list[str]]:
     ids = {}
     for name in names:
@@ -187,6 +200,6 @@ def load_workspace(discovery: Discovery, *, load_trajectories: bool = True) -> W
         pl.concat(frames) if frames else audit_frame([]).with_columns(pl.lit(None, pl.String).alias("run"))
     )
     workspace.table = trajectory_table(workspace.trajectories)
-    workspace.failures = failure_frame(workspace.audit_rows, workspace.table)
+    workspace.failures = failure_frame(workspace.audit_rows, _read_by_audits(workspace))
     workspace.taxonomy_ids = _taxonomy_ids(workspace.audit_rows.get_column("taxonomy").unique().to_list())
     return workspace

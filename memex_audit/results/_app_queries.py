@@ -298,7 +298,8 @@ _VOTE_SCHEMA = {
     "answer": pl.String,
     "votes": pl.Int64,
     "correct": pl.Boolean,
-    "chosen": pl.Boolean,
+    "returned": pl.Boolean,
+    "trusted": pl.Boolean,
     "majority": pl.Boolean,
     "support": pl.String,
     "score": pl.Float64,
@@ -308,7 +309,8 @@ _VOTE_SCHEMA = {
 
 def rollout_votes(result: AggregateTaskResult, policy: str) -> pl.DataFrame:
     """One row per rollout of a task: its answer, how many rollouts gave that answer, whether
-    ``policy`` chose it and whether majority vote did, and the verifier's check when there is one."""
+    ``policy`` returned it (its first choice) or trusted it (among its chosen rollouts), whether
+    majority vote trusted it, and the verifier's check when there is one."""
     chosen = result.aggregations.get(policy)
     majority = result.aggregations.get("majority")
     votes_of: dict[str, int] = {}
@@ -331,7 +333,8 @@ def rollout_votes(result: AggregateTaskResult, policy: str) -> pl.DataFrame:
                 "answer": rollout.answer,
                 "votes": votes_of.get(rollout.rollout_id, answer_counts[rollout.answer]),
                 "correct": rollout.correct,
-                "chosen": chosen is not None and rollout.rollout_id in chosen.chosen_rollouts[:1],
+                "returned": chosen is not None and rollout.rollout_id == chosen.chosen,
+                "trusted": chosen is not None and rollout.rollout_id in chosen.chosen_rollouts,
                 "majority": majority is not None and rollout.rollout_id in majority.chosen_rollouts,
                 "support": check.support if check else None,
                 "score": check.score if check else None,

@@ -18,13 +18,16 @@ if not ws.trajectories:
     st.stop()
 
 goto = take_goto()
+audited = ws.audit_rows.group_by("task_id").agg(pl.col("trajectory_id").n_unique().alias("audited"))
 tasks = (
     ws.table.group_by("task_id", maintain_order=True)
     .agg(pl.len().alias("n"), (pl.col("outcome") == "failed").sum().alias("failed"))
-    .sort(["failed", "task_id"], descending=[True, False])
+    .join(audited, on="task_id", how="left")
+    .with_columns(pl.col("audited").fill_null(0))
+    .sort(["audited", "failed", "task_id"], descending=[True, True, False])
 )
 task_ids = tasks.get_column("task_id").to_list()
-label = {t: f"{t} ({f} of {n} failed)" for t, n, f in tasks.iter_rows()}
+label = {t: f"{t} ({f} of {n} failed, {a} audited)" for t, n, f, a in tasks.iter_rows()}
 if goto is not None and goto[0] in label:
     st.session_state["viewer:task"] = goto[0]
     st.session_state["viewer:trajectory"] = goto[1]

@@ -102,7 +102,7 @@ for col, (name, value, ok) in zip(
 votes = rollout_votes(result, policy)
 vote_counts = (
     votes.group_by("answer")
-    .agg(pl.len().alias("rollouts"), pl.col("chosen").any())
+    .agg(pl.len().alias("rollouts"), pl.col("trusted").any().alias(f"chosen by {policy}"))
     .sort("rollouts", descending=True)
 )
 left, right = st.columns([3, 2])
@@ -110,7 +110,13 @@ with left:
     st.dataframe(votes, hide_index=True, key="bon:votes")
 with right:
     st.plotly_chart(
-        px.bar(vote_counts.to_pandas(), x="answer", y="rollouts", color="chosen", title="Votes per answer"),
+        px.bar(
+            vote_counts.to_pandas(),
+            x="answer",
+            y="rollouts",
+            color=f"chosen by {policy}",
+            title="Votes per answer",
+        ).update_xaxes(type="category"),
         key="bon:vote_chart",
     )
 if chosen is not None and chosen.rationale:
