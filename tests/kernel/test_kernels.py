@@ -202,7 +202,7 @@ def test_scope_objects_reach_tools_as_the_hosts_originals(backend: str) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_output_printed_before_a_timeout_is_kept(backend: str) -> None:
     code = "import time\nprint('started', flush=True)\ntime.sleep(0.6)\nprint('looping')\nwhile True: pass"
-    [result, after] = run(backend, [code, "print('next')"], timeout_s=1.2)
+    [result, after] = run(backend, [code, "print('next')"], timeout_s=1.5)
     assert result.timed_out
     assert result.output == "started\nlooping\n"
     assert after.output == "next\n"
