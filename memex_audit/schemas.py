@@ -26,7 +26,7 @@ PERSISTED_MODELS: dict[str, str] = {
     "audit_report": "memex_audit.auditor:AuditReport",
     "audit_verdict": "memex_audit.auditor:AuditVerdict",
     "audit_summary": "memex_audit.results._audit_summary:RunAuditSummary",
-    "audit_agreement": "memex_audit.results._audit_summary:AuditAgreement",
+    "audit_agreement": "memex_audit.results._audit_agreement:AuditAgreement",
 }
 
 

@@ -27,15 +27,13 @@ from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient
 from memex_audit.loaders import load
 from memex_audit.results import RunStore
-from memex_audit.results._audit_summary import (
+from memex_audit.results._audit_agreement import (
     AuditAgreement,
     audit_agreement,
-    audit_frame,
-    breakdown_table,
     labels_from_trajectories,
     read_label_file,
-    summarize_audit,
 )
+from memex_audit.results._audit_summary import audit_frame, breakdown_table, summarize_audit
 from memex_audit.taxonomy import load_taxonomy
 
 

@@ -8,17 +8,15 @@ import pytest
 
 from memex_audit.auditor import AuditReport, Producer, TrajectoryRef
 from memex_audit.errors import UsageError
-from memex_audit.results._audit_summary import (
+from memex_audit.results._audit_agreement import (
     attribution_agreement,
     audit_agreement,
-    audit_frame,
-    breakdown_table,
     category_agreement,
     cohen_kappa,
     read_label_file,
     split_of,
-    summarize_audit,
 )
+from memex_audit.results._audit_summary import audit_frame, breakdown_table, summarize_audit
 from memex_audit.trajectory import HumanLabel
 
 
