@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import keyword
 import re
 import typing
@@ -25,6 +26,7 @@ from memex_audit.agent._validate import output_type_name
 from memex_audit.errors import MemexAuditError, UsageError
 from memex_audit.kernel import (
     RESERVED_NAMES,
+    ForeignType,
     InProcessKernel,
     Kernel,
     KernelSetup,
@@ -222,9 +224,19 @@ class Agent(Generic[T]):
                 )
             if not isinstance(task, str):
                 raise TypeError(f"spawn_agent: task must be a str, not {type(task).__name__}")
+            instructions = None
+            if isinstance(output_type, ForeignType):
+                # Defined in a subprocess kernel: checked there; the sub-agent reads its schema.
+                instructions = fill(
+                    "foreign_output",
+                    type_name=output_type.name,
+                    schema=json.dumps(output_type.json_schema, indent=1) if output_type.json_schema else "{}",
+                )
+                output_type = Any
             child: Agent[Any] = Agent(
                 self.model,
                 Any if output_type is None else output_type,
+                instructions=instructions,
                 tools=self.tools,
                 kernel=self.kernel,
                 max_turns=self.max_turns,

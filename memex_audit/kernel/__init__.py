@@ -14,6 +14,7 @@ tracebacks over the agent's own lines, and define ``submit`` and ``spawn_agent``
 """
 
 from memex_audit.kernel._block import SubmitSignal
+from memex_audit.kernel._codec import ForeignType
 from memex_audit.kernel._env import clean_environment
 from memex_audit.kernel._fake import FakeKernel
 from memex_audit.kernel._inprocess import InProcessKernel
@@ -25,6 +26,7 @@ __all__ = [
     "RESERVED_NAMES",
     "ExecutionResult",
     "FakeKernel",
+    "ForeignType",
     "InProcessKernel",
     "Kernel",
     "KernelSetup",

@@ -17,15 +17,17 @@ loaded, and otherwise keeps the plain JSON data.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as dt
 import importlib
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from memex_audit.errors import KernelError
 
@@ -200,19 +202,47 @@ def resolve_class(path: str, *, allow_import: bool) -> type | None:
 _BUILTIN_TYPES = ("str", "int", "float", "bool", "dict", "list", "object")
 
 
-def encode_type(tp: Any) -> dict[str, str]:
-    """A reference to an output type: a builtin by name, a class by import path, else its repr."""
+@dataclass(frozen=True)
+class ForeignType:
+    """An output type the host cannot import (say, a class the agent defined in its kernel).
+
+    The host cannot validate against it, so a sub-agent with this output type is shown its JSON
+    Schema and its submission is checked where the class lives, in the kernel that spawned it.
+
+    Attributes:
+        name: The type's name.
+        json_schema: Its JSON Schema, when pydantic could produce one.
+    """
+
+    name: str
+    json_schema: dict[str, Any] | None = None
+
+
+def encode_type(tp: Any) -> dict[str, Any]:
+    """A reference to an output type: a builtin by name, else its name, import path and JSON Schema.
+
+    The schema lets a host that cannot import the class still tell a sub-agent what to submit.
+    """
     if isinstance(tp, type) and tp.__module__ == "builtins" and tp.__name__ in _BUILTIN_TYPES:
         return {"builtin": tp.__name__}
+    ref: dict[str, Any] = {"repr": repr(tp), "name": getattr(tp, "__name__", repr(tp))}
     if isinstance(tp, type):
-        return {"class": f"{tp.__module__}:{tp.__qualname__}"}
-    return {"repr": repr(tp)}
+        ref["class"] = f"{tp.__module__}:{tp.__qualname__}"
+    # Not every type has a JSON Schema; the name still tells the sub-agent something.
+    with contextlib.suppress(Exception):
+        ref["schema"] = TypeAdapter(tp).json_schema()
+    return ref
 
 
-def decode_type(ref: dict[str, str], *, allow_import: bool) -> Any | None:
-    """The type ``encode_type`` referred to, or ``None`` when it cannot be found here."""
+def decode_type(ref: dict[str, Any], *, allow_import: bool) -> Any | None:
+    """The type ``encode_type`` referred to; a ``ForeignType`` when it cannot be found here."""
     if "builtin" in ref and ref["builtin"] in _BUILTIN_TYPES:
         return getattr(builtins, ref["builtin"])
     if "class" in ref:
-        return resolve_class(ref["class"], allow_import=allow_import)
+        found = resolve_class(str(ref["class"]), allow_import=allow_import)
+        if found is not None:
+            return found
+    if "name" in ref:
+        schema = ref.get("schema")
+        return ForeignType(str(ref["name"]), schema if isinstance(schema, dict) else None)
     return None

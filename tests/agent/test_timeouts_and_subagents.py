@@ -114,3 +114,27 @@ def test_the_concurrency_limit_queues_sub_agents() -> None:
     assert result.output is not None and result.output.answer == 6
     block_s = result.trajectory.steps[2].metadata["block_s"]
     assert isinstance(block_s, float) and block_s >= 0.55  # two waves of two 0.3 s sub-agents
+
+
+def test_a_sub_agent_output_type_defined_in_a_subprocess_kernel_is_described_and_checked() -> None:
+    async def reply(request: LLMRequest) -> str:
+        first = request.messages[0].text()
+        if first.startswith("## Task\n\nFind"):
+            return code("submit({'label': 'x', 'score': 0.5})")
+        if len(request.messages) == 1:
+            define = (
+                "from pydantic import BaseModel\n"
+                "class Finding(BaseModel):\n    label: str\n    score: float\n"
+                "found = await spawn_agent('Find one', output_type=Finding)\n"
+                "print(type(found).__name__, found.score)"
+            )
+            return code(define)
+        return code("submit({'answer': int(found.score * 10), 'why': found.label})")
+
+    model = FunctionModel(reply)
+    result = Agent(model, Answer, kernel="subprocess").run_sync("Delegate.")
+    assert result.stop_reason == "submitted", result.error
+    assert result.output == Answer(answer=5, why="x")
+    child_system = result.sub_runs[0].steps[0].text or ""
+    assert "Your output type is `Finding`" in child_system and '"score"' in child_system
+    assert any(r.messages[-1].text().startswith("Finding 0.5") for r in model.requests)
