@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import keyword
 import re
-import typing
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
@@ -19,7 +17,7 @@ from memex_audit.agent._budget import Budget
 from memex_audit.agent._code_loop import run_code_loop
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import RunRecorder, RunResult
-from memex_audit.agent._render import referenced_models, render_function, render_model
+from memex_audit.agent._render import referenced_models, render_function, render_model, type_hints
 from memex_audit.agent._state import RunState, Stop
 from memex_audit.agent._tool_loop import run_tool_loop
 from memex_audit.agent._validate import output_type_name
@@ -275,9 +273,7 @@ class Agent(Generic[T]):
         """
         roots: list[Any] = [self.output_type]
         for tool in self.tools:
-            # Unresolvable annotations are skipped here: the stub shows them as written.
-            with contextlib.suppress(Exception):
-                roots.extend(typing.get_type_hints(tool).values())
+            roots.extend(type_hints(tool).values())
         for value in scope.values():
             if isinstance(value, type) and issubclass(value, BaseModel):
                 roots.append(value)

@@ -7,6 +7,7 @@ and public methods, so it can use objects in scope without printing them first.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 import typing
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 _MAX_DOC = 1500
-_MAX_CLASSES = 16
+_MAX_CLASSES = 20
 
 
 def format_annotation(tp: Any) -> str:
@@ -51,17 +52,34 @@ def format_annotation(tp: Any) -> str:
     return str(tp).replace("typing.", "")
 
 
-def _hints(obj: Any) -> dict[str, Any]:
+def type_hints(obj: Any) -> dict[str, Any]:
+    """The resolved annotations of ``obj``; those that cannot be resolved are left out.
+
+    ``typing.get_type_hints`` gives up on all of them when one name was imported only for type
+    checking; resolving them one by one keeps the others (stubs then show the unresolved ones
+    as written).
+    """
     try:
         return typing.get_type_hints(obj, include_extras=False)
-    except Exception:  # unresolvable forward references: fall back to the raw annotations
-        return {}
+    except Exception:
+        pass
+    namespace = getattr(obj, "__globals__", {})
+    hints: dict[str, Any] = {}
+    for name, annotation in getattr(obj, "__annotations__", {}).items():
+        if not isinstance(annotation, str):
+            hints[name] = annotation
+            continue
+        try:
+            hints[name] = eval(annotation, dict(namespace))
+        except Exception:
+            continue
+    return hints
 
 
 def render_signature(fn: Callable[..., Any], *, name: str | None = None, skip_self: bool = False) -> str:
     """``def name(a: int, *, b: str = 'x') -> list[int]`` for ``fn`` (no trailing colon)."""
     signature = inspect.signature(fn)
-    hints = _hints(fn)
+    hints = type_hints(fn)
     parts: list[str] = []
     saw_star = False
     previous: inspect._ParameterKind | None = None
@@ -135,38 +153,71 @@ def models_in(tp: Any) -> list[type[BaseModel]]:
     return found
 
 
-def referenced_models(roots: Iterable[Any], limit: int = _MAX_CLASSES) -> list[type[BaseModel]]:
-    """The models reachable from ``roots`` (types) through field types, breadth first."""
-    queue: list[type[BaseModel]] = []
+def documented_in(tp: Any) -> list[type]:
+    """The classes a type mentions that get a stub: pydantic models and dataclasses."""
+    if isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp)):
+        return [tp]
+    found: list[type] = []
+    for arg in typing.get_args(tp):
+        found.extend(documented_in(arg))
+    return found
+
+
+def referenced_models(roots: Iterable[Any], limit: int = _MAX_CLASSES) -> list[type]:
+    """The models and dataclasses reachable from ``roots`` (types) through field types, breadth first."""
+    queue: list[type] = []
     for root in roots:
-        queue.extend(models_in(root))
-    seen: list[type[BaseModel]] = []
+        queue.extend(documented_in(root))
+    seen: list[type] = []
+    names: set[str] = set()
     while queue and len(seen) < limit:
         cls = queue.pop(0)
-        if cls in seen or cls is BaseModel:
+        # Two classes of one name (a generated subclass of a tool's return type) would read as one
+        # class defined twice; the first, the output type, is the one the model must submit.
+        if cls is BaseModel or cls.__name__ in names:
             continue
         seen.append(cls)
-        for field in cls.model_fields.values():
-            queue.extend(models_in(field.annotation))
+        names.add(cls.__name__)
+        for annotation in _field_types(cls).values():
+            queue.extend(documented_in(annotation))
     return seen
 
 
-def render_model(cls: type[BaseModel]) -> str:
-    """A model as a class stub: first docstring paragraph, fields with types, public methods."""
-    lines = [f"class {cls.__name__}(BaseModel):"]
+def _field_types(cls: type) -> dict[str, Any]:
+    if issubclass(cls, BaseModel):
+        return {name: field.annotation for name, field in cls.model_fields.items()}
+    hints = type_hints(cls)
+    return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+
+
+def render_model(cls: type) -> str:
+    """A model or dataclass as a class stub: first docstring paragraph, fields, public methods."""
+    is_model = issubclass(cls, BaseModel)
+    lines = [f"class {cls.__name__}(BaseModel):" if is_model else f"@dataclass\nclass {cls.__name__}:"]
     doc = _docstring(cls, "    ", first_paragraph=True)
-    if doc:
-        lines.append(doc)
-    for name, field in cls.model_fields.items():
-        line = f"    {name}: {format_annotation(field.annotation)}"
-        if not field.is_required():
-            line += f" = {_default_text(field)}"
-        if field.description:
-            line += f"  # {field.description.splitlines()[0][:160]}"
-        lines.append(line)
+    if doc and not (not is_model and doc.strip().startswith(f'"""{cls.__name__}(')):
+        lines.append(doc)  # (a dataclass without a docstring gets a generated signature: skipped)
+    if issubclass(cls, BaseModel):
+        for name, field in cls.model_fields.items():
+            line = f"    {name}: {format_annotation(field.annotation)}"
+            if not field.is_required():
+                line += f" = {_default_text(field)}"
+            if field.description:
+                line += f"  # {field.description.splitlines()[0][:160]}"
+            lines.append(line)
+    else:
+        types = _field_types(cls)
+        for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+            line = f"    {item.name}: {format_annotation(types[item.name])}"
+            if item.default is not dataclasses.MISSING:
+                text = repr(item.default)
+                line += f" = {text if len(text) <= 40 else '...'}"
+            elif item.default_factory is not dataclasses.MISSING:
+                line += " = ..."
+            lines.append(line)
     for name, member in _own_members(cls):
         if isinstance(member, property):
-            returns = format_annotation(_hints(member.fget).get("return", "")) if member.fget else ""
+            returns = format_annotation(type_hints(member.fget).get("return", "")) if member.fget else ""
             summary = (inspect.getdoc(member) or "").split("\n", 1)[0]
             lines.append(
                 f"    @property\n    def {name}(self) -> {returns or 'Any'}: ...{'  # ' + summary if summary else ''}"
@@ -190,13 +241,14 @@ def _default_text(field: FieldInfo) -> str:
     return text if len(text) <= 40 else "..."
 
 
-def _own_members(cls: type[BaseModel]) -> list[tuple[str, Any]]:
+def _own_members(cls: type) -> list[tuple[str, Any]]:
+    fields = set(_field_types(cls))
     members: list[tuple[str, Any]] = []
     for klass in cls.__mro__:
-        if klass in (BaseModel, object) or not issubclass(klass, BaseModel):
+        if klass in (BaseModel, object) or (issubclass(cls, BaseModel) and not issubclass(klass, BaseModel)):
             continue
         for name, member in vars(klass).items():
-            if name.startswith("_") or name in cls.model_fields or any(name == n for n, _ in members):
+            if name.startswith("_") or name in fields or any(name == n for n, _ in members):
                 continue
             if isinstance(member, property) or inspect.isfunction(member):
                 members.append((name, member))

@@ -1,7 +1,8 @@
 """The JSON-safe form of values that cross between the host and a subprocess kernel.
 
 Never pickle: a pydantic model crosses as its JSON plus the import path of its class, and is
-re-validated on the other side; lists, tuples and dicts are walked; JSON scalars, dates and paths
+re-validated on the other side; a dataclass crosses field by field and is rebuilt with its class;
+lists, tuples and dicts are walked; JSON scalars, dates and paths
 pass as themselves. Anything else is refused with a message saying what to pass instead.
 
 Objects the child received from the host's scope (and the items of scope lists and dicts) go
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import dataclasses
 import datetime as dt
 import importlib
 import sys
@@ -34,7 +36,8 @@ from memex_audit.errors import KernelError
 MODEL_TAG = "__memex_model__"
 CLASS_TAG = "__memex_class__"
 REF_TAG = "__memex_scope__"
-_TAGS = (MODEL_TAG, CLASS_TAG, REF_TAG)
+DATACLASS_TAG = "__memex_dataclass__"
+_TAGS = (MODEL_TAG, CLASS_TAG, REF_TAG, DATACLASS_TAG)
 
 
 class ScopeRefs:
@@ -84,6 +87,14 @@ def encode(value: Any, where: str = "value", refs: ScopeRefs | None = None) -> A
         except Exception as exc:  # a field pydantic cannot serialise (an arbitrary type)
             raise KernelError(f"{where}: a {cls.__qualname__} cannot be sent as JSON: {exc}") from exc
         return {MODEL_TAG: f"{cls.__module__}:{cls.__qualname__}", "data": orjson.Fragment(data)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # A dataclass (tools often return them) crosses field by field, rebuilt on the other side.
+        kind = type(value)
+        fields = {
+            f.name: encode(getattr(value, f.name), f"{where}.{f.name}", refs)
+            for f in dataclasses.fields(value)
+        }
+        return {DATACLASS_TAG: f"{kind.__module__}:{kind.__qualname__}", "fields": fields}
     if isinstance(value, type):
         # A class (say, the output type of a sub-agent) crosses as its import path.
         return {CLASS_TAG: f"{value.__module__}:{value.__qualname__}"}
@@ -141,6 +152,8 @@ def decode(
         if found is None and problems is not None:
             problems.append(f"{where}: class {path} is not importable here; left as None")
         return found
+    if DATACLASS_TAG in tree:
+        return _decode_dataclass(tree, allow_import=allow_import, problems=problems, where=where, scope=scope)
     if MODEL_TAG in tree:
         path = str(tree[MODEL_TAG])
         cls = resolve_model(path, allow_import=allow_import)
@@ -160,6 +173,33 @@ def decode(
         k: decode(v, allow_import=allow_import, problems=problems, where=f"{where}[{k!r}]", scope=scope)
         for k, v in tree.items()
     }
+
+
+def _decode_dataclass(
+    tree: dict[str, Any],
+    *,
+    allow_import: bool,
+    problems: list[str] | None,
+    where: str,
+    scope: Mapping[str, Any] | None,
+) -> Any:
+    raw = tree.get("fields") or {}
+    fields = {
+        k: decode(v, allow_import=allow_import, problems=problems, where=f"{where}.{k}", scope=scope)
+        for k, v in raw.items()
+    }
+    path = str(tree[DATACLASS_TAG])
+    cls = resolve_class(path, allow_import=allow_import)
+    if cls is None or not dataclasses.is_dataclass(cls):
+        if problems is not None:
+            problems.append(f"{where}: dataclass {path} is not importable here; kept as a dict")
+        return fields
+    init = {f.name for f in dataclasses.fields(cls) if f.init}
+    obj = cls(**{k: v for k, v in fields.items() if k in init})
+    for name, value in fields.items():
+        if name not in init:
+            object.__setattr__(obj, name, value)
+    return obj
 
 
 def _resolve_ref(scope: Mapping[str, Any], path: Any, where: str) -> Any:

@@ -83,3 +83,29 @@ def test_scope_summary_is_bounded_whatever_the_object_size() -> None:
     assert (
         by_id == "- by_id: dict[str, Trajectory] · 2 keys · {'m-1': Trajectory(...), 'm-2': Trajectory(...)}"
     )
+
+
+def test_dataclass_stub_lists_its_fields() -> None:
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Window:
+        """Steps around a hit."""
+
+        center: int
+        steps: list[int] = field(default_factory=list)
+        label: str = "x"
+
+        def width(self) -> int:
+            """How many steps."""
+            return len(self.steps)
+
+    assert render_model(Window).splitlines() == [
+        "@dataclass",
+        "class Window:",
+        '    """Steps around a hit."""',
+        "    center: int",
+        "    steps: list[int] = ...",
+        "    label: str = 'x'",
+        "    def width(self) -> int: ...  # How many steps.",
+    ]

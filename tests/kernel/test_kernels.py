@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,6 +20,19 @@ BACKENDS = ["inprocess", "subprocess"]
 class Hit(BaseModel):
     step: int
     text: str
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    hits: list[Hit]
+
+
+def span_of(trajectory: Trajectory, pattern: str) -> Span:
+    """First and last step matching ``pattern``."""
+    steps = trajectory.search(pattern)
+    return Span(steps[0], steps[-1], find_hits(trajectory, pattern))
 
 
 def find_hits(trajectory: Trajectory, pattern: str) -> list[Hit]:
@@ -206,3 +220,11 @@ def test_output_printed_before_a_timeout_is_kept(backend: str) -> None:
     assert result.timed_out
     assert result.output == "started\nlooping\n"
     assert after.output == "next\n"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dataclass_results_cross_as_dataclasses(backend: str) -> None:
+    setup = KernelSetup(scope={"traj": memex_run()}, tools=[span_of])
+    code = "s = span_of(traj, 'bulletin')\nprint(type(s).__name__, s.start, s.end, type(s.hits[0]).__name__)"
+    [result] = run(backend, [code], setup)
+    assert result.output == "Span 2 3 Hit\n", result
