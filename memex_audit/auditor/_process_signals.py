@@ -3,6 +3,7 @@ repeated searches, a turn limit or no answer, and sources the correct siblings u
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -238,3 +239,61 @@ def detect_source_mismatch(trajectory: Trajectory, siblings: Sequence[Trajectory
             f"opened {source} where the {comparison.correct_siblings} correct sibling(s) used {missing}, which this run never opened",
         )
     ]
+
+
+_ARITHMETIC_CALLS = {"sum", "mean", "fsum", "prod", "min", "max"}
+
+
+def _intermediate_rounds(code: str) -> list[str]:
+    """``round(...)`` calls whose result feeds further arithmetic (``round(x, 2) * 100``, ``sum(round(v) ...)``)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"):
+            continue
+        parent = parents.get(node)
+        while parent is not None and not isinstance(parent, ast.stmt):
+            if isinstance(parent, ast.BinOp):
+                found.append(ast.get_source_segment(code, node) or "round(")
+                break
+            if (
+                isinstance(parent, ast.Call)
+                and isinstance(parent.func, ast.Name)
+                and parent.func.id in _ARITHMETIC_CALLS
+            ):
+                found.append(ast.get_source_segment(code, node) or "round(")
+                break
+            parent = parents.get(parent)
+    return found
+
+
+def detect_intermediate_rounding(trajectory: Trajectory) -> list[Signal]:
+    """Code that rounds a value and then keeps computing with it, so the rounding error propagates."""
+    for step in trajectory.steps:
+        if not is_action(step):
+            continue
+        sources = [step.code or ""] + [
+            v
+            for call in step.tool_calls
+            for v in call.arguments.values()
+            if isinstance(v, str) and "round(" in v
+        ]
+        for code in sources:
+            for segment in _intermediate_rounds(code):
+                if step.contains(segment):
+                    return [
+                        make_signal(
+                            "intermediate_rounding",
+                            step,
+                            segment,
+                            f"{segment} rounds an intermediate value that is then computed with further",
+                        )
+                    ]
+    return []

@@ -40,6 +40,7 @@ class Signal(BaseModel):
 STRENGTH: dict[str, float] = {
     "format_mismatch": 0.9,
     "rounding_mismatch": 0.85,
+    "intermediate_rounding": 0.6,
     "unit_mismatch": 0.85,
     "retyped_number": 0.85,
     "wrong_entity": 0.8,

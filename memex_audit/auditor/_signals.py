@@ -20,6 +20,7 @@ from memex_audit.auditor._action_signals import detect_action_mismatch
 from memex_audit.auditor._answer_signals import detect_answer_mismatch, detect_truth_seen
 from memex_audit.auditor._process_signals import (
     detect_few_searches,
+    detect_intermediate_rounding,
     detect_repetition,
     detect_retyped_numbers,
     detect_source_mismatch,
@@ -69,6 +70,7 @@ def detect_signals(
         *detect_source_mismatch(trajectory, others),
         *detect_turn_limit(trajectory, others),
         *detect_tool_errors(trajectory),
+        *detect_intermediate_rounding(trajectory),
         *detect_few_searches(trajectory, others),
         *detect_repetition(trajectory),
     ]

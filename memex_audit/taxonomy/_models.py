@@ -36,6 +36,7 @@ SignalKind = Literal[
     "no_answer",
     "format_mismatch",
     "rounding_mismatch",
+    "intermediate_rounding",
     "unit_mismatch",
     "missing_action",
     "wrong_arguments",

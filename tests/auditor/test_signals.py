@@ -267,3 +267,27 @@ def test_an_error_the_run_recovered_from_is_not_the_finding() -> None:
     assert verdict.primary == "unclassified"
     assert "tool_error" in verdict.explanation
     assert verdict.faulty_step == 1  # attribution still points at the call that failed
+
+
+def test_rounding_an_intermediate_value_is_execution() -> None:
+    traj = tool_traj(
+        "round",
+        [
+            ("read_table", {"doc_id": "TB-1987-03"}, "Oct 70,537 Nov 68,688"),
+            (
+                "python_exec",
+                {"code": "total = sum(round(v / 1000, 1) for v in [70537, 68688])\nprint(total)"},
+                "139.2",
+            ),
+        ],
+        answer="139.2",
+        truth="139.3",
+    )
+    kinds = _kinds(traj)
+    assert "intermediate_rounding" in kinds
+    verdict = verdict_from_signals(detect_signals(traj), MEMEX, traj)
+    assert verdict.primary == "execution" and verdict.evidence[0].quote == "round(v / 1000, 1)"
+    plain = tool_traj(
+        "fmt", [("python_exec", {"code": "x = 70537 / 1000\nprint(round(x, 1))"}, "70.5")], answer="70.5"
+    )
+    assert "intermediate_rounding" not in _kinds(plain)
