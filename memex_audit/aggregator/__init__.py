@@ -4,6 +4,12 @@ The aggregator checks and selects; it never re-solves the task. Policies receive
 blinded (``blind_group``: no outcomes, labels or ground truth); only grading reads outcomes.
 """
 
+from memex_audit.aggregator._agent_policy import (
+    OfflineVerifierPolicy,
+    aggregate_with_agent,
+    aggregator_instructions,
+    decision_to_aggregation,
+)
 from memex_audit.aggregator._baselines import (
     RolloutSummary,
     first_rollout,
@@ -53,6 +59,7 @@ from memex_audit.aggregator._normalize import (
     parse_number,
     values_match,
 )
+from memex_audit.aggregator._run import AggregateRunOutcome, aggregate_groups
 from memex_audit.aggregator._sources import SourceFinding, find_suspect_sources, read_sources
 from memex_audit.aggregator._verifier import check_rollouts, evidence_vote, offline_verifier, verify_evidence
 from memex_audit.aggregator._vote import weighted_vote
@@ -60,6 +67,7 @@ from memex_audit.aggregator._vote import weighted_vote
 __all__ = [
     "OFFLINE_POLICIES",
     "ActionCall",
+    "AggregateRunOutcome",
     "AggregateTaskResult",
     "Aggregation",
     "AggregatorDecision",
@@ -68,6 +76,7 @@ __all__ = [
     "AnswerValue",
     "EvidenceItem",
     "KeyConfig",
+    "OfflineVerifierPolicy",
     "RolloutAnswer",
     "RolloutCheck",
     "RolloutSummary",
@@ -76,12 +85,16 @@ __all__ = [
     "VoteShare",
     "accuracy_by_policy",
     "action_key",
+    "aggregate_groups",
     "aggregate_task",
+    "aggregate_with_agent",
+    "aggregator_instructions",
     "answer_key",
     "blind_group",
     "blind_trajectory",
     "check_rollouts",
     "cluster_keys",
+    "decision_to_aggregation",
     "evidence_vote",
     "find_suspect_sources",
     "first_rollout",

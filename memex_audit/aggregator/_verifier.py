@@ -3,19 +3,24 @@
 ``check_rollouts`` scores every rollout of a task without reading any outcome, label or ground
 truth (callers pass a blinded group; see ``blind_group``):
 
-=====================================  ======================================================
-finding                                effect on the rollout's weight (starts at 1)
-=====================================  ======================================================
-answer's value in a tool output        +0.5 (``present``)
-answer derivable from two seen values  +0.3 (``derived``)
-answer found in no output              -0.5 (``unsupported``)
-state change with unseen arguments     -0.3 each, at most -0.6
-state change without confirmation      -0.25 each, at most -0.5
-error, traceback or failed check       -0.1 per step, at most -0.3
-run stopped on a limit or error        -0.5
-answer rests on a suspect source       -1.0 x the worst finding's severity (duplicated: 1.0)
-read a suspect source, answer elsewhere  -0.1
-=====================================  ======================================================
+=========================================  ==================================================
+finding                                    effect on the rollout's weight (starts at 1)
+=========================================  ==================================================
+answer's value printed in a source read    +0.5 (``present``)
+answer one arithmetic step from read cells +0.3 (``derived``)
+answer traced to nothing the rollout read  -0.5 (``unsupported``)
+state change with identifiers never seen   -0.3 each, at most -0.6
+state change without the user's go-ahead   -0.25 each, at most -0.5
+error, traceback or failed check           -0.1 per step, at most -0.3
+run stopped on a limit or an error         -0.5
+answer rests on a suspect source           x (1 - severity): a reprinted table or a misprinted
+                                           cell named by another source has severity 1
+read a suspect source, answer elsewhere    -0.1
+=========================================  ==================================================
+
+An answer rests on a suspect source when one route to it uses a cell that other sources show to
+be misprinted, or when every route to it runs through a suspect read (see ``_sources``). The
+weights are fixed by design, not fitted to any graded data.
 
 ``evidence_vote`` then sums the weights of the rollouts giving each answer (``weighted_vote``) and
 cites the steps behind the choice and against the strongest rival.
