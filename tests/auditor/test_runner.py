@@ -232,3 +232,16 @@ def test_an_llm_auditor_explores_with_the_scope_helpers(tmp_path: Path) -> None:
     first = model.requests[0]
     assert "Source Selection" in first.system + first.messages[0].text()  # the taxonomy is in the prompt
     assert "bulletin-1944-03" in model.requests[1].messages[-1].text()  # the observation of the first block
+
+
+def test_offline_audit_in_the_subprocess_kernel(tmp_path: Path) -> None:
+    trajs = [t for t in _collection() if t.task_id == "officeqa-001"]
+    store = RunStore.open(tmp_path / "run", kind="audit")
+    outcome = AuditRunner(MEMEX, kernel="subprocess", concurrency=2).run_sync(trajs, store)
+    assert (outcome.audited, outcome.errors) == (3, 0), store.read_errors()
+    reports = {r.trajectory.id: r.primary for r in store.read_results(AuditReport)}
+    assert reports == {
+        "a-wrong-bulletin": "source_selection",
+        "a-format": "execution",
+        "a-retyped": "execution",
+    }
