@@ -15,7 +15,7 @@ from memex_audit.auditor._report import AuditVerdict, Evidence
 from memex_audit.auditor._scope import is_action
 from memex_audit.auditor._signal import Signal
 from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
-from memex_audit.trajectory import Trajectory
+from memex_audit.trajectory import Step, Trajectory
 
 _COORDINATOR = re.compile(r"orchestrator|manager|planner|coordinator|human|^user$|admin", re.IGNORECASE)
 _MAX_EVIDENCE = 4
@@ -40,12 +40,18 @@ def acting_step(trajectory: Trajectory, index: int) -> int:
     return index
 
 
+def _acts_on_the_world(step: Step) -> bool:
+    return bool(step.code or step.tool_calls or "```" in (step.text or ""))
+
+
 def guess_attribution(trajectory: Trajectory) -> tuple[int | None, str | None]:
     """Where a failure most often starts when nothing else points anywhere: the first step by an agent
-    that does the work (not a coordinator, the user or a tool), else the first step that acts."""
+    that does the work (not a coordinator, the user or a tool) and acts on the world (runs code or
+    calls a tool), else its first step, else the first step that acts at all."""
     acting = [s for s in trajectory.steps if is_action(s)]
     workers = [s for s in acting if not _COORDINATOR.search(s.agent or "")]
-    chosen = workers[0] if workers else acting[0] if acting else None
+    doing = [s for s in workers if _acts_on_the_world(s)]
+    chosen = doing[0] if doing else workers[0] if workers else acting[0] if acting else None
     if chosen is None:
         return None, None
     return chosen.index, agent_name(chosen.agent)

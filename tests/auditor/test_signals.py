@@ -291,3 +291,28 @@ def test_rounding_an_intermediate_value_is_execution() -> None:
         "fmt", [("python_exec", {"code": "x = 70537 / 1000\nprint(round(x, 1))"}, "70.5")], answer="70.5"
     )
     assert "intermediate_rounding" not in _kinds(plain)
+
+
+def test_without_signals_the_guess_is_the_first_worker_step_that_acts() -> None:
+    traj = Trajectory(
+        id="ww2",
+        task_id="ww2",
+        question="How many?",
+        ground_truth="8",
+        outcome={"correct": False},  # type: ignore[arg-type]
+        harness="ag2",
+        steps=[
+            Step(index=0, role="user", agent="human", text="How many?"),
+            Step(index=1, role="assistant", agent="Orchestrator (thought)", text="Plan: ask the analyst."),
+            Step(
+                index=2, role="assistant", agent="Analyst_Expert", text="Let us think about the data first."
+            ),
+            Step(index=3, role="assistant", agent="Analyst_Expert", text="```python\nprint(len(df))\n```"),
+            Step(
+                index=4, role="user", agent="Computer_terminal", text="exitcode: 0 (execution succeeded)\n4"
+            ),
+        ],
+    )
+    verdict = verdict_from_signals(detect_signals(traj), load_taxonomy("mast"), traj)
+    assert verdict.primary == "unclassified"
+    assert (verdict.faulty_step, verdict.faulty_agent) == (3, "Analyst_Expert")
