@@ -13,6 +13,9 @@ exposes sources that cannot be trusted, which no single rollout can see on its o
 * **bad row**: a row breaks an additive relation every other row of its table keeps (a misprinted
   cell); when another source prints the same row, the cells that differ are the suspects.
 * **bad total**: a row labelled ``Total`` is not the sum of the rows above it.
+* **superseded**: a later issue of the same table prints a row's cell differently: the later
+  issue revised it (a preliminary figure, an early estimate), so the earlier cell is in doubt.
+  Reprints and misprinted cells take no part.
 * **inconsistent**: the same source returned different content to different rollouts (before any
   rollout changed the environment); the minority version is in doubt.
 
@@ -205,10 +208,15 @@ def fingerprint_text(text: str) -> str | None:
 def find_suspect_sources(reads: Sequence[SourceRead]) -> dict[tuple[str, int], list[SourceFinding]]:
     """Every finding about the source reads of a task's rollouts, keyed by (rollout id, step)."""
     findings: dict[tuple[str, int], list[SourceFinding]] = defaultdict(list)
+    duplicated = _duplicated(reads)
+    bad_rows = _bad_rows(reads)
+    copies = {(f.rollout_id, f.step) for f in duplicated if f.kind == "duplicated"}
+    bad_cells = {v for f in bad_rows if f.values is not None and f.severity >= 1.0 for v in f.values}
     for finding in [
-        *_duplicated(reads),
+        *duplicated,
         *_mislabelled(reads),
-        *_bad_rows(reads),
+        *bad_rows,
+        *_superseded(reads, copies, bad_cells),
         *_bad_totals(reads),
         *_inconsistent(reads),
     ]:
@@ -290,6 +298,54 @@ def _bad_rows(reads: Sequence[SourceRead]) -> list[SourceFinding]:
                     SourceFinding(r.rollout_id, r.step, "bad_row", note, 0.6, frozenset(broken.values))
                 )
     return out
+
+
+def _superseded(
+    reads: Sequence[SourceRead], copies: set[tuple[str, int]], bad_cells: set[float]
+) -> list[SourceFinding]:
+    """Cells a later issue of the same table prints differently: the later issue revised them.
+
+    Reprinted copies and cells already known to be misprinted take no part: they are not revisions.
+    """
+    latest: dict[tuple[str, str], tuple[int, SourceRead, tuple[float, ...]]] = {}
+    usable = [
+        r
+        for r in reads
+        if r.table is not None and (r.rollout_id, r.step) not in copies and _period_key(r.source) is not None
+    ]
+    for r in usable:
+        assert r.table is not None
+        period = _period_key(r.source)
+        assert period is not None
+        for row in r.table.rows:
+            key = (r.table.title.casefold(), _month_of(row.label))
+            if key[1] and (key not in latest or period > latest[key][0]):
+                latest[key] = (period, r, row.values)
+    out: list[SourceFinding] = []
+    for r in usable:
+        assert r.table is not None
+        period = _period_key(r.source)
+        revised: set[float] = set()
+        examples: list[str] = []
+        for row in r.table.rows:
+            newest = latest.get((r.table.title.casefold(), _month_of(row.label)))
+            if newest is None or newest[0] == period or len(newest[2]) != len(row.values):
+                continue
+            for old, new in zip(row.values, newest[2], strict=True):
+                if old != new and old not in bad_cells and new not in bad_cells:
+                    revised.add(old)
+                    if len(examples) < 2:
+                        examples.append(f"{row.label} {old:g} -> {new:g} in {newest[1].source}")
+        if revised:
+            note = "figures revised by a later issue (" + "; ".join(examples) + ")"
+            out.append(SourceFinding(r.rollout_id, r.step, "superseded", note, 0.7, frozenset(revised)))
+    return out
+
+
+def _month_of(label: str) -> str:
+    """A row label's month with its year (``1987 apr``), or ``""`` when the label carries no year."""
+    words = label.split()
+    return label if len(words) >= 2 and words[0].isdigit() else ""
 
 
 def _mislabelled(reads: Sequence[SourceRead]) -> list[SourceFinding]:

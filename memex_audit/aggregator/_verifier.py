@@ -210,7 +210,12 @@ def _resting_on_suspects(
         if printed and not hits:
             return []
         tainted.append(hits)
-    specific = [f for hits in tainted for f in hits if f.values is not None and f.severity >= 1.0]
+    specific = [
+        f
+        for hits in tainted
+        for f in hits
+        if f.values is not None and (f.severity >= 1.0 or f.kind == "superseded")
+    ]
     if specific:
         return specific
     if all(tainted):

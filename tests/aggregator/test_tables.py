@@ -78,3 +78,27 @@ def test_verifier_rejects_the_majority_that_used_a_misprinted_cell() -> None:
     w0 = next(c for c in result.checks if c.rollout_id == "w0")
     assert w0.score == 0.0
     assert any("220.2 differs from other sources" in n for n in w0.notes)
+
+
+def test_figures_revised_by_a_later_issue_outweigh_the_preliminary_majority() -> None:
+    # "holdings of commercial banks in May 1987, final revised figure": the June issue prints a
+    # preliminary 198.0 (row May p); the September issue prints the revised 202.1
+    june = JUNE + "       May p         2,361.1         211.0         198.0       1,952.1\n"
+    prelim = [
+        qa_rollout(
+            f"p{i}", "198.0", [("t = read_table('TB-1987-06', 'OFS-1')\nprint(t)", june)], correct=False
+        )
+        for i in range(4)
+    ]
+    final = [
+        qa_rollout(
+            f"f{i}", "202.1", [("t = read_table('TB-1987-09', 'OFS-1')\nprint(t)", SEPTEMBER)], correct=True
+        )
+        for i in range(2)
+    ]
+    group = blind_group(group_of(*prelim, *final))
+    assert majority_vote(group).answer == "198.0"
+    result = offline_verifier(group)
+    assert result.answer == "202.1"
+    p0 = next(c for c in result.checks if c.rollout_id == "p0")
+    assert any("revised by a later issue" in n and "198 -> 202.1" in n for n in p0.notes)
