@@ -28,6 +28,11 @@ tasks = (
 )
 task_ids = tasks.get_column("task_id").to_list()
 label = {t: f"{t} ({f} of {n} failed, {a} audited)" for t, n, f, a in tasks.iter_rows()}
+# The URL names the rollout shown (?task=…&trajectory=…), so a view can be shared; it is applied
+# when it differs from what this page last wrote there, i.e. when the URL was opened or edited.
+linked = (st.query_params.get("task"), st.query_params.get("trajectory"))
+if goto is None and linked[0] is not None and linked != st.session_state.get("viewer:linked"):
+    goto = (linked[0], linked[1] or "")
 if goto is not None and goto[0] in label:
     st.session_state["viewer:task"] = goto[0]
     st.session_state["viewer:trajectory"] = goto[1]
@@ -67,6 +72,8 @@ sibling_id = cols[1].selectbox(
     placeholder="no other rollout",
 )
 side_by_side = cols[2].toggle("Side by side", value=True, key="viewer:side_by_side")
+st.query_params.update({"task": task_id, "trajectory": target_id})
+st.session_state["viewer:linked"] = (task_id, target_id)
 
 
 def show_rollout(t: Trajectory, key: str) -> None:
