@@ -40,3 +40,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: app
+# The web app over the demo's run folders (make demo first); APP_ARGS="--port 8600" to change the port.
+app: setup
+	$(BIN)/memex-audit app $(OUT) $(APP_ARGS)

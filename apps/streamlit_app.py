@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from memex_audit.app._state import clear_caches, current_workspace
+from memex_audit.app._state import clear_caches, current_workspace, load_new_results, new_results_waiting
 from memex_audit.app._text import escape_markdown
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +52,14 @@ with st.sidebar:
     st.caption(f"{len(workspace.runs)} runs · {len(workspace.trajectories):,} trajectories")
     for run in workspace.runs:
         st.caption(f"{run.kind} · {escape_markdown(run.name)}")
-    if st.button("Reload runs", key="sidebar:reload", help="Read the run folders again"):
+    if new_results_waiting():
+        st.info("The run folders have new results.")
+        if st.button("Load new results", key="sidebar:load_new", type="primary"):
+            load_new_results()
+            st.rerun()
+    if st.button(
+        "Reload runs", key="sidebar:reload", help="Forget everything cached and read the run folders again"
+    ):
         clear_caches()
         st.rerun()
 

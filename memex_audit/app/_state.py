@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from memex_audit.app._discovery import Discovery, discover_runs, paths_from_env, run_fingerprint
+from memex_audit.app._discovery import discover_runs, paths_from_env, run_fingerprint
 from memex_audit.app._workspace import Workspace, load_workspace
 from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures
 from memex_audit.results._audit_summary import breakdown_table, category_counts
@@ -44,17 +44,36 @@ def _workspace(paths: tuple[str, ...], fingerprint: Fingerprint) -> Workspace:
     return load_workspace(discover_runs(paths))
 
 
-def current_discovery() -> Discovery:
-    """The runs named by the command line and the environment (re-read on every rerun: cheap)."""
-    app_file = st.session_state.get("_memex_app_file")
-    return discover_runs(requested_paths(app_file=app_file))
+_KEY = "_memex_key"
 
 
-def current_key() -> tuple[tuple[str, ...], Fingerprint]:
-    """The current run paths and their fingerprint: the key of every cached load and query."""
+def _live_key() -> tuple[tuple[str, ...], Fingerprint]:
     app_file = st.session_state.get("_memex_app_file")
     paths = tuple(requested_paths(app_file=app_file))
     return paths, run_fingerprint(discover_runs(paths).runs)
+
+
+def current_key() -> tuple[tuple[str, ...], Fingerprint]:
+    """The run paths and fingerprint this session shows: the key of every cached load and query.
+
+    A session keeps the data it loaded while runs grow (a reload of 100k results takes seconds, and
+    a run in progress changes on every rerun); ``new_results_waiting`` tells when to offer a reload.
+    """
+    live = _live_key()
+    pinned = st.session_state.get(_KEY)
+    if pinned is None or pinned[0] != live[0]:
+        st.session_state[_KEY] = pinned = live
+    return pinned  # type: ignore[no-any-return]
+
+
+def new_results_waiting() -> bool:
+    """Whether the run folders changed since this session loaded them."""
+    return bool(current_key() != _live_key())
+
+
+def load_new_results() -> None:
+    """Show the run folders as they are now (the older cached load is evicted in time)."""
+    st.session_state[_KEY] = _live_key()
 
 
 def current_workspace() -> Workspace:
@@ -63,9 +82,10 @@ def current_workspace() -> Workspace:
 
 
 def clear_caches() -> None:
-    """Forget every cached load and query (the sidebar's reload button)."""
+    """Forget every cached load and query, and read the run folders again."""
     st.cache_resource.clear()
     st.cache_data.clear()
+    st.session_state.pop(_KEY, None)
 
 
 # -- cached queries -------------------------------------------------------------------------------------

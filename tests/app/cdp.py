@@ -8,6 +8,7 @@ wait for something to be drawn, evaluate JavaScript and take a screenshot, witho
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -137,18 +138,14 @@ class Chromium:
 
     def close(self) -> None:
         """Close the browser and remove its profile."""
-        try:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             self._call("Browser.close")
-        except (RuntimeError, TimeoutError, OSError):
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
         for fd in (self._to_child, self._from_child):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         shutil.rmtree(self._profile, ignore_errors=True)

@@ -49,8 +49,16 @@ def served(app_runs: AppRuns, chromium: str) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "MEMEX_AUDIT_RUNS"}
     process = subprocess.Popen(
-        [sys.executable, "-c", "from memex_audit.cli import main; main()", "app", str(app_runs.root)]
-        + ["--port", str(port), "--no-browser"],
+        [
+            sys.executable,
+            "-c",
+            "from memex_audit.cli import main; main()",
+            "app",
+            str(app_runs.root),
+            "--port",
+            str(port),
+            "--no-browser",
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -155,3 +157,25 @@ def test_best_of_n_accuracy_scaling_cases_and_votes(runs_env: AppRuns) -> None:
             assert set(at.dataframe[1].value["case"]) == {kind}
     at.button(key="bon:open").click().run()
     assert at.title[0].value == "Trajectory viewer"
+
+
+def test_new_results_are_offered_not_forced_on_an_open_page(
+    app_runs: AppRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    shutil.copytree(app_runs.root, runs)
+    monkeypatch.setenv("MEMEX_AUDIT_RUNS", str(runs))
+    at = _app()
+    audited = int(_metric(at, "Audited"))
+    store = RunStore.read(runs / "audit")
+    report = store.read_results(AuditReport)[0]
+    store.append_result(
+        "extra",
+        report.model_copy(update={"trajectory": report.trajectory.model_copy(update={"id": "extra"})}),
+    )
+    at.run()
+    assert int(_metric(at, "Audited")) == audited, "the page keeps the data it loaded"
+    assert any("new results" in i.value for i in at.sidebar.info)
+    at.sidebar.button(key="sidebar:load_new").click().run()
+    assert int(_metric(at, "Audited")) == audited + 1
+    assert not at.sidebar.info

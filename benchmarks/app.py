@@ -1,0 +1,146 @@
+"""The web app at scale: 100k audit rows.
+
+Builds an audit run folder of N synthetic audit reports (5 models, 3 harnesses, 2,000 tasks, the
+memex taxonomy's categories), then times:
+
+* reading the run into the app's workspace (``load_workspace``: 100k reports validated, frames built);
+* the failure breakdown query (filter + ``category_counts`` + ``breakdown_table``) by harness, by
+  model, and by task (the 40 largest groups), cold and with a filter;
+* the app's first run in Streamlit's AppTest (the workspace load), then the Failure breakdown and
+  Overview pages rendered, rerun after changing a filter, and rerun as is (cached load).
+
+Run: ``.venv/bin/python benchmarks/app.py [--rows 100000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from memex_audit.app import discover_runs, load_workspace
+from memex_audit.auditor import AuditReport, Evidence, Producer, TrajectoryRef
+from memex_audit.results import RunStore
+from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures
+from memex_audit.results._audit_summary import breakdown_table, category_counts
+
+ROOT = Path(__file__).resolve().parent.parent
+CATEGORIES = ["source_selection", "interpretation", "search_strategy", "execution", "unclassified"]
+MODELS = ["qwen-3.6-27b", "model-b", "model-c", "model-d", "model-e"]
+HARNESSES = ["memex", "tool_calling", "tau2"]
+
+
+def build_run(folder: Path, rows: int, seed: int = 0) -> Path:
+    """An audit run folder holding ``rows`` reports (lines written in bulk, in the store's format)."""
+    rng = random.Random(seed)
+    store = RunStore.open(folder / "audit", "audit", {"taxonomy": "memex", "model": "offline-signals/1"})
+    producer = Producer(kind="offline", name="offline-signals/1")
+    with (store.root / "results.jsonl").open("wb") as fh:
+        for i in range(rows):
+            task = f"task-{i % 2000:04d}"
+            primary = rng.choice(CATEGORIES)
+            report = AuditReport(
+                primary=primary,
+                evidence=[] if primary == "unclassified" else [Evidence(step=3, quote="total 3,501")],
+                faulty_step=3,
+                explanation="The rollout read the preliminary table.",
+                confidence=0.7,
+                trajectory=TrajectoryRef(id=f"{task}-r{i}", task_id=task, file=f"rollouts/{task}.jsonl"),
+                harness=rng.choice(HARNESSES),
+                model=rng.choice(MODELS),
+                taxonomy="memex",
+                producer=producer,
+            )
+            key = report.trajectory.id
+            fh.write(orjson.dumps({"key": key, "record": report.model_dump(mode="json")}) + b"\n")
+    return store.root
+
+
+def timed(fn: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
+    """Median and max wall time of ``fn`` in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), max(times)
+
+
+def breakdown(frame: pl.DataFrame, flt: FailureFilter, by: str, order: list[str], top: int = 40) -> None:
+    """What the Failure breakdown page computes for one view (see ``memex_audit.app._state``)."""
+    rows = filter_failures(frame, flt).with_columns(pl.col(by).fill_null("?"))
+    groups = rows.group_by(by).len().sort(["len", by], descending=[True, False])
+    kept = groups.head(top).get_column(by)
+    category_counts(rows.filter(pl.col(by).is_in(kept.implode())), by)
+    if groups.height <= top:
+        breakdown_table(rows, by, order)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run = build_run(Path(tmp), args.rows)
+        print(
+            f"built {args.rows:,} audit reports in {time.perf_counter() - start:.1f}s "
+            f"({(run / 'results.jsonl').stat().st_size / 1e6:.0f} MB)"
+        )
+
+        start = time.perf_counter()
+        ws = load_workspace(discover_runs([run]), load_trajectories=False)
+        print(f"load_workspace: {time.perf_counter() - start:.2f}s ({ws.failures.height:,} rows)")
+
+        order = category_order(ws.failures, ws.taxonomy_ids)
+        views = {
+            "by harness, no filter": (FailureFilter(), "harness"),
+            "by model, no filter": (FailureFilter(), "model"),
+            "by task (top 40)": (FailureFilter(), "task_id"),
+            "by harness, model+category filter": (
+                FailureFilter(model=("model-b", "model-c"), category=("execution", "interpretation")),
+                "harness",
+            ),
+        }
+        for name, (flt, by) in views.items():
+            median, worst = timed(lambda flt=flt, by=by: breakdown(ws.failures, flt, by, order))
+            print(f"breakdown query {name}: median {median:.0f} ms, max {worst:.0f} ms")
+
+        from streamlit.testing.v1 import AppTest
+
+        os.environ["MEMEX_AUDIT_RUNS"] = str(run)
+        at = AppTest.from_file(str(ROOT / "apps" / "streamlit_app.py"), default_timeout=600)
+        start = time.perf_counter()
+        at.run()
+        print(f"AppTest first run (Overview, workspace load included): {time.perf_counter() - start:.2f}s")
+        for page, change in [
+            ("views/failures.py", ("failures:filter:model", ["model-b"])),
+            ("views/overview.py", None),
+        ]:
+            start = time.perf_counter()
+            at.switch_page(page).run()
+            assert not at.exception, [e.value for e in at.exception]
+            line = f"AppTest {page}: render {(time.perf_counter() - start) * 1000:.0f} ms"
+            if change is not None:
+                start = time.perf_counter()
+                at.multiselect(key=change[0]).set_value(change[1]).run()
+                assert not at.exception, [e.value for e in at.exception]
+                line += f", rerun after a filter change {(time.perf_counter() - start) * 1000:.0f} ms"
+            start = time.perf_counter()
+            at.run()
+            line += f", plain rerun {(time.perf_counter() - start) * 1000:.0f} ms"
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
