@@ -6,6 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from memex_audit.app._discovery import RUNS_ENV
+from memex_audit.app._render import show_paged_frame
 from memex_audit.app._state import current_workspace
 from memex_audit.app._text import escape_markdown
 from memex_audit.results._app_queries import outcome_totals, usage_by
@@ -33,6 +34,11 @@ cols[1].metric("Tasks", f"{totals['tasks']:,}")
 cols[2].metric("Failure rate", f"{totals['failure_rate']:.1%}", help="Failed over graded rollouts")
 cols[3].metric("Audited", f"{ws.audit_rows.height:,}")
 cols[4].metric("Audit cost", f"${audit_cost:,.4f}")
+
+errors = ws.errors_frame()
+if errors.height:
+    with st.expander(f"{errors.height:,} errors recorded by the runs"):
+        show_paged_frame(errors, key="overview:errors", page_size=50)
 
 if ws.table.height == 0:
     st.info("The rollouts these runs read could not be loaded from here: only results are shown.")

@@ -80,7 +80,9 @@ def evidence_excerpt(step: Step, quote: str) -> tuple[str, bool]:
 
     Only a window of the text around the quote is shown, so a quote in a 1 MB output stays readable.
     """
-    for _, text, _ in _fields(step):
+    # The fields as shown first; then the text ``Step.contains`` checks quotes against (it holds
+    # tool names and compact JSON arguments, which the timeline shows differently).
+    for text in [*(text for _, text, _ in _fields(step)), step.searchable_text()]:
         span = find_quote(text, quote)
         if span is None:
             continue
@@ -98,7 +100,7 @@ def step_header(step: Step) -> str:
         bits.append(f"agent *{escape_markdown(step.agent)}*")
     if step.tool_name:
         name = step.tool_name.replace("`", "'")
-        bits.append(f"tool `{name}`")
+        bits[-1] += f" `{name}`"
     if step.error:
         bits.append(":red[error]")
     return " · ".join(bits)

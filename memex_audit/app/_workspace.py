@@ -113,6 +113,32 @@ class Workspace:
             orient="row",
         )
 
+    def errors_frame(self) -> pl.DataFrame:
+        """One row per recorded run error: run, key, kind, message, file, line, final."""
+        rows = [
+            {
+                "run": run,
+                "key": e.key,
+                "kind": e.kind,
+                "message": e.message,
+                "file": e.file,
+                "line": e.line,
+                "final": e.final,
+            }
+            for run, errors in self.errors.items()
+            for e in errors
+        ]
+        schema = {
+            "run": pl.String,
+            "key": pl.String,
+            "kind": pl.String,
+            "message": pl.String,
+            "file": pl.String,
+            "line": pl.Int64,
+            "final": pl.Boolean,
+        }
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
     def aggregate_result(self, run: str, task_id: str) -> AggregateTaskResult | None:
         """One task's result in an aggregate run."""
         return next((r for r in self.aggregates.get(run, []) if r.task_id == task_id), None)

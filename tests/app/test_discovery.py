@@ -73,3 +73,23 @@ def test_workspace_reads_results_and_the_rollouts_behind_them(app_runs: AppRuns)
     assert ws.runs_frame().height == 2
     no_inputs = load_workspace(discover_runs([app_runs.root]), load_trajectories=False)
     assert no_inputs.table.height == 0 and no_inputs.failures.height == audited
+
+
+def test_run_errors_are_listed_with_their_cause(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path / "audit", "audit")
+    store.append_error(
+        RunError(key="t-1", kind="timeout", message="block ran 30s", file="a.jsonl", line=3, final=False)
+    )
+    ws = load_workspace(discover_runs([tmp_path]))
+    rows = ws.errors_frame().to_dicts()
+    assert len(rows) == 1
+    assert rows[0] == {
+        "run": "audit",
+        "key": "t-1",
+        "kind": "timeout",
+        "message": "block ran 30s",
+        "file": "a.jsonl",
+        "line": 3,
+        "final": False,
+    }
+    assert ws.failures.height == 0 and ws.problems == []

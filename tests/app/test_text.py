@@ -73,3 +73,23 @@ def test_short_text_is_one_page_and_shorten_cuts_with_an_ellipsis() -> None:
     assert shorten("a  b\nc", 10) == "a b c"
     assert shorten("x" * 20, 10) == "x" * 9 + "…"
     assert shorten(None) == ""
+
+
+def test_evidence_excerpt_finds_quotes_wherever_the_auditor_may_cite_them() -> None:
+    from memex_audit.app._render import evidence_excerpt
+    from memex_audit.trajectory import Step, ToolCall
+
+    step = Step(
+        index=4,
+        role="assistant",
+        text="Sum the months.",
+        tool_calls=[ToolCall(id="c1", name="python_exec", arguments={"code": "x = 114233"})],
+        output="y" * 5000 + " total <b>335,972</b> " + "z" * 5000,
+    )
+    for quote in ("python_exec", '{"code":"x = 114233"}', "<b>335,972</b>", "Sum the   months."):
+        markdown, found = evidence_excerpt(step, quote)
+        assert found and ":orange-background[" in markdown, quote
+        assert UNESCAPED.search(markdown.replace(":orange-background[**", "").replace("**]", "")) is None
+    markdown, _ = evidence_excerpt(step, "<b>335,972</b>")
+    assert len(markdown) < 3000, "only a window around a quote in a long output is shown"
+    assert evidence_excerpt(step, "absent") == ("absent", False)
