@@ -1,7 +1,10 @@
 """The ``memex-audit`` command line: thin commands over the library.
 
-Each command module attaches its commands to the shared Typer ``app`` on import.
+Each command module attaches its commands to the shared Typer ``app`` on import; the import
+order is the order ``--help`` lists them in.
 """
+
+# isort: skip_file
 
 from __future__ import annotations
 
