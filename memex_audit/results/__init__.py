@@ -1,5 +1,54 @@
-"""Run folders: writing and reading audit and aggregation runs atomically, resume, exports."""
+"""Run folders and the analysis over them.
+
+``RunStore`` writes and reads audit and aggregation runs atomically and resumes them; the
+summaries (polars frames and agreement metrics) are imported lazily, because they depend on the
+auditor and aggregator models, which themselves write through ``RunStore``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from memex_audit.results._store import RunError, RunKind, RunManifest, RunStore
 
-__all__ = ["RunError", "RunKind", "RunManifest", "RunStore"]
+_LAZY = {
+    "aggregate_accuracy_frame": "_aggregate_summary",
+    "aggregate_scaling_frame": "_aggregate_summary",
+    "aggregate_tasks_frame": "_aggregate_summary",
+    "audit_agreement": "_audit_agreement",
+    "audit_frame": "_audit_summary",
+    "breakdown_table": "_audit_summary",
+    "category_agreement": "_audit_agreement",
+    "category_counts": "_audit_summary",
+    "cohen_kappa": "_audit_agreement",
+    "read_label_file": "_audit_agreement",
+    "summarize_audit": "_audit_summary",
+}
+
+__all__ = [
+    "RunError",
+    "RunKind",
+    "RunManifest",
+    "RunStore",
+    "aggregate_accuracy_frame",
+    "aggregate_scaling_frame",
+    "aggregate_tasks_frame",
+    "audit_agreement",
+    "audit_frame",
+    "breakdown_table",
+    "category_agreement",
+    "category_counts",
+    "cohen_kappa",
+    "read_label_file",
+    "summarize_audit",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memex_audit.results' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"memex_audit.results.{module}"), name)
+    globals()[name] = value
+    return value

@@ -75,3 +75,10 @@ def test_invalid_record_names_line_and_field(tmp_path: Path) -> None:
         fh.write(b'{"key": "b", "record": {"name": "b", "value": "many"}}\n')
     with pytest.raises(ResultsError, match=r"results.jsonl:2: .*field record.value|results.jsonl:2: .*value"):
         store.read_results(Item)
+
+
+def test_summaries_are_exported_lazily() -> None:
+    import memex_audit.results as results
+
+    for name in results.__all__:
+        assert callable(getattr(results, name)) or isinstance(getattr(results, name), type), name
