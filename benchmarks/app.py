@@ -3,7 +3,8 @@
 Builds an audit run folder of N synthetic audit reports (5 models, 3 harnesses, 2,000 tasks, the
 memex taxonomy's categories), then times:
 
-* reading the run into the app's workspace (``load_workspace``: 100k reports validated, frames built);
+* reading the run into the app's workspace (``load_workspace``), from the ``audit.parquet`` export
+  (reports read on demand) and from ``results.jsonl`` alone (100k reports validated);
 * the failure breakdown query (filter + ``category_counts`` + ``breakdown_table``) by harness, by
   model, and by task (the 40 largest groups), cold and with a filter;
 * the app's first run in Streamlit's AppTest (the workspace load), then the Failure breakdown and
@@ -30,7 +31,7 @@ from memex_audit.app import discover_runs, load_workspace
 from memex_audit.auditor import AuditReport, Evidence, Producer, TrajectoryRef
 from memex_audit.results import RunStore
 from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures
-from memex_audit.results._audit_summary import breakdown_table, category_counts
+from memex_audit.results._audit_summary import audit_frame, breakdown_table, category_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["source_selection", "interpretation", "search_strategy", "execution", "unclassified"]
@@ -39,10 +40,12 @@ HARNESSES = ["memex", "tool_calling", "tau2"]
 
 
 def build_run(folder: Path, rows: int, seed: int = 0) -> Path:
-    """An audit run folder holding ``rows`` reports (lines written in bulk, in the store's format)."""
+    """An audit run folder holding ``rows`` reports (lines written in bulk, in the store's format)
+    and, as ``memex-audit audit`` leaves it, the ``audit.parquet`` export."""
     rng = random.Random(seed)
     store = RunStore.open(folder / "audit", "audit", {"taxonomy": "memex", "model": "offline-signals/1"})
     producer = Producer(kind="offline", name="offline-signals/1")
+    reports = []
     with (store.root / "results.jsonl").open("wb") as fh:
         for i in range(rows):
             task = f"task-{i % 2000:04d}"
@@ -59,8 +62,10 @@ def build_run(folder: Path, rows: int, seed: int = 0) -> Path:
                 taxonomy="memex",
                 producer=producer,
             )
+            reports.append(report)
             key = report.trajectory.id
             fh.write(orjson.dumps({"key": key, "record": report.model_dump(mode="json")}) + b"\n")
+    store.write_parquet("audit", audit_frame(reports))
     return store.root
 
 
@@ -100,7 +105,20 @@ def main() -> None:
 
         start = time.perf_counter()
         ws = load_workspace(discover_runs([run]), load_trajectories=False)
-        print(f"load_workspace: {time.perf_counter() - start:.2f}s ({ws.failures.height:,} rows)")
+        print(
+            f"load_workspace with audit.parquet: {time.perf_counter() - start:.2f}s ({ws.failures.height:,} rows)"
+        )
+        start = time.perf_counter()
+        reports = ws.reports_for("task-0007-r7")
+        print(
+            f"reports of one trajectory from results.jsonl: {(time.perf_counter() - start) * 1000:.0f} ms ({len(reports)})"
+        )
+        export = run / "audit.parquet"
+        export.rename(run / "audit.parquet.off")
+        start = time.perf_counter()
+        load_workspace(discover_runs([run]), load_trajectories=False)
+        print(f"load_workspace from results.jsonl alone: {time.perf_counter() - start:.2f}s")
+        (run / "audit.parquet.off").rename(export)
 
         order = category_order(ws.failures, ws.taxonomy_ids)
         views = {

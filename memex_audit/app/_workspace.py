@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from memex_audit.aggregator import AggregateTaskResult
+from memex_audit.app._audits import AuditResults, read_audit_results
 from memex_audit.app._discovery import Discovery, RunInfo
 from memex_audit.auditor import AuditReport
 from memex_audit.errors import MemexAuditError
@@ -33,7 +34,7 @@ class Workspace:
     Attributes:
         runs: The run folders, in the order found.
         problems: Paths or runs that could not be read, with why.
-        audits: Audit run name → its reports.
+        audits: Audit run name → its results (the table, and reports on demand).
         aggregates: Aggregate run name → its per-task results.
         errors: Run name → the errors it recorded.
         trajectories: The rollouts the runs read (empty when their inputs are not reachable).
@@ -46,7 +47,7 @@ class Workspace:
 
     runs: list[RunInfo]
     problems: list[str] = field(default_factory=list)
-    audits: dict[str, list[AuditReport]] = field(default_factory=dict)
+    audits: dict[str, AuditResults] = field(default_factory=dict)
     aggregates: dict[str, list[AggregateTaskResult]] = field(default_factory=dict)
     errors: dict[str, list[RunError]] = field(default_factory=dict)
     trajectories: list[Trajectory] = field(default_factory=list)
@@ -56,7 +57,6 @@ class Workspace:
     failures: pl.DataFrame = field(default_factory=pl.DataFrame)
     taxonomy_ids: dict[str, list[str]] = field(default_factory=dict)
     _by_id: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    _reports_by_id: dict[str, list[tuple[str, AuditReport]]] = field(default_factory=dict, repr=False)
 
     # -- lookups -----------------------------------------------------------------------------------
 
@@ -76,14 +76,17 @@ class Workspace:
 
     def reports_for(self, trajectory_id: str) -> list[tuple[str, AuditReport]]:
         """``(run name, report)`` for every audit of this rollout."""
-        return self._reports_by_id.get(trajectory_id, [])
+        return [
+            (name, r) for name, results in self.audits.items() for r in results.reports_for(trajectory_id)
+        ]
 
     def runs_frame(self) -> pl.DataFrame:
         """One row per run: name, kind, policy or model, taxonomy, results, errors, inputs, folder."""
         rows = []
         for run in self.runs:
             config = run.manifest.config
-            results = len(self.audits.get(run.name, [])) + len(self.aggregates.get(run.name, []))
+            audit = self.audits.get(run.name)
+            results = (audit.frame.height if audit else 0) + len(self.aggregates.get(run.name, []))
             rows.append(
                 {
                     "run": run.name,
@@ -148,7 +151,7 @@ def _read_run(run: RunInfo, workspace: Workspace) -> None:
     store = RunStore(run.path, run.manifest)
     try:
         if run.kind == "audit":
-            workspace.audits[run.name] = store.read_results(AuditReport)
+            workspace.audits[run.name] = read_audit_results(store)
         else:
             workspace.aggregates[run.name] = store.read_results(AggregateTaskResult)
         workspace.errors[run.name] = store.read_errors()
@@ -218,10 +221,8 @@ def load_workspace(discovery: Discovery, *, load_trajectories: bool = True) -> W
     for row, traj in enumerate(workspace.trajectories):
         workspace._by_id.setdefault(traj.id, []).append(row)
     frames = []
-    for name, reports in workspace.audits.items():
-        for report in reports:
-            workspace._reports_by_id.setdefault(report.trajectory.id, []).append((name, report))
-        frames.append(audit_frame(reports).with_columns(pl.lit(name).alias("run")))
+    for name, results in workspace.audits.items():
+        frames.append(results.frame.with_columns(pl.lit(name).alias("run")))
     workspace.audit_rows = (
         pl.concat(frames) if frames else audit_frame([]).with_columns(pl.lit(None, pl.String).alias("run"))
     )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from memex_audit.app import RUNS_ENV, discover_runs, load_workspace, paths_from_env, run_fingerprint
+from memex_audit.app._audits import read_audit_results
 from memex_audit.app._state import requested_paths
+from memex_audit.auditor import AuditReport
 from memex_audit.results import RunError, RunStore
 from tests.app.conftest import PLANTED_ID, AppRuns
 
@@ -93,3 +96,35 @@ def test_run_errors_are_listed_with_their_cause(tmp_path: Path) -> None:
         "final": False,
     }
     assert ws.failures.height == 0 and ws.problems == []
+
+
+def test_the_parquet_export_and_the_results_give_the_same_table_and_reports(
+    app_runs: AppRuns, tmp_path: Path
+) -> None:
+    fast = read_audit_results(RunStore.read(app_runs.audit))
+    assert fast.from_export, "the CLI's audit.parquet is newer than results.jsonl"
+    copy = tmp_path / "audit"
+    shutil.copytree(app_runs.audit, copy)
+    (copy / "audit.parquet").unlink()
+    slow = read_audit_results(RunStore.read(copy))
+    assert not slow.from_export
+    assert fast.frame.equals(slow.frame)
+    ids = fast.frame["trajectory_id"].to_list()
+    for tid in [ids[0], ids[-1], PLANTED_ID]:
+        assert [r.model_dump() for r in fast.reports_for(tid)] == [
+            r.model_dump() for r in slow.reports_for(tid)
+        ]
+    assert fast.reports_for("no-such-id") == []
+
+
+def test_a_stale_export_is_not_used(app_runs: AppRuns, tmp_path: Path) -> None:
+    copy = tmp_path / "audit"
+    shutil.copytree(app_runs.audit, copy)
+    store = RunStore.read(copy)
+    report = store.read_results(AuditReport)[0]
+    store.append_result(
+        "late", report.model_copy(update={"trajectory": report.trajectory.model_copy(update={"id": "late"})})
+    )
+    results = read_audit_results(store)
+    assert not results.from_export and "late" in results.frame["trajectory_id"].to_list()
+    assert len(results.reports_for("late")) == 1
