@@ -15,8 +15,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The main job, offline: what the sample folder holds (mixed formats included), an audit of every
+# failed rollout into the MemEx taxonomy and its agreement with the planted labels, then best-of-N
+# aggregation against majority vote. Rerunning resumes the run folders in $(OUT).
 demo: setup
 	$(BIN)/memex-audit info sample_trajectories/
+	$(BIN)/memex-audit audit sample_trajectories/ --glob '*.jsonl' --taxonomy memex --out $(OUT)/audit
+	$(BIN)/memex-audit eval-audit $(OUT)/audit
+	$(BIN)/memex-audit aggregate sample_trajectories/best_of_n --out $(OUT)/aggregate
+	$(BIN)/memex-audit eval-aggregate $(OUT)/aggregate
+	@echo "Browse the results: $(BIN)/memex-audit app $(OUT)/audit $(OUT)/aggregate"
 
 lint: setup
 	$(BIN)/ruff check memex_audit tests apps benchmarks scripts
