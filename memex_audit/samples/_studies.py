@@ -159,6 +159,10 @@ def choose_defects(
 def _transpose(value: int, rng: random.Random) -> int:
     digits = str(value)
     options = [i for i in range(1, len(digits) - 1) if digits[i] != digits[i + 1]]
+    if not options:
+        # No two distinct adjacent digits to swap (e.g. 7000): misprint one inner digit instead.
+        i = min(max(1, len(digits) // 2), len(digits) - 1)
+        return int(digits[:i] + str((int(digits[i]) + 1) % 10) + digits[i + 1 :])
     i = rng.choice(options)
     return int(digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :])
 
