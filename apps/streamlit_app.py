@@ -23,7 +23,6 @@ pages = [
         HERE / "views" / "overview.py",
         title="Overview",
         icon=":material/dashboard:",
-        url_path="overview",
         default=True,
     ),
     st.Page(

@@ -39,6 +39,18 @@ class RunInfo:
     inputs: tuple[Path, ...] = ()
 
     @property
+    def glob(self) -> str | None:
+        """The ``--glob`` the run read its inputs with, if any."""
+        value = self.manifest.config.get("glob")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def format(self) -> str | None:
+        """The ``--format`` the run read its inputs with, if any."""
+        value = self.manifest.config.get("format")
+        return value if isinstance(value, str) and value else None
+
+    @property
     def kind(self) -> str:
         """``audit`` or ``aggregate``."""
         return self.manifest.kind

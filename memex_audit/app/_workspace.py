@@ -1,13 +1,13 @@
 """Everything the app shows, read once from the run folders and the rollouts they read.
 
 ``load_workspace`` reads every run's results and errors, loads the rollout files the runs recorded
-as their inputs (each file once, however many runs read it), and builds the polars tables the pages
+as their inputs (with the glob and format they were read with; a rollout read by several runs is kept
+once), and builds the polars tables the pages
 query. It does not depend on Streamlit, so tests and benchmarks use it directly.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +57,7 @@ class Workspace:
     failures: pl.DataFrame = field(default_factory=pl.DataFrame)
     taxonomy_ids: dict[str, list[str]] = field(default_factory=dict)
     _by_id: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _rows_by_spec: dict[InputSpec, list[int]] = field(default_factory=dict, repr=False)
 
     # -- lookups -----------------------------------------------------------------------------------
 
@@ -159,37 +160,46 @@ def _read_run(run: RunInfo, workspace: Workspace) -> None:
         workspace.problems.append(f"{run.name}: {exc}")
 
 
-def _load_inputs(inputs: Sequence[Path], workspace: Workspace) -> None:
-    for path in inputs:
+InputSpec = tuple[Path, str | None, str | None]
+"""What a run read: a path, with the ``--glob`` and ``--format`` it was read with."""
+
+
+def _load_inputs(specs: Sequence[InputSpec], workspace: Workspace) -> None:
+    """Load each spec once; a rollout read by several specs (the same file) is kept once."""
+    row_of: dict[tuple[str | None, int | None, int | None, str], int] = {}
+    for spec in dict.fromkeys(specs):
+        path, glob, fmt = spec
         try:
-            loaded = load(path)
+            loaded = load(path, glob=glob, format=fmt)
         except MemexAuditError as exc:
             workspace.problems.append(f"{path}: {exc}")
             continue
-        workspace.trajectories.extend(loaded.trajectories)
-        workspace.load_errors.extend(loaded.errors)
+        rows = workspace._rows_by_spec.setdefault(spec, [])
+        for traj in loaded.trajectories:
+            src = traj.source
+            key = (src.file, src.line, src.position, traj.id) if src else (None, None, None, traj.id)
+            row = row_of.get(key)
+            if row is None:
+                row = row_of[key] = len(workspace.trajectories)
+                workspace.trajectories.append(traj)
+            rows.append(row)
+        workspace.load_errors.extend(e for e in loaded.errors if e not in workspace.load_errors)
 
 
-def _covering(inputs: Sequence[Path]) -> list[Path]:
-    """The inputs with those inside another input dropped (a folder already holds its files)."""
-    unique = sorted(set(inputs), key=lambda p: len(p.parts))
-    kept: list[Path] = []
-    for path in unique:
-        if not any(path == k or k in path.parents for k in kept):
-            kept.append(path)
-    return kept
+def _spec(run: RunInfo, path: Path) -> InputSpec:
+    return (path, run.glob, run.format)
 
 
 def _read_by_audits(workspace: Workspace) -> pl.DataFrame:
-    """The rows of ``workspace.table`` read from an audit run's inputs (not only an aggregate run's)."""
-    inputs = [str(p) for run in workspace.runs if run.kind == "audit" for p in run.inputs]
-    if not inputs:
-        return workspace.table.clear()
-    file = pl.col("file").fill_null("")
-    inside = pl.any_horizontal(
-        *[(file == p) | file.str.starts_with(p.rstrip("/\\") + os.sep) for p in inputs]
-    )
-    return workspace.table.filter(inside)
+    """The rows of ``workspace.table`` that an audit run read (not only an aggregate run)."""
+    rows = {
+        row
+        for run in workspace.runs
+        if run.kind == "audit"
+        for path in run.inputs
+        for row in workspace._rows_by_spec.get(_spec(run, path), [])
+    }
+    return workspace.table.filter(pl.col("row").is_in(sorted(rows)))
 
 
 def _taxonomy_ids(names: Sequence[str]) -> dict[str, list[str]]:
@@ -217,7 +227,7 @@ def load_workspace(discovery: Discovery, *, load_trajectories: bool = True) -> W
                 f"{run.name}: the rollouts it read are not reachable from here; trajectories are not shown"
             )
     if load_trajectories:
-        _load_inputs(_covering([p for run in workspace.runs for p in run.inputs]), workspace)
+        _load_inputs([_spec(run, p) for run in workspace.runs for p in run.inputs], workspace)
     for row, traj in enumerate(workspace.trajectories):
         workspace._by_id.setdefault(traj.id, []).append(row)
     frames = []

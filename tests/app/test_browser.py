@@ -97,7 +97,7 @@ def _title(browser: Chromium, title: str) -> None:
 def test_every_page_draws_and_charts_are_drawn(served: str, chromium: str, shots: Path) -> None:
     with Chromium(chromium) as browser:
         for path, title, plots in [
-            ("overview", "Overview", 2),
+            ("", "Overview", 2),
             ("failures", "Failure breakdown", 1),
             ("best_of_n", "Best-of-N", 2),
             ("trajectories", "Trajectory viewer", 0),
@@ -108,7 +108,8 @@ def test_every_page_draws_and_charts_are_drawn(served: str, chromium: str, shots
                 browser.wait_for(f"{PLOTS} >= {plots}")
                 assert browser.evaluate(PLOTS) >= plots
             assert not browser.evaluate("document.querySelectorAll('[data-testid=\"stException\"]').length")
-            shot = browser.screenshot(shots / f"{path}.png")
+            assert not browser.evaluate("document.body.innerText.includes('Page not found')"), path
+            shot = browser.screenshot(shots / f"{path or 'overview'}.png")
             assert shot.stat().st_size > 10_000
 
 

@@ -128,3 +128,23 @@ def test_a_stale_export_is_not_used(app_runs: AppRuns, tmp_path: Path) -> None:
     results = read_audit_results(store)
     assert not results.from_export and "late" in results.frame["trajectory_id"].to_list()
     assert len(results.reports_for("late")) == 1
+
+
+def test_inputs_are_read_with_the_runs_glob_and_kept_once(app_runs: AppRuns, tmp_path: Path) -> None:
+    """An audit of the *.jsonl files beside other files counts only what it read; a rollout that two
+    runs read appears once."""
+    rollouts = tmp_path / "rollouts"
+    shutil.copytree(app_runs.rollouts, rollouts)
+    (rollouts / "officeqa" / "extra.json").write_text(
+        '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],'
+        ' "id": "extra", "task_id": "officeqa-001", "correct": false}'
+    )
+    for kind, path, glob in (("audit", rollouts, "*.jsonl"), ("aggregate", rollouts / "officeqa", None)):
+        config = {"path": str(path), "glob": glob, "format": None}
+        RunStore.open(tmp_path / "runs" / kind, kind, config)  # type: ignore[arg-type]
+    ws = load_workspace(discover_runs([tmp_path / "runs"]))
+    ids = ws.table["trajectory_id"].to_list()
+    assert len(ids) == len(set(ids)) == 97, "96 rollouts once each, and the extra one"
+    failures = ws.failures
+    assert "extra" not in failures["trajectory_id"].to_list(), "the audit's glob did not read it"
+    assert failures.height == 96
