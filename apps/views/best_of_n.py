@@ -13,6 +13,8 @@ from memex_audit.app._text import escape_markdown
 from memex_audit.results._aggregate_summary import aggregate_accuracy_frame, aggregate_scaling_frame
 from memex_audit.results._app_queries import policy_cases, rollout_votes, scaling_long
 
+CASE_ORDER = {"rescue": 0, "harm": 1, "both wrong": 2, "both right": 3, "ungraded": 4}
+
 st.title("Best-of-N")
 ws = current_workspace()
 if not ws.aggregates:
@@ -70,6 +72,8 @@ kinds = st.multiselect(
     help="Rescue: majority wrong, the policy right. Harm: majority right, the policy wrong.",
 )
 shown = cases.filter(pl.col("case").is_in(kinds)) if kinds else cases
+# Rescues and harms first: they are what a policy changes against majority vote.
+shown = shown.sort(pl.col("case").replace_strict(CASE_ORDER, default=len(CASE_ORDER)), "task_id")
 show_paged_frame(shown, key="bon:tasks", page_size=25)
 
 if shown.height == 0:
@@ -95,7 +99,11 @@ for col, (name, value, ok) in zip(
     ],
     strict=True,
 ):
-    mark = "" if ok is None else (" ✅" if ok >= 0.5 else " ❌")
+    mark = (
+        ""
+        if ok is None
+        else (" :green[:material/check: right]" if ok >= 0.5 else " :red[:material/close: wrong]")
+    )
     col.caption(escape_markdown(name) + mark)
     col.code(str(value) if value is not None else "(none)", language="text", wrap_lines=True)
 

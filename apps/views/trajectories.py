@@ -46,7 +46,7 @@ with st.expander("Question and ground truth", expanded=True):
 
 
 def _describe(t: Trajectory) -> str:
-    outcome = {True: "✅ correct", False: "❌ failed", None: "ungraded"}[t.success]
+    outcome = {True: "correct", False: "FAILED", None: "ungraded"}[t.success]
     audited = ws.reports_for(t.id)
     category = f" · {audited[0][1].primary}" if audited else ""
     return f"{t.id} · {outcome}{category} · {t.harness} · {t.model}"
