@@ -11,6 +11,9 @@ from memex_audit.app._state import current_workspace, take_goto
 from memex_audit.app._text import escape_markdown
 from memex_audit.trajectory import Trajectory
 
+MAX_TASKS = 1000
+"""Tasks offered in the picker at once (a search narrows the rest)."""
+
 st.title("Trajectory viewer")
 ws = current_workspace()
 if not ws.trajectories:
@@ -26,8 +29,13 @@ tasks = (
     .with_columns(pl.col("audited").fill_null(0))
     .sort(["audited", "failed", "task_id"], descending=[True, True, False])
 )
-task_ids = tasks.get_column("task_id").to_list()
 label = {t: f"{t} ({f} of {n} failed, {a} audited)" for t, n, f, a in tasks.iter_rows()}
+find = st.text_input("Find a task", key="viewer:find", placeholder="part of a task id")
+if find:
+    tasks = tasks.filter(pl.col("task_id").str.contains(find, literal=True))
+task_ids = tasks.get_column("task_id").head(MAX_TASKS).to_list()
+if tasks.height > MAX_TASKS:
+    st.caption(f"The first {MAX_TASKS:,} of {tasks.height:,} tasks (most audited first); search to narrow.")
 # The URL names the rollout shown (?task=…&trajectory=…), so a view can be shared; it is applied
 # when it differs from what this page last wrote there, i.e. when the URL was opened or edited.
 linked = (st.query_params.get("task"), st.query_params.get("trajectory"))
@@ -36,6 +44,13 @@ if goto is None and linked[0] is not None and linked != st.session_state.get("vi
 if goto is not None and goto[0] in label:
     st.session_state["viewer:task"] = goto[0]
     st.session_state["viewer:trajectory"] = goto[1]
+    if goto[0] not in task_ids:
+        task_ids.insert(0, goto[0])
+if not task_ids:
+    st.info("No task id contains that text.")
+    st.stop()
+if st.session_state.get("viewer:task") not in task_ids:
+    st.session_state["viewer:task"] = task_ids[0]
 task_id = st.selectbox("Task", task_ids, format_func=label.__getitem__, key="viewer:task")
 rollouts = ws.task(task_id)
 first = rollouts[0]

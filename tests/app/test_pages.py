@@ -179,3 +179,16 @@ def test_new_results_are_offered_not_forced_on_an_open_page(
     at.sidebar.button(key="sidebar:load_new").click().run()
     assert int(_metric(at, "Audited")) == audited + 1
     assert not at.sidebar.info
+
+
+def test_viewer_task_search_narrows_the_picker(runs_env: AppRuns) -> None:
+    at = _app("trajectories")
+    assert len(at.selectbox(key="viewer:task").options) == 8 + 6
+    at.text_input(key="viewer:find").set_value("officeqa").run()
+    assert len(at.selectbox(key="viewer:task").options) == 8
+    at.text_input(key="viewer:find").set_value("officeqa-005").run()
+    assert at.selectbox(key="viewer:task").value == "officeqa-005"
+    assert len(at.selectbox(key="viewer:task").options) == 1
+    at.text_input(key="viewer:find").set_value("no such task").run()
+    assert any("No task id" in i.value for i in at.info)
+    assert not at.exception
