@@ -4,7 +4,8 @@ The run folders come from the command line (``streamlit run apps/streamlit_app.p
 and from ``MEMEX_AUDIT_RUNS``. The workspace is cached with ``st.cache_resource``: it holds every
 loaded trajectory, which ``st.cache_data`` would copy (pickle) on every rerun; pages treat it as
 read-only. Queries over it are small and cached with ``st.cache_data``. Both caches are keyed on the
-runs' file sizes and times, so new results appear on the next rerun of a page left open.
+runs' paths and on their files' sizes and times as the session loaded them: a page left open keeps
+its data while a run grows, and is offered the new results (``new_results_waiting``).
 """
 
 from __future__ import annotations
