@@ -44,7 +44,7 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def served(app_runs: AppRuns, chromium: str) -> Iterator[str]:
+def served(chromium: str, app_runs: AppRuns) -> Iterator[str]:
     """The app started by ``memex-audit app`` on a free loopback port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "MEMEX_AUDIT_RUNS"}
