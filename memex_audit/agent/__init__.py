@@ -11,24 +11,39 @@ Inside the kernel: ``submit(value)`` ends the run once the value validates (erro
 next observation); ``await spawn_agent(task, output_type=..., **objects)`` runs a sub-agent
 concurrently, sharing one ``Budget``. ``action_space="tool_calling"`` offers the same tools as
 JSON tool calls, the baseline MemEx is compared against.
+
+For long runs: ``memory=MemoryConfig(context_budget=...)`` compresses older turns into an index
+(``recall(key)`` returns a turn exactly), ``todos=True`` defines ``write_todos`` (a checklist in
+every status), and ``skills=SkillLibrary(path)`` loads saved functions as tools and defines
+``register_skill`` and ``search_skills`` (in-process kernel only).
 """
 
 from memex_audit.agent._agent import ActionSpace, Agent, KernelKind, SubAgentError
 from memex_audit.agent._budget import Budget
 from memex_audit.agent._extract import extract_code
+from memex_audit.agent._memory import Experience, MemoryConfig
 from memex_audit.agent._observe import format_observation, truncate_middle
 from memex_audit.agent._record import RunResult, StopReason
 from memex_audit.agent._render import render_function, render_model
 from memex_audit.agent._scope import scope_summary
+from memex_audit.agent._skills import Skill, SkillInfo, SkillLibrary, SkillProblem
+from memex_audit.agent._todos import TodoItem
 
 __all__ = [
     "ActionSpace",
     "Agent",
     "Budget",
+    "Experience",
     "KernelKind",
+    "MemoryConfig",
     "RunResult",
+    "Skill",
+    "SkillInfo",
+    "SkillLibrary",
+    "SkillProblem",
     "StopReason",
     "SubAgentError",
+    "TodoItem",
     "extract_code",
     "format_observation",
     "render_function",

@@ -9,15 +9,19 @@ import keyword
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
 from memex_audit.agent._budget import Budget
 from memex_audit.agent._code_loop import run_code_loop
+from memex_audit.agent._memory import MemoryConfig
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import RunRecorder, RunResult
 from memex_audit.agent._render import referenced_models, render_function, render_model, type_hints
+from memex_audit.agent._run_memory import RunMemory, feature_names
+from memex_audit.agent._skills import SkillLibrary, coerce_library
 from memex_audit.agent._state import RunState, Stop
 from memex_audit.agent._tool_loop import run_tool_loop
 from memex_audit.agent._validate import output_type_name
@@ -72,6 +76,16 @@ class Agent(Generic[T]):
         temperature: Sampling temperature (``None``: the provider's default).
         kernel_options: Extra arguments for ``SubprocessKernel`` (``memory_limit_mb``,
             ``cpu_limit_s``...); ignored by the in-process kernel.
+        memory: Indexed experience memory: past ``compress_at`` of ``context_budget`` tokens,
+            older turns are compressed into an index and ``recall(key)`` returns them exactly
+            (``None``: the context is never compressed). Both kernels.
+        todos: Define ``write_todos(items)``, a checklist shown in the status every turn.
+            Both kernels.
+        skills: A skill library (or its folder): its skills are loaded as typed tools, and
+            ``register_skill`` / ``search_skills`` are defined. In-process kernel only: skills
+            run agent-written code in this process.
+
+    The long-run features work with ``action_space="code"`` only; sub-agents run without them.
     """
 
     def __init__(
@@ -94,6 +108,9 @@ class Agent(Generic[T]):
         max_tokens: int = 4096,
         temperature: float | None = None,
         kernel_options: Mapping[str, Any] | None = None,
+        memory: MemoryConfig | None = None,
+        todos: bool = False,
+        skills: SkillLibrary | str | Path | None = None,
     ) -> None:
         if kernel not in ("inprocess", "subprocess") and not callable(kernel):
             raise UsageError(f"kernel must be 'inprocess', 'subprocess' or a Kernel factory, not {kernel!r}")
@@ -124,6 +141,29 @@ class Agent(Generic[T]):
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.kernel_options = dict(kernel_options or {})
+        self.memory = memory
+        self.todos = todos
+        self.skills = coerce_library(skills) if skills is not None else None
+        self._check_long_run()
+
+    def _check_long_run(self) -> None:
+        if self.memory is None and not self.todos and self.skills is None:
+            return
+        if self.memory is not None and not isinstance(self.memory, MemoryConfig):
+            raise UsageError(f"memory must be a MemoryConfig, not {type(self.memory).__name__}")
+        if self.action_space != "code":
+            raise UsageError("memory, todos and skills work with action_space='code' only")
+        if self.skills is not None and self.kernel == "subprocess":
+            raise UsageError(
+                "skills work with the in-process kernel only: a skill runs agent-written code in the "
+                "host process, which the subprocess kernel exists to keep out; use kernel='inprocess'"
+            )
+        names = feature_names(
+            memory=self.memory is not None, todos=self.todos, skills=self.skills is not None
+        )
+        taken = sorted(set(names) & {tool.__name__ for tool in self.tools})
+        if taken:
+            raise UsageError(f"tool names {taken} are reserved by memory, todos or skills")
 
     # -- running -------------------------------------------------------------------------------
 
@@ -161,17 +201,27 @@ class Agent(Generic[T]):
         recorder = RunRecorder(
             run_id=run_id, agent=self.name, harness=harness, model=self.model.model, task=task
         )
-        state = RunState(agent=self, task=task, scope=scope, depth=depth, budget=budget, recorder=recorder)
+        memory = RunMemory.for_agent(self, run_id, scope)
+        taken = sorted(set(memory.feature_names() if memory is not None else ()) & set(scope))
+        if taken:
+            raise UsageError(f"scope names clash with reserved names: {taken}")
+        state = RunState(
+            agent=self, task=task, scope=scope, depth=depth, budget=budget, recorder=recorder, memory=memory
+        )
         kernel: Kernel | None = None
         output: Any = None
         error: str | None = None
         try:
             if self.action_space == "code":
                 kernel = self._make_kernel()
-                await kernel.start(
-                    KernelSetup(scope=scope, tools=self.tools, spawn=self._spawn_handler(state))
-                )
-                output = await run_code_loop(state, kernel, self.system_prompt(scope, depth=depth))
+                if memory is not None and memory.library is not None and isinstance(kernel, SubprocessKernel):
+                    raise UsageError(
+                        "skills work with the in-process kernel only (see Agent's skills argument)"
+                    )
+                tools = [*self.tools, *(memory.tools() if memory is not None else ())]
+                await kernel.start(KernelSetup(scope=scope, tools=tools, spawn=self._spawn_handler(state)))
+                system = self.system_prompt(scope, depth=depth, memory=memory)
+                output = await run_code_loop(state, kernel, system)
             else:
                 output = await run_tool_loop(state, self.system_prompt(scope))
             reason: Any = "submitted"
@@ -190,6 +240,7 @@ class Agent(Generic[T]):
             "submit_failures": state.submit_failures,
             "sub_runs": [run.id for run in state.sub_runs],
             "budget": budget.status(),
+            **(memory.record() if memory is not None else {}),
         }
         trajectory = recorder.finish(
             output=output, usage=state.usage, stop_reason=reason, error=error, metadata=metadata
@@ -264,13 +315,18 @@ class Agent(Generic[T]):
 
     # -- prompts -------------------------------------------------------------------------------
 
-    def system_prompt(self, scope: Mapping[str, Any], *, depth: int = 0) -> str:
+    def system_prompt(
+        self, scope: Mapping[str, Any], *, depth: int = 0, memory: RunMemory | None = None
+    ) -> str:
         """The system prompt for a run over ``scope``: rules, role, tool stubs, types, output type.
 
         Args:
             scope: The objects the run starts with (their model types are rendered as stubs).
             depth: The run's depth; ``spawn_agent`` is described only while deeper runs are allowed.
+            memory: The run's memory, plan and skills (default: as a run would load them now).
         """
+        if memory is None:
+            memory = RunMemory.for_agent(self, "preview", scope)
         roots: list[Any] = [self.output_type]
         for tool in self.tools:
             roots.extend(type_hints(tool).values())
@@ -299,6 +355,7 @@ class Agent(Generic[T]):
         text = fill(
             "system",
             subagents=subagents,
+            memory=memory.system_section() if memory is not None else "",
             timeout=f"{self.block_timeout_s:g}",
             retries=self.max_submit_retries,
             instructions=instructions,

@@ -48,6 +48,8 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
             )
             observation = fill("no_code")
         else:
+            if state.memory is not None:
+                state.memory.blocks.append(code)  # register_skill reads a def's source from it
             try:
                 result = await kernel.execute(code, timeout_s=agent.block_timeout_s)
             except KernelError as exc:
@@ -63,10 +65,14 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                 raise Stop("error", f"the kernel failed: {exc}") from exc
             observation = _observe(state, result, reasoning, code, response, started_at, started)
         messages.append(ChatMessage(role="assistant", content=response.text or "(empty reply)"))
+        noted: dict[str, Any] = {}
+        if state.memory is not None:  # store the turn; compress older ones past the threshold
+            step = state.recorder.steps[-1]
+            messages, noted = state.memory.end_turn(state.turns, step, system, messages, observation)
         status = state.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
         observation = f"{observation}\n\n{status}"
         messages.append(ChatMessage(role="user", content=observation))
-        state.recorder.add("user", text=observation)
+        state.recorder.add("user", text=observation, metadata=noted)
     raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
 
 

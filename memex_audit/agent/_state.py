@@ -15,6 +15,7 @@ from memex_audit.trajectory import Trajectory, Usage
 
 if TYPE_CHECKING:
     from memex_audit.agent._agent import Agent
+    from memex_audit.agent._run_memory import RunMemory
 
 
 class Stop(Exception):
@@ -41,6 +42,7 @@ class RunState:
     turns: int = 0
     submit_failures: int = 0
     sub_runs: list[Trajectory] = field(default_factory=list)
+    memory: RunMemory | None = None
 
     async def call_model(self, request: LLMRequest) -> LLMResponse:
         """One model call, charged to the run and the shared budget.
@@ -78,10 +80,12 @@ class RunState:
     def status_line(self, system: str, messages: list[ChatMessage]) -> str:
         """The context-status line appended to each observation."""
         context = estimate_request_tokens(LLMRequest(system=system, messages=messages))
-        return fill(
+        line = fill(
             "status",
             turn=self.turns,
             max_turns=self.agent.max_turns,
-            context=f"{context:,}",
+            context=self.memory.context_text(context) if self.memory is not None else f"{context:,}",
             spent=self.budget.status(),
         )
+        extra = self.memory.status_lines() if self.memory is not None else ""
+        return f"{line}\n{extra}" if extra else line
