@@ -27,6 +27,7 @@ PERSISTED_MODELS: dict[str, str] = {
     "audit_verdict": "memex_audit.auditor:AuditVerdict",
     "audit_summary": "memex_audit.results._audit_summary:RunAuditSummary",
     "audit_agreement": "memex_audit.results._audit_agreement:AuditAgreement",
+    "skill": "memex_audit.agent:Skill",
 }
 
 

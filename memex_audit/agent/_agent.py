@@ -218,8 +218,11 @@ class Agent(Generic[T]):
                     raise UsageError(
                         "skills work with the in-process kernel only (see Agent's skills argument)"
                     )
-                tools = [*self.tools, *(memory.tools() if memory is not None else ())]
-                await kernel.start(KernelSetup(scope=scope, tools=tools, spawn=self._spawn_handler(state)))
+                tools, names = list(self.tools), dict(scope)
+                if memory is not None:
+                    tools += memory.tools()
+                    names.update(memory.skill_functions())
+                await kernel.start(KernelSetup(scope=names, tools=tools, spawn=self._spawn_handler(state)))
                 system = self.system_prompt(scope, depth=depth, memory=memory)
                 output = await run_code_loop(state, kernel, system)
             else:

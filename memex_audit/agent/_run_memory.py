@@ -122,9 +122,15 @@ class RunMemory:
         if self.library is not None:
             functions["register_skill"] = self._register_skill()
             functions["search_skills"] = self._search_skills()
-        for loaded in self.loaded:
-            functions[loaded.skill.name] = loaded.function
         return list(functions.values())
+
+    def skill_functions(self) -> dict[str, Callable[..., Any]]:
+        """The library's skills, put in the kernel's scope.
+
+        Not reserved, unlike tools: the agent may redefine a skill to improve it and register
+        the new version.
+        """
+        return {loaded.skill.name: loaded.function for loaded in self.loaded}
 
     def _recall(self) -> Callable[..., Any]:
         store = self.store
@@ -196,7 +202,8 @@ class RunMemory:
             parts.append(fill("todos"))
         if self.library is not None:
             parts.append(self._skills_section())
-        return "\n\n".join(parts) + "\n" if parts else ""
+        # Blank lines around the sections (the prompt collapses runs of more than one).
+        return "\n" + "\n\n".join(parts) + "\n" if parts else ""
 
     def _skills_section(self) -> str:
         listed = sorted(self.loaded, key=lambda s: s.skill.created_at, reverse=True)[:_LISTED_SKILLS]
@@ -301,7 +308,7 @@ class RunMemory:
 def _skill_stub(loaded: LoadedSkill) -> str:
     skill = loaded.skill
     summary = skill.summary.replace('"""', "'''")
-    body = f'    """{summary} (v{skill.version})"""' if summary else f"    # v{skill.version}"
+    body = f'    """{summary + " " if summary else ""}(v{skill.version})"""'
     try:
         signature = render_signature(loaded.function)
     except (TypeError, ValueError):
