@@ -19,12 +19,16 @@ APP_FILE_ENV = "MEMEX_AUDIT_APP_FILE"
 
 def find_app_file() -> Path | None:
     """``apps/streamlit_app.py``: from ``MEMEX_AUDIT_APP_FILE``, beside the package's source tree (an
-    editable install or a checkout), or under the working directory."""
+    editable install or a checkout), inside an installed wheel, or under the working directory."""
     candidates = []
     if os.environ.get(APP_FILE_ENV):
         candidates.append(Path(os.environ[APP_FILE_ENV]))
-    package_root = Path(__file__).resolve().parent.parent.parent
-    candidates += [package_root / "apps" / "streamlit_app.py", Path.cwd() / "apps" / "streamlit_app.py"]
+    package_dir = Path(__file__).resolve().parent.parent
+    candidates += [
+        package_dir.parent / "apps" / "streamlit_app.py",  # a checkout or an editable install
+        package_dir / "_shipped" / "apps" / "streamlit_app.py",  # a wheel (force-included)
+        Path.cwd() / "apps" / "streamlit_app.py",
+    ]
     return next((c.resolve() for c in candidates if c.is_file()), None)
 
 
