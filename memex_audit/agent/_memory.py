@@ -35,12 +35,15 @@ class MemoryConfig:
             turns first (the last turn always stays verbatim). The gap between the two makes
             compressions rare: each frees room for several turns.
         line_chars: Length of one index line.
+        index_share: Share of the budget the index may take; past it, the oldest lines are
+            folded into one (``- T1..T80: ...``), their keys still valid for ``recall``.
     """
 
     context_budget: int = 8000
     compress_at: float = 0.7
     compress_to: float = 0.4
     line_chars: int = 160
+    index_share: float = 0.25
 
     def __post_init__(self) -> None:
         if self.context_budget < 500:
@@ -51,6 +54,8 @@ class MemoryConfig:
             )
         if self.line_chars < 40:
             raise UsageError(f"line_chars must be at least 40, not {self.line_chars}")
+        if not 0.0 < self.index_share < self.compress_to + 1e-9:
+            raise UsageError(f"index_share must be above 0 and at most compress_to, not {self.index_share}")
 
     @property
     def threshold(self) -> int:
@@ -171,6 +176,10 @@ class Compression:
         return {"keys": self.keys, "tokens_before": self.tokens_before, "tokens_after": self.tokens_after}
 
 
+def _tokens(text: str) -> int:
+    return estimate_request_tokens(LLMRequest(system=text, messages=[]))
+
+
 class ContextCompressor:
     """Keeps a run's messages under the threshold by moving older turns into the index.
 
@@ -226,9 +235,24 @@ class ContextCompressor:
         self.events.append(event)
         return candidate, event
 
+    def _index(self, lines: list[str], keys: list[str]) -> str:
+        """The index lines, the oldest folded into one when they pass ``index_share``."""
+        room = int(self.config.context_budget * self.config.index_share)
+        sizes = [_tokens(line) + 1 for line in lines]
+        total = sum(sizes)
+        if total <= room or len(lines) < 2:
+            return "\n".join(lines)
+        fold = _tokens(fill("memory_folded", first="T1000", last="T1000", count=1000)) + 1
+        start = 0
+        while start < len(lines) - 1 and total + fold > room:  # fold the oldest lines first
+            total -= sizes[start]
+            start += 1
+        folded = fill("memory_folded", first=keys[0], last=keys[start - 1], count=start)
+        return "\n".join([folded, *lines[start:]])
+
     def _rebuild(self, messages: list[ChatMessage], moved: list[str], keep: int) -> list[ChatMessage]:
         assert self.first is not None
         keys = [*self.indexed, *moved]
-        index = "\n".join(self.store.index_line(key, self.config.line_chars) for key in keys)
+        index = self._index([self.store.index_line(key, self.config.line_chars) for key in keys], keys)
         head = fill("memory_index", task=self.first.text(), index=index, count=len(keys))
         return [ChatMessage(role="user", content=head), *messages[len(messages) - 2 * keep :]]

@@ -123,14 +123,14 @@ def materialize(skill: Skill) -> Callable[..., Any]:
     namespace: dict[str, Any] = {"__name__": f"memex_skill_{skill.name}", "__builtins__": builtins}
     try:
         exec(compile(skill.source, filename, "exec"), namespace)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a skill's exit() must not end the run loading it
         raise ValueError(f"its source raised {type(exc).__name__}: {exc}") from None
     function = namespace.get(skill.name)
     if not inspect.isfunction(function):
         raise ValueError(f"its source defines no function named {skill.name!r}")
     try:
         exec(compile(skill.test, f"<test of {skill.name} v{skill.version}>", "exec"), dict(namespace))
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise ValueError(f"its test failed: {type(exc).__name__}: {exc}") from None
     return function
 

@@ -51,7 +51,8 @@ def test_with_memory_every_request_stays_under_the_budget_and_recall_is_exact() 
 
 def test_the_index_follows_the_task_verbatim_with_one_stable_key_per_turn() -> None:
     model = ScriptedModel(long_script(12))
-    Agent(model, str, memory=MemoryConfig(context_budget=BUDGET)).run_sync(TASK)
+    # An index allowed as much room as a compression leaves: no line is folded in this run.
+    Agent(model, str, memory=MemoryConfig(context_budget=BUDGET, index_share=0.4)).run_sync(TASK)
     head = model.requests[-1].messages[0].text()
     assert head.startswith(model.requests[0].messages[0].text())
     assert "## Experience index" in head
@@ -152,3 +153,17 @@ def test_memory_settings_are_checked() -> None:
         Agent(ScriptedModel([]), str, memory=MemoryConfig(), action_space="tool_calling")
     with pytest.raises(UsageError, match="reserved"):
         Agent(ScriptedModel([]), str, memory=MemoryConfig()).run_sync("x", recall=1)
+
+
+def test_a_long_index_folds_its_oldest_lines_and_their_keys_stay_valid() -> None:
+    replies = [code(f"print('result {t}: ' + 'ok ' * 20)", f"Check item {t}.") for t in range(1, 60)]
+    model = ScriptedModel([*replies, code("submit(recall('T2').output)")])
+    config = MemoryConfig(context_budget=2500, index_share=0.2)
+    result = Agent(model, str, memory=config, max_turns=60).run_sync("Check many items.")
+    assert result.stop_reason == "submitted"
+    assert result.output == "result 2: " + "ok " * 20 + "\n"
+    assert max(estimate_request_tokens(r) for r in model.requests) <= 2500
+    head = model.requests[-1].messages[0].text()
+    folded = next(line for line in head.splitlines() if "lines folded" in line)
+    assert folded.startswith("- T1..T")
+    assert estimate_request_tokens(model.requests[-1]) <= 2500

@@ -11,6 +11,9 @@ def test_agent_and_kernel_exports() -> None:
         for name in module.__all__:
             assert hasattr(module, name), name
     assert {"Agent", "RunResult", "Budget", "SubAgentError"} <= set(memex_audit.agent.__all__)
+    assert {"MemoryConfig", "Experience", "SkillLibrary", "Skill", "TodoItem"} <= set(
+        memex_audit.agent.__all__
+    )
     assert {"Kernel", "ExecutionResult", "InProcessKernel", "SubprocessKernel", "FakeKernel"} <= set(
         memex_audit.kernel.__all__
     )
