@@ -1,9 +1,11 @@
 """The long-run features of one run: experience memory, the plan anchor and the skill library.
 
 ``RunMemory`` holds their state for a run, makes the functions the kernel gets (``recall``,
-``write_todos``, ``register_skill``, ``search_skills`` and the library's skills), writes their
-prompt sections and status lines, and notes in the run's record what happened: compressions and
-recalls in step metadata, loaded, failed and registered skills in the trajectory's metadata.
+``write_todos``, ``register_skill`` and ``search_skills`` as reserved tools; the library's
+skills as scope names, which agent code may redefine), writes their prompt sections and status
+lines, and notes in the run's record what happened: compressions, recalls, checklist writes and
+registrations in step metadata; a summary, with loaded and failed skills, in the trajectory's
+metadata.
 """
 
 from __future__ import annotations
