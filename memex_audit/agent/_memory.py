@@ -68,7 +68,7 @@ class MemoryConfig:
         return int(self.context_budget * self.compress_to)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Experience:
     """One earlier turn, exactly as it happened (what ``recall(key)`` returns).
 
@@ -87,6 +87,15 @@ class Experience:
     code: str | None
     output: str
     error: str | None
+
+    def __repr__(self) -> str:
+        # Sizes, not contents: printing a whole experience would refill the context it left.
+        code = f"{len(self.code):,} chars" if self.code is not None else "None"
+        error = repr(self.error.splitlines()[-1]) if self.error else "None"
+        return (
+            f"Experience(key={self.key!r}, text={_first_line(self.text)[:60]!r}, code=<{code}>, "
+            f"output=<{len(self.output):,} chars>, error={error})"
+        )
 
 
 class ExperienceStore:

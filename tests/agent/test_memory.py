@@ -125,6 +125,12 @@ def test_recall_returns_an_experience_with_the_code_and_error() -> None:
     )
     result = Agent(model, list[str], memory=MemoryConfig()).run_sync("Recall an error.")
     assert result.output == ["T1", "1 / 0", "ZeroDivisionError: division by zero", "Divide."]
+    experience = Experience(
+        key="T2", turn=2, text="Print.", code="print('x' * 9000)", output="x" * 9000, error=None
+    )
+    assert repr(experience) == (
+        "Experience(key='T2', text='Print.', code=<17 chars>, output=<9,000 chars>, error=None)"
+    )
     assert Experience.__name__ in Agent(model, str, memory=MemoryConfig()).system_prompt({})
 
 
