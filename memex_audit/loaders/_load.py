@@ -8,8 +8,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from memex_audit.errors import UsageError
+from memex_audit.loaders._jsonio import decode_error_reason
 from memex_audit.loaders._registry import (
+    HEAD_BYTES,
     FormatAdapter,
     LoadError,
     LoadItem,
@@ -172,6 +176,13 @@ def _unknown_reason(file: Path, head: bytes) -> str:
         # A multi-byte character cut at the head boundary is still UTF-8 text.
         if exc.start < len(head) - 4:
             return "not valid UTF-8 text and no known format; save the file as UTF-8"
+    if len(head) < HEAD_BYTES and file.name.endswith(".json"):
+        # The head is the whole file: if it is not JSON at all, say that rather than "unknown format".
+        try:
+            orjson.loads(head)
+        except orjson.JSONDecodeError as exc:
+            line, reason = decode_error_reason(exc, head)
+            return reason if line is None else f"{reason} (line {line})"
     return (
         "no registered format recognises this file; check that it is a supported rollout format "
         "(memex-audit formats lists them) or pass --format"

@@ -136,3 +136,11 @@ def test_an_adapter_that_crashes_becomes_a_load_error(tmp_path: Path) -> None:
         assert "RuntimeError while reading: boom" in result.errors[0].reason
     finally:
         _REGISTRY.pop("crashing", None)
+
+
+def test_a_truncated_json_file_of_no_known_format_says_it_is_truncated(tmp_path: Path) -> None:
+    (tmp_path / "cut.json").write_bytes(b'{"broken": ')
+    (tmp_path / "odd.json").write_bytes(b'{"neither": "a rollout"}')
+    errors = {Path(e.file).name: e.reason for e in load(tmp_path).errors}
+    assert errors["cut.json"].startswith("truncated JSON")
+    assert errors["odd.json"].startswith("no registered format recognises this file")
