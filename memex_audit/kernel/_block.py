@@ -82,6 +82,16 @@ def make_submit(slot: SubmitSlot) -> Any:
     return submit
 
 
+def restore_reserved(namespace: dict[str, Any], reserved: dict[str, Any]) -> list[str]:
+    """Put back every reserved name that agent code rebound; one notice for the model per name."""
+    notices = []
+    for name, value in reserved.items():
+        if namespace.get(name) is not value:
+            namespace[name] = value
+            notices.append(f"`{name}` is reserved and was restored; use another name for your value.")
+    return notices
+
+
 @dataclass
 class BlockOutcome:
     """What running one block produced."""

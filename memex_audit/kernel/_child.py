@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from memex_audit.kernel._block import CellSources, SubmitSlot, make_submit, run_block
+from memex_audit.kernel._block import CellSources, SubmitSlot, make_submit, restore_reserved, run_block
 from memex_audit.kernel._channel import SyncChannel
 from memex_audit.kernel._codec import ScopeRefs, decode, encode, encode_type
 from memex_audit.kernel._env import apply_limits
@@ -186,7 +186,7 @@ class _Child:
                     self.channel.send({"kind": "output", "block": block, "text": chunk})
 
     async def run(self, code: str) -> dict[str, Any]:
-        notices = self.restore_reserved()
+        notices = restore_reserved(self.namespace, self.reserved)
         self.streamed = 0
         self.blocks += 1
         buffer = io.StringIO()
@@ -195,7 +195,7 @@ class _Child:
             outcome = await run_block(code, self.namespace, self.sources, self.slot, buffer=buffer)
         finally:
             self.live = None
-        notices += self.restore_reserved()
+        notices += restore_reserved(self.namespace, self.reserved)
         submission: Any = None
         if outcome.submitted:
             try:
@@ -212,14 +212,6 @@ class _Child:
             "notices": notices,
             "duration_s": outcome.duration_s,
         }
-
-    def restore_reserved(self) -> list[str]:
-        notices = []
-        for name, value in self.reserved.items():
-            if self.namespace.get(name) is not value:
-                self.namespace[name] = value
-                notices.append(f"`{name}` is reserved and was restored; use another name for your value.")
-        return notices
 
     async def serve(self) -> None:
         self.loop = asyncio.get_running_loop()

@@ -33,6 +33,7 @@ from memex_audit.kernel._block import (
     CellSources,
     SubmitSlot,
     make_submit,
+    restore_reserved,
     run_block,
 )
 from memex_audit.kernel._capture import clear_capture
@@ -180,21 +181,13 @@ class InProcessKernel:
 
         return spawn_agent
 
-    def _restore_reserved(self) -> list[str]:
-        notices = []
-        for name, value in self._reserved.items():
-            if self.namespace.get(name) is not value:
-                self.namespace[name] = value
-                notices.append(f"`{name}` is reserved and was restored; use another name for your value.")
-        return notices
-
     async def execute(self, code: str, *, timeout_s: float | None = None) -> ExecutionResult:
         """Run one block in the worker thread; see the module docstring for how timeouts stop it."""
         if not self._started:
             raise KernelError("kernel not started: await kernel.start(setup) first")
         timeout = self.timeout_s if timeout_s is None else timeout_s
         async with self._lock:
-            notices = self._restore_reserved()
+            notices = restore_reserved(self.namespace, self._reserved)
             restarted_worker = False
             if self._worker is None or not self._worker.alive:
                 restarted_worker = self._worker is not None
@@ -221,7 +214,7 @@ class InProcessKernel:
                 outcome.duration_s = timeout
             else:
                 outcome = future.result()
-            notices.extend(self._restore_reserved())
+            notices.extend(restore_reserved(self.namespace, self._reserved))
             return ExecutionResult(
                 output=outcome.output,
                 error=outcome.error,
