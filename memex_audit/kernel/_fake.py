@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from types import TracebackType
 
 from memex_audit.errors import KernelError
-from memex_audit.kernel._protocol import KernelSetup
+from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
 
 
-class FakeKernel:
+class FakeKernel(ClosesOnExit):
     """Answers each block from a script of results, or from a function of the code.
 
     Args:
@@ -47,14 +46,3 @@ class FakeKernel:
     async def close(self) -> None:
         """Mark the kernel closed."""
         self.closed = True
-
-    async def __aenter__(self) -> FakeKernel:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

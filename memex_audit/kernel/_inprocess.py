@@ -23,7 +23,6 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Coroutine
-from types import TracebackType
 from typing import Any
 
 from memex_audit.errors import KernelError
@@ -38,7 +37,7 @@ from memex_audit.kernel._block import (
 )
 from memex_audit.kernel._capture import clear_capture
 from memex_audit.kernel._clock import BlockClock, wait_active
-from memex_audit.kernel._protocol import KernelSetup
+from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
 
 
@@ -103,7 +102,7 @@ async def _collect(future: concurrent.futures.Future[Any]) -> Any:
     return await asyncio.wrap_future(future)
 
 
-class InProcessKernel:
+class InProcessKernel(ClosesOnExit):
     """Runs blocks in this process, in a worker thread with its own event loop.
 
     Args:
@@ -254,14 +253,3 @@ class InProcessKernel:
             await asyncio.to_thread(worker.stop, 1.0)
         self.namespace.clear()
         self._started = False
-
-    async def __aenter__(self) -> InProcessKernel:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

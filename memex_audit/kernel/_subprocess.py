@@ -25,7 +25,6 @@ import socket
 import sys
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import orjson
@@ -35,7 +34,7 @@ from memex_audit.kernel._channel import frame, read_message
 from memex_audit.kernel._clock import BlockClock, wait_active
 from memex_audit.kernel._codec import decode, decode_type, encode
 from memex_audit.kernel._env import clean_environment
-from memex_audit.kernel._protocol import KernelSetup
+from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
 
 _RESET_NOTICE = (
@@ -44,7 +43,7 @@ _RESET_NOTICE = (
 )
 
 
-class SubprocessKernel:
+class SubprocessKernel(ClosesOnExit):
     """Runs blocks in a child Python process; see the module docstring for what crosses and how.
 
     Args:
@@ -327,14 +326,3 @@ class SubprocessKernel:
             shutil.rmtree(self.scratch, ignore_errors=True)
         if self._stderr_path is not None:
             self._stderr_path.unlink(missing_ok=True)
-
-    async def __aenter__(self) -> SubprocessKernel:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
