@@ -84,6 +84,17 @@ def parse_jsonl_line(path: Path, number: int, raw: bytes, fmt: str) -> Any | Loa
         return LoadError(file=str(path), line=number, format=fmt, reason=reason)
 
 
+def iter_jsonl_records(path: Path, fmt: str) -> Iterator[tuple[int, Any] | LoadError]:
+    """Yield ``(line_number, parsed_line)`` for each non-blank line; a bad line or file, a ``LoadError``."""
+    for item in iter_jsonl(path, fmt):
+        if isinstance(item, LoadError):
+            yield item
+            continue
+        number, raw = item
+        record = parse_jsonl_line(path, number, raw, fmt)
+        yield record if isinstance(record, LoadError) else (number, record)
+
+
 def first_json_char(head: bytes) -> bytes:
     """The first non-whitespace byte of a file's head (skipping a UTF-8 BOM), or ``b""``."""
     stripped = head.lstrip(b"\xef\xbb\xbf").lstrip()

@@ -22,7 +22,12 @@ from typing import Any
 from pydantic import JsonValue
 
 from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
+from memex_audit.loaders._formats._record_errors import (
+    RecordError,
+    convert_jsonl_records,
+    convert_record,
+    unique_ids,
+)
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -31,7 +36,7 @@ from memex_audit.loaders._formats._record_fields import (
     require_list,
     unmapped,
 )
-from memex_audit.loaders._jsonio import iter_jsonl, parse_jsonl_line, read_json_document
+from memex_audit.loaders._jsonio import read_json_document
 from memex_audit.loaders._registry import LoadError, LoadItem
 from memex_audit.trajectory import HumanLabel, Outcome, Source, Step, Trajectory, Usage
 
@@ -64,21 +69,11 @@ def load_chat_file(path: Path, fmt: str, read_steps: StepsReader) -> Iterator[Lo
 
 def _load(path: Path, fmt: str, read_steps: StepsReader) -> Iterator[LoadItem]:
     if path.name.endswith(".jsonl"):
-        for item in iter_jsonl(path, fmt):
-            if isinstance(item, LoadError):
-                yield item
-                continue
-            number, raw = item
-            record = parse_jsonl_line(path, number, raw, fmt)
-            if isinstance(record, LoadError):
-                yield record
-                continue
-            yield convert_record(
-                partial(_trajectory, record, path, fmt, read_steps, line=number, position=None),
-                path=path,
-                fmt=fmt,
-                line=number,
-            )
+        yield from convert_jsonl_records(
+            path,
+            fmt,
+            lambda record, line: _trajectory(record, path, fmt, read_steps, line=line, position=None),
+        )
         return
     doc = read_json_document(path, fmt)
     if isinstance(doc, LoadError):

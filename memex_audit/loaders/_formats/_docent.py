@@ -22,7 +22,12 @@ from pydantic import JsonValue
 
 from memex_audit.loaders._formats._chat_messages import chat_step, first_user_text, last_assistant_text
 from memex_audit.loaders._formats._inspect import score_value
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
+from memex_audit.loaders._formats._record_errors import (
+    RecordError,
+    convert_jsonl_records,
+    convert_record,
+    unique_ids,
+)
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -31,7 +36,7 @@ from memex_audit.loaders._formats._record_fields import (
     require_dict,
     unmapped,
 )
-from memex_audit.loaders._jsonio import first_json_char, iter_jsonl, parse_jsonl_line, read_json_document
+from memex_audit.loaders._jsonio import first_json_char, read_json_document
 from memex_audit.loaders._registry import LoadError, LoadItem, register_format
 from memex_audit.trajectory import Outcome, Source, Step, Trajectory
 
@@ -56,21 +61,9 @@ class DocentFormat:
 
     def _load(self, path: Path) -> Iterator[LoadItem]:
         if path.name.endswith(".jsonl"):
-            for item in iter_jsonl(path, FORMAT):
-                if isinstance(item, LoadError):
-                    yield item
-                    continue
-                number, raw = item
-                record = parse_jsonl_line(path, number, raw, FORMAT)
-                if isinstance(record, LoadError):
-                    yield record
-                    continue
-                yield convert_record(
-                    partial(agent_run_trajectory, record, path, line=number),
-                    path=path,
-                    fmt=FORMAT,
-                    line=number,
-                )
+            yield from convert_jsonl_records(
+                path, FORMAT, lambda record, line: agent_run_trajectory(record, path, line=line)
+            )
             return
         doc = read_json_document(path, FORMAT)
         if isinstance(doc, LoadError):

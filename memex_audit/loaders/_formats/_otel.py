@@ -31,7 +31,7 @@ from pydantic import JsonValue
 from memex_audit.loaders._formats._otel_spans import Span, spans_in
 from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
 from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, usage_from
-from memex_audit.loaders._jsonio import first_json_char, iter_jsonl, parse_jsonl_line, read_json_document
+from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records, read_json_document
 from memex_audit.loaders._registry import LoadError, LoadItem, register_format
 from memex_audit.trajectory import Role, Source, Step, ToolCall, Trajectory, Usage
 
@@ -97,13 +97,7 @@ class OtelFormat:
 
     def _documents(self, path: Path) -> Iterator[tuple[int | None, Any] | LoadError]:
         if path.name.endswith(".jsonl"):
-            for item in iter_jsonl(path, FORMAT):
-                if isinstance(item, LoadError):
-                    yield item
-                    continue
-                number, raw = item
-                doc = parse_jsonl_line(path, number, raw, FORMAT)
-                yield doc if isinstance(doc, LoadError) else (number, doc)
+            yield from iter_jsonl_records(path, FORMAT)
             return
         doc = read_json_document(path, FORMAT)
         yield doc if isinstance(doc, LoadError) else (None, doc)

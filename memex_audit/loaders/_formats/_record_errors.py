@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
-from memex_audit.loaders._jsonio import describe_validation_error
+from memex_audit.loaders._jsonio import describe_validation_error, iter_jsonl_records, read_json_document
 from memex_audit.loaders._registry import LoadError, LoadItem
 from memex_audit.trajectory import Trajectory
 
@@ -71,6 +73,33 @@ def convert_record(
             format=fmt,
             reason=f"malformed record ({type(exc).__name__}: {exc})",
         )
+
+
+def convert_jsonl_records(
+    path: Path, fmt: str, build: Callable[[Any, int], Trajectory]
+) -> Iterator[LoadItem]:
+    """Convert each line of a JSONL file with ``build(record, line)``, as ``convert_record`` does.
+
+    A line that is not JSON, or the file that cannot be read, becomes a ``LoadError``.
+    """
+    for item in iter_jsonl_records(path, fmt):
+        if isinstance(item, LoadError):
+            yield item
+            continue
+        number, record = item
+        yield convert_record(partial(build, record, number), path=path, fmt=fmt, line=number)
+
+
+def convert_json_document(path: Path, fmt: str, build: Callable[[Any], Trajectory]) -> Iterator[LoadItem]:
+    """Convert a JSON file that holds one record with ``build(document)``, as ``convert_record`` does.
+
+    A file that cannot be read or parsed becomes a ``LoadError``.
+    """
+    doc = read_json_document(path, fmt)
+    if isinstance(doc, LoadError):
+        yield doc
+        return
+    yield convert_record(partial(build, doc), path=path, fmt=fmt)
 
 
 def file_error(path: Path, fmt: str, reason: str, *, field: str | None = None) -> LoadError:

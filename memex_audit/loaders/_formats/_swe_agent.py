@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
-from memex_audit.loaders._formats._record_errors import convert_record
+from memex_audit.loaders._formats._record_errors import convert_json_document
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -35,8 +35,8 @@ from memex_audit.loaders._formats._record_fields import (
     unmapped,
     usage_from,
 )
-from memex_audit.loaders._jsonio import first_json_char, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._jsonio import first_json_char
+from memex_audit.loaders._registry import LoadItem, register_format
 from memex_audit.trajectory import Outcome, Source, Step, ToolCall, Trajectory, Usage
 
 FORMAT = "swe_agent"
@@ -73,11 +73,7 @@ class SweAgentFormat:
         return False
 
     def load(self, path: Path) -> Iterator[LoadItem]:
-        doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
-            yield doc
-            return
-        yield convert_record(lambda: _trajectory(doc, path), path=path, fmt=FORMAT)
+        yield from convert_json_document(path, FORMAT, lambda doc: _trajectory(doc, path))
 
 
 def _trajectory(doc: Any, path: Path) -> Trajectory:

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record
+from memex_audit.loaders._formats._record_errors import RecordError, convert_json_document
 from memex_audit.loaders._formats._record_fields import (
     id_text,
     json_value,
@@ -30,8 +30,8 @@ from memex_audit.loaders._formats._record_fields import (
     require_list,
     unmapped,
 )
-from memex_audit.loaders._jsonio import first_json_char, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._jsonio import first_json_char
+from memex_audit.loaders._registry import LoadItem, register_format
 from memex_audit.trajectory import HumanLabel, Outcome, Role, Source, Step, Trajectory
 
 FORMAT = "who_and_when"
@@ -64,11 +64,7 @@ class WhoAndWhenFormat:
         return 0.0
 
     def load(self, path: Path) -> Iterator[LoadItem]:
-        doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
-            yield doc
-            return
-        yield convert_record(lambda: _trajectory(doc, path), path=path, fmt=FORMAT)
+        yield from convert_json_document(path, FORMAT, lambda doc: _trajectory(doc, path))
 
 
 def _trajectory(doc: Any, path: Path) -> Trajectory:
