@@ -12,7 +12,7 @@ from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import now
 from memex_audit.agent._scope import scope_summary
 from memex_audit.agent._state import RunState, Stop
-from memex_audit.agent._validate import output_type_name, validate_submission
+from memex_audit.agent._validate import validate_submission
 from memex_audit.errors import KernelError
 from memex_audit.kernel import ExecutionResult, Kernel
 from memex_audit.llm import ChatMessage, LLMRequest, LLMResponse
@@ -120,19 +120,10 @@ def _observe(
     if errors is None:
         record(None)
         raise Stop("submitted", output=value)
-    state.submit_failures += 1
-    # Attempts allowed: the first plus max_submit_retries retries.
-    left = agent.max_submit_retries - state.submit_failures + 1
-    rejection = fill(
-        "submit_rejected",
-        output_type=output_type_name(agent.output_type),
-        errors=errors,
-        attempt=state.submit_failures,
-        left=max(left, 0),
-    )
+    rejection, exhausted = state.reject_submission(errors)
     metadata["submit_rejected"] = True
     record(rejection)
-    if left <= 0:
+    if exhausted:
         raise Stop("error", f"submit() was rejected {state.submit_failures} times; last errors:\n{errors}")
     prefix = observation + "\n" if result.output or result.notices else ""
     return prefix + rejection

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from memex_audit.agent._budget import Budget
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import RunRecorder, StopReason, now
+from memex_audit.agent._validate import output_type_name
 from memex_audit.errors import BudgetExceeded, ModelError
 from memex_audit.llm import ChatMessage, LLMRequest, LLMResponse, estimate_request_tokens
 from memex_audit.trajectory import Trajectory, Usage
@@ -67,6 +68,27 @@ class RunState:
         self.usage = self.usage + response.usage
         self.budget.charge(response.usage)
         return response
+
+    def reject_submission(self, errors: str) -> tuple[str, bool]:
+        """Count a rejected ``submit`` and word the rejection for the model.
+
+        Args:
+            errors: Why the value is not of the run's output type, one line each.
+
+        Returns:
+            The rejection message, and whether no attempt is left so the run must end.
+        """
+        self.submit_failures += 1
+        # Attempts allowed: the first plus max_submit_retries retries.
+        left = self.agent.max_submit_retries - self.submit_failures + 1
+        rejection = fill(
+            "submit_rejected",
+            output_type=output_type_name(self.agent.output_type),
+            errors=errors,
+            attempt=self.submit_failures,
+            left=max(left, 0),
+        )
+        return rejection, left <= 0
 
     def _record_failure(self, error: str, started_at: Any, started: float) -> None:
         self.recorder.assistant(

@@ -207,20 +207,11 @@ async def _answer(
                 "tool", tool_call_id=call.id, tool_name="submit", output="accepted", started_at=started_at
             )
             raise Stop("submitted", output=validated)
-        state.submit_failures += 1
-        # Attempts allowed: the first plus max_submit_retries retries.
-        left = agent.max_submit_retries - state.submit_failures + 1
-        error = fill(
-            "submit_rejected",
-            output_type=output_type_name(agent.output_type),
-            errors=errors,
-            attempt=state.submit_failures,
-            left=max(left, 0),
-        )
+        error, exhausted = state.reject_submission(errors)
         state.recorder.add(
             "tool", tool_call_id=call.id, tool_name="submit", error=error, started_at=started_at
         )
-        if left <= 0:
+        if exhausted:
             raise Stop("error", f"submit was rejected {state.submit_failures} times; last errors:\n{errors}")
         return error, True
     tool = tools.get(call.name)
