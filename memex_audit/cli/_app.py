@@ -10,7 +10,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from memex_audit.errors import MemexAuditError
 
@@ -27,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
 
 def _width(stream: object) -> int | None:
     # Piped output (a file, a CI log, another program) would wrap tables at 80 columns; give it
@@ -57,19 +65,33 @@ def user_errors() -> Iterator[None]:
 
 
 @contextmanager
-def file_progress(description: str, total: int | None = None) -> Iterator[Progress]:
-    """A progress bar on stderr (hidden when stderr is not a terminal)."""
-    progress = Progress(
+def file_progress(
+    description: str, total: int | None = None, *, show_cost: bool = False
+) -> Iterator[Progress]:
+    """A progress bar on stderr (hidden when stderr is not a terminal); its one task is ``task_ids[0]``.
+
+    Args:
+        description: What is counted, shown before the bar.
+        total: How many there are, when known.
+        show_cost: Also show the US dollars spent so far, the task's ``cost`` field (set it with
+            ``progress.update(task, cost=...)``).
+    """
+    columns: list[ProgressColumn] = [
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+    ]
+    if show_cost:
+        columns.append(TextColumn("${task.fields[cost]:.4f}"))
+    progress = Progress(
+        *columns,
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
         disable=not sys.stderr.isatty(),
     )
     with progress:
-        progress.add_task(description, total=total)
+        progress.add_task(description, total=total, cost=0.0)
         yield progress
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Literal, cast
 
 import orjson
 import polars as pl
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from memex_audit.auditor import (
@@ -22,7 +20,7 @@ from memex_audit.auditor import (
     estimate_audit,
     plan_audit,
 )
-from memex_audit.cli._app import app, console, err_console, existing_path, fail, user_errors
+from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient
 from memex_audit.loaders import load
@@ -171,18 +169,8 @@ def audit(
                 "max_cost_usd": max_cost,
             },
         )
-        progress = Progress(
-            TextColumn("auditing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("${task.fields[cost]:.4f}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        )
-        with progress:
-            bar = progress.add_task("audit", total=None, cost=0.0)
+        with file_progress("auditing", show_cost=True) as progress:
+            bar = progress.task_ids[0]
 
             def on_progress(p: AuditProgress) -> None:
                 progress.update(bar, completed=p.done, total=p.total, cost=p.cost_usd)
