@@ -24,6 +24,7 @@ from pydantic import JsonValue
 from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text
 from memex_audit.loaders._formats._record_errors import (
     RecordError,
+    convert_array_records,
     convert_jsonl_records,
     convert_record,
     unique_ids,
@@ -80,14 +81,12 @@ def _load(path: Path, fmt: str, read_steps: StepsReader) -> Iterator[LoadItem]:
         yield doc
         return
     if isinstance(doc, list) and doc and all(isinstance(r, dict) and "messages" in r for r in doc):
-        for position, record in enumerate(doc):
-            yield convert_record(
-                partial(_trajectory, record, path, fmt, read_steps, line=None, position=position),
-                path=path,
-                fmt=fmt,
-                line=position + 1,
-                field_prefix=str(position),
-            )
+        yield from convert_array_records(
+            doc,
+            path,
+            fmt,
+            lambda record, position: _trajectory(record, path, fmt, read_steps, line=None, position=position),
+        )
         return
     yield convert_record(
         partial(_trajectory, doc, path, fmt, read_steps, line=None, position=None), path=path, fmt=fmt

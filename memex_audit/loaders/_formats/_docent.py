@@ -24,6 +24,7 @@ from memex_audit.loaders._formats._chat_messages import chat_step, first_user_te
 from memex_audit.loaders._formats._inspect import score_value
 from memex_audit.loaders._formats._record_errors import (
     RecordError,
+    convert_array_records,
     convert_jsonl_records,
     convert_record,
     unique_ids,
@@ -69,17 +70,12 @@ class DocentFormat:
         if isinstance(doc, LoadError):
             yield doc
             return
-        runs = doc if isinstance(doc, list) else [doc]
-        for position, run in enumerate(runs):
-            yield convert_record(
-                partial(
-                    agent_run_trajectory, run, path, position=position if isinstance(doc, list) else None
-                ),
-                path=path,
-                fmt=FORMAT,
-                line=position + 1 if isinstance(doc, list) else None,
-                field_prefix=str(position) if isinstance(doc, list) else None,
+        if isinstance(doc, list):
+            yield from convert_array_records(
+                doc, path, FORMAT, lambda run, position: agent_run_trajectory(run, path, position=position)
             )
+        else:
+            yield convert_record(partial(agent_run_trajectory, doc, path), path=path, fmt=FORMAT)
 
 
 def agent_run_trajectory(

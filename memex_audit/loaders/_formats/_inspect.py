@@ -26,7 +26,13 @@ import orjson
 from pydantic import JsonValue
 
 from memex_audit.loaders._formats._chat_messages import chat_steps, first_user_text, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, file_error, unique_ids
+from memex_audit.loaders._formats._record_errors import (
+    RecordError,
+    convert_array_records,
+    convert_record,
+    file_error,
+    unique_ids,
+)
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -92,14 +98,13 @@ class InspectFormat:
             return
         if not samples:
             yield file_error(path, FORMAT, _NO_SAMPLES, field="samples")
-        for position, sample in enumerate(samples):
-            yield convert_record(
-                partial(sample_trajectory, sample, doc, path, position),
-                path=path,
-                fmt=FORMAT,
-                line=position + 1,
-                field_prefix=f"samples.{position}",
-            )
+        yield from convert_array_records(
+            samples,
+            path,
+            FORMAT,
+            lambda sample, position: sample_trajectory(sample, doc, path, position),
+            field="samples",
+        )
 
     def _load_zip(self, path: Path) -> Iterator[LoadItem]:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,29 @@ def convert_record(
             field=field_prefix,
             format=fmt,
             reason=f"malformed record ({type(exc).__name__}: {exc})",
+        )
+
+
+def convert_array_records(
+    records: Iterable[Any],
+    path: Path,
+    fmt: str,
+    build: Callable[[Any, int], Trajectory],
+    *,
+    field: str | None = None,
+) -> Iterator[LoadItem]:
+    """Convert each record of a JSON array with ``build(record, position)``, as ``convert_record`` does.
+
+    A record's ``LoadError`` gives its 1-based number as ``line`` and its place in the file as the
+    field prefix: ``field.3``, or ``3`` for an array at the top of the file.
+    """
+    for position, record in enumerate(records):
+        yield convert_record(
+            partial(build, record, position),
+            path=path,
+            fmt=fmt,
+            line=position + 1,
+            field_prefix=f"{field}.{position}" if field else str(position),
         )
 
 

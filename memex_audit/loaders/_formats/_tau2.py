@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import JsonValue
 
 from memex_audit.loaders._formats._chat_messages import chat_steps, first_user_text, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
+from memex_audit.loaders._formats._record_errors import RecordError, convert_array_records, unique_ids
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -86,15 +85,7 @@ class Tau2Format:
         if isinstance(context, LoadError):
             yield context
             return
-        for position, sim in enumerate(simulations):
-            prefix = f"{sims_field}.{position}" if sims_field else str(position)
-            yield convert_record(
-                partial(context.trajectory, sim, position),
-                path=path,
-                fmt=FORMAT,
-                line=position + 1,
-                field_prefix=prefix,
-            )
+        yield from convert_array_records(simulations, path, FORMAT, context.trajectory, field=sims_field)
 
 
 class _RunContext:

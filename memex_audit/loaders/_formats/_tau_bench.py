@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import JsonValue
 
 from memex_audit.loaders._formats._chat_messages import chat_steps, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
+from memex_audit.loaders._formats._record_errors import RecordError, convert_array_records, unique_ids
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -64,14 +63,12 @@ class TauBenchFormat:
         file_domain = match.group("domain") if match else None
 
         yield from unique_ids(
-            convert_record(
-                partial(_trajectory, record, position, path, model, file_domain),
-                path=path,
-                fmt=FORMAT,
-                line=position + 1,
-                field_prefix=str(position),
+            convert_array_records(
+                doc,
+                path,
+                FORMAT,
+                lambda record, position: _trajectory(record, position, path, model, file_domain),
             )
-            for position, record in enumerate(doc)
         )
 
 
