@@ -26,9 +26,7 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
     """
     agent = state.agent
     first = fill("task", task=state.task, scope=scope_summary(state.scope))
-    state.recorder.add("system", text=system)
-    state.recorder.add("user", text=first)
-    messages = [ChatMessage(role="user", content=first)]
+    messages = state.start_conversation(system, first)
     while state.turns < agent.max_turns:
         request = LLMRequest(
             system=system, messages=messages, max_tokens=agent.max_tokens, temperature=agent.temperature
@@ -69,10 +67,7 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
         if state.memory is not None:  # store the turn; compress older ones past the threshold
             step = state.recorder.steps[-1]
             messages, noted = state.memory.end_turn(state.turns, step, system, messages, observation)
-        status = state.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
-        observation = f"{observation}\n\n{status}"
-        messages.append(ChatMessage(role="user", content=observation))
-        state.recorder.add("user", text=observation, metadata=noted)
+        state.send_observation(system, messages, observation, noted)
     raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
 
 

@@ -69,6 +69,25 @@ class RunState:
         self.budget.charge(response.usage)
         return response
 
+    def start_conversation(self, system: str, first: str) -> list[ChatMessage]:
+        """Record the system prompt and the task message; returns the conversation so far."""
+        self.recorder.add("system", text=system)
+        self.recorder.add("user", text=first)
+        return [ChatMessage(role="user", content=first)]
+
+    def send_observation(
+        self,
+        system: str,
+        messages: list[ChatMessage],
+        observation: str,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        """Append ``observation`` and the context-status line to ``messages``; record it as a user step."""
+        status = self.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
+        text = f"{observation}\n\n{status}"
+        messages.append(ChatMessage(role="user", content=text))
+        self.recorder.add("user", text=text, metadata=metadata if metadata is not None else {})
+
     def reject_submission(self, errors: str) -> tuple[str, bool]:
         """Count a rejected ``submit`` and word the rejection for the model.
 

@@ -143,9 +143,7 @@ async def run_tool_loop(state: RunState, system: str) -> Any:
         task=state.task,
         scope=scope_as_text(state.scope, agent.observation_limit * _SCOPE_FACTOR),
     )
-    state.recorder.add("system", text=system)
-    state.recorder.add("user", text=first)
-    messages = [ChatMessage(role="user", content=first)]
+    messages = state.start_conversation(system, first)
     while state.turns < agent.max_turns:
         request = LLMRequest(
             system=system,
@@ -169,10 +167,7 @@ async def run_tool_loop(state: RunState, system: str) -> Any:
         )
         messages.append(response.as_message())
         if not calls:
-            observation = fill("no_tool_call")
-            status = state.status_line(system, [*messages, ChatMessage(role="user", content=observation)])
-            messages.append(ChatMessage(role="user", content=f"{observation}\n\n{status}"))
-            state.recorder.add("user", text=f"{observation}\n\n{status}")
+            state.send_observation(system, messages, fill("no_tool_call"))
             continue
         blocks: list[dict[str, JsonValue]] = []
         for call in calls:
