@@ -253,26 +253,14 @@ class SubprocessKernel(ClosesOnExit):
             try:
                 reply = await self._exchange(frame({"kind": "exec", "code": code}), timeout)
             except TimeoutError:
-                partial = "".join(self._partial)
-                await self._restart()
-                return ExecutionResult(
-                    output=partial,
-                    error=f"TimeoutError: the block ran longer than {timeout:g}s; the kernel process was killed",
+                return await self._lost_block(
+                    f"TimeoutError: the block ran longer than {timeout:g}s; the kernel process was killed",
+                    notices,
+                    started,
                     timed_out=True,
-                    restarted=True,
-                    notices=[*notices, _RESET_NOTICE],
-                    duration_s=asyncio.get_running_loop().time() - started,
                 )
             except KernelError as exc:
-                partial = "".join(self._partial)
-                await self._restart()
-                return ExecutionResult(
-                    output=partial,
-                    error=f"KernelError: {exc}",
-                    restarted=True,
-                    notices=[*notices, _RESET_NOTICE],
-                    duration_s=asyncio.get_running_loop().time() - started,
-                )
+                return await self._lost_block(f"KernelError: {exc}", notices, started)
             problems: list[str] = []
             submission = decode(
                 reply.get("submission"), allow_import=False, problems=problems, scope=self._setup.scope
@@ -286,6 +274,21 @@ class SubprocessKernel(ClosesOnExit):
                 notices=[*notices, *reply.get("notices", [])],
                 duration_s=float(reply.get("duration_s") or 0.0),
             )
+
+    async def _lost_block(
+        self, error: str, notices: list[str], started: float, *, timed_out: bool = False
+    ) -> ExecutionResult:
+        """Restart the process after a block that did not finish; report what it printed so far."""
+        partial = "".join(self._partial)
+        await self._restart()
+        return ExecutionResult(
+            output=partial,
+            error=error,
+            timed_out=timed_out,
+            restarted=True,
+            notices=[*notices, _RESET_NOTICE],
+            duration_s=asyncio.get_running_loop().time() - started,
+        )
 
     async def _restart(self) -> None:
         await self._kill()
