@@ -35,6 +35,7 @@ from memex_audit.loaders._formats._record_fields import (
     json_value,
     optional_dict,
     require_list,
+    summed_usage,
     unmapped,
 )
 from memex_audit.loaders._jsonio import read_json_document
@@ -134,10 +135,7 @@ def _trajectory(
         HumanLabel.model_validate(label) for label in require_list(record.get("labels") or [], "labels")
     ]
     final_answer = record.get("final_answer")
-    usage = Usage()
-    for step in steps:
-        if step.usage is not None:
-            usage = usage + step.usage
+    usage = summed_usage(steps)
     if isinstance(record.get("usage"), dict):
         usage = Usage.model_validate(record["usage"])
     question = record.get("question")

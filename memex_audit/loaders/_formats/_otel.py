@@ -30,7 +30,7 @@ from pydantic import JsonValue
 
 from memex_audit.loaders._formats._otel_spans import Span, spans_in
 from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
-from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, usage_from
+from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, summed_usage, usage_from
 from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records, read_json_document
 from memex_audit.loaders._registry import LoadError, LoadItem, register_format
 from memex_audit.trajectory import Role, Source, Step, ToolCall, Trajectory, Usage
@@ -119,10 +119,7 @@ def trace_trajectory(
         if model:
             models.setdefault(model, None)
         steps.append(step)
-    usage = Usage()
-    for step in steps:
-        if step.usage is not None:
-            usage = usage + step.usage
+    usage = summed_usage(steps)
     attrs = root.attributes
     question = _text_value(attrs.get("input.value"))
     answer = _text_value(attrs.get("output.value"))

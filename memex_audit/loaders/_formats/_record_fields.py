@@ -16,7 +16,7 @@ import orjson
 from pydantic import JsonValue
 
 from memex_audit.loaders._formats._record_errors import RecordError
-from memex_audit.trajectory import Usage
+from memex_audit.trajectory import Step, Usage
 
 TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 REASONING_PART_TYPES = frozenset({"reasoning", "thinking", "redacted_thinking"})
@@ -152,6 +152,23 @@ def usage_from(data: Any, *, cost: Any = None) -> Usage | None:
         cache_write_tokens=cache_write,
         cost_usd=float(found_cost) if found_cost is not None else None,
     )
+
+
+def summed_usage(steps: Iterable[Step], *, cost: Any = None) -> Usage:
+    """The sum of the steps' usage, for a record that gives no totals of its own.
+
+    Args:
+        steps: The steps to add up (those without usage count as nothing).
+        cost: The record's own cost in US dollars; when it is a number it replaces the summed cost.
+    """
+    total = Usage()
+    for step in steps:
+        if step.usage is not None:
+            total = total + step.usage
+    found_cost = as_float(cost)
+    if found_cost is not None:
+        total.cost_usd = found_cost
+    return total
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -26,18 +26,18 @@ from pydantic import JsonValue
 
 from memex_audit.loaders._formats._record_errors import convert_json_document
 from memex_audit.loaders._formats._record_fields import (
-    as_float,
     id_text,
     json_value,
     optional_dict,
     require_dict,
     require_list,
+    summed_usage,
     unmapped,
     usage_from,
 )
 from memex_audit.loaders._jsonio import first_json_char
 from memex_audit.loaders._registry import LoadItem, register_format
-from memex_audit.trajectory import Outcome, Source, Step, ToolCall, Trajectory, Usage
+from memex_audit.trajectory import Outcome, Source, Step, ToolCall, Trajectory
 
 FORMAT = "swe_agent"
 _BASH_BLOCK = re.compile(r"```(?:bash|sh|shell)?[ \t]*\n(.*?)\n?```", re.DOTALL)
@@ -94,13 +94,7 @@ def _trajectory(doc: Any, path: Path) -> Trajectory:
     if model is None:
         model = _model_from_steps(steps)
     stats = optional_dict(info.get("model_stats"), "info.model_stats")
-    usage = Usage()
-    for step in steps:
-        if step.usage is not None:
-            usage = usage + step.usage
-    cost = as_float(stats.get("instance_cost"))
-    if cost is not None:
-        usage.cost_usd = cost
+    usage = summed_usage(steps, cost=stats.get("instance_cost"))
     if not usage.total_tokens:
         usage.input_tokens = int(stats.get("tokens_sent") or 0)
         usage.output_tokens = int(stats.get("tokens_received") or 0)

@@ -28,6 +28,7 @@ from memex_audit.loaders._formats._record_fields import (
     optional_dict,
     require_dict,
     require_list,
+    summed_usage,
     unmapped,
 )
 from memex_audit.loaders._jsonio import first_json_char, read_json_document
@@ -258,14 +259,7 @@ def _gold_actions(task: dict[str, Any] | None, reward_info: dict[str, Any]) -> J
 
 
 def _agent_usage(steps: list[Step], agent_cost: Any) -> Usage:
-    total = Usage()
-    for step in steps:
-        if step.role == "assistant" and step.usage is not None:
-            total = total + step.usage
-    cost = as_float(agent_cost)
-    if cost is not None:
-        total.cost_usd = cost
-    return total
+    return summed_usage((step for step in steps if step.role == "assistant"), cost=agent_cost)
 
 
 def _model_from(steps: list[Step]) -> str | None:
