@@ -51,7 +51,11 @@ from memex_audit.aggregator._models import (
     ScalingPoint,
     VoteShare,
 )
-from memex_audit.aggregator._normalize import (
+from memex_audit.aggregator._run import AggregateRunOutcome, aggregate_groups
+from memex_audit.aggregator._sources import SourceFinding, find_suspect_sources, read_sources
+from memex_audit.aggregator._verifier import check_rollouts, evidence_vote, offline_verifier, verify_evidence
+from memex_audit.aggregator._vote import weighted_vote
+from memex_audit.reading._answers import (
     AnswerConfig,
     AnswerValue,
     numbers_in_text,
@@ -59,10 +63,6 @@ from memex_audit.aggregator._normalize import (
     parse_number,
     values_match,
 )
-from memex_audit.aggregator._run import AggregateRunOutcome, aggregate_groups
-from memex_audit.aggregator._sources import SourceFinding, find_suspect_sources, read_sources
-from memex_audit.aggregator._verifier import check_rollouts, evidence_vote, offline_verifier, verify_evidence
-from memex_audit.aggregator._vote import weighted_vote
 
 __all__ = [
     "OFFLINE_POLICIES",

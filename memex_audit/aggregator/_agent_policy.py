@@ -20,11 +20,11 @@ from memex_audit.aggregator._baselines import keys_for
 from memex_audit.aggregator._blind import blind_group
 from memex_audit.aggregator._keys import KeyConfig, cluster_keys, key_of, keys_match
 from memex_audit.aggregator._models import Aggregation, AggregatorDecision, EvidenceItem
-from memex_audit.aggregator._normalize import numbers_in_text, parse_answer, values_match
 from memex_audit.aggregator._sources import find_suspect_sources, read_sources
 from memex_audit.aggregator._verifier import check_rollouts, evidence_vote, verify_evidence
 from memex_audit.aggregator._vote import weighted_vote
 from memex_audit.llm import LLMClient, LLMRequest, LLMResponse, estimate_tokens
+from memex_audit.reading._answers import numbers_in_text, parse_answer, values_match
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage
 
 OFFLINE_MODEL = "offline-verifier"

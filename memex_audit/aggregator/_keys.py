@@ -13,22 +13,23 @@ that succeeded. Read-only tools are recognised by name (``get_``, ``list_``, ``s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from memex_audit.aggregator._memo import memo_by_identity
-from memex_audit.aggregator._normalize import AnswerConfig, AnswerValue, parse_answer, values_match
-from memex_audit.trajectory import Step, ToolCall, Trajectory
-
-DEFAULT_READ_ONLY_PATTERNS: tuple[str, ...] = (
-    r"^(get|list|search|find|lookup|read|fetch|query|check|calculate|compute|think)(_|$)",
-    r"^transfer_to_human",
+from memex_audit.reading._answers import AnswerConfig, AnswerValue, parse_answer, values_match
+from memex_audit.reading._calls import (
+    DEFAULT_READ_ONLY_PATTERNS,
+    answer_text,
+    call_results,
+    failed_calls,
+    is_error_text,
+    is_read_only,
 )
-"""Tool names matching one of these (case-insensitively) do not change the environment's state."""
+from memex_audit.reading._memo import memo_by_identity
+from memex_audit.trajectory import ToolCall, Trajectory
 
 DEFAULT_IGNORED_ARGUMENTS: tuple[str, ...] = (
     "summary",
@@ -70,11 +71,7 @@ class KeyConfig(BaseModel):
 
     def is_read_only(self, tool_name: str) -> bool:
         """Whether a tool leaves the environment's state unchanged."""
-        if tool_name in self.state_changing:
-            return False
-        if tool_name in self.read_only:
-            return True
-        return any(re.search(p, tool_name, re.IGNORECASE) for p in self.read_only_patterns)
+        return is_read_only(tool_name, self.read_only_patterns, self.read_only, self.state_changing)
 
 
 class ActionCall(BaseModel):
@@ -165,7 +162,7 @@ def action_key(trajectory: Trajectory, config: KeyConfig | None = None) -> Answe
 def answer_key(trajectory: Trajectory, config: KeyConfig | None = None) -> AnswerKey:
     """The key of a question-answering rollout: its final (or submitted) answer, parsed."""
     cfg = config or KeyConfig()
-    raw = final_answer_of(trajectory)
+    raw = answer_text(trajectory)
     if raw is None:
         return NO_ANSWER
     value = parse_answer(raw, cfg.answer)
@@ -223,68 +220,6 @@ def cluster_keys(keys: Sequence[AnswerKey], config: KeyConfig | None = None) -> 
     return clusters
 
 
-def final_answer_of(trajectory: Trajectory) -> str | None:
-    """The rollout's answer as text: ``final_answer``, else the submitted value."""
-    if trajectory.final_answer is not None and trajectory.final_answer.strip():
-        return trajectory.final_answer
-    submitted = trajectory.submitted
-    if submitted is None:
-        return None
-    if isinstance(submitted, dict):
-        for field in ("answer", "final_answer", "value", "result"):
-            if field in submitted and submitted[field] is not None:
-                inner = submitted[field]
-                return inner if isinstance(inner, str) else orjson.dumps(inner).decode()
-    return submitted if isinstance(submitted, str) else orjson.dumps(submitted).decode()
-
-
-def call_results(trajectory: Trajectory) -> dict[tuple[int, int], Step]:
-    """The result step of each tool call, keyed by (step of the call, position among its calls).
-
-    Results are linked by ``tool_call_id`` (or an ``id`` kept in the result's metadata); results
-    without one are matched, in order, to the calls of the assistant step before them.
-    """
-    by_call_id: dict[str, tuple[int, int]] = {}
-    pending: list[tuple[int, int]] = []
-    results: dict[tuple[int, int], Step] = {}
-    for step in trajectory.steps:
-        if step.tool_calls:
-            pending = []
-            for pos, call in enumerate(step.tool_calls):
-                if call.id is not None:
-                    by_call_id[call.id] = (step.index, pos)
-                pending.append((step.index, pos))
-            continue
-        if step.role != "tool":
-            continue
-        link = step.tool_call_id or step.metadata.get("tool_call_id") or step.metadata.get("id")
-        slot = by_call_id.get(link) if isinstance(link, str) else None
-        if slot is None and pending:
-            slot = pending[0]
-        if slot is not None:
-            results[slot] = step
-            if slot in pending:
-                pending.remove(slot)
-    return results
-
-
-def failed_calls(trajectory: Trajectory) -> set[tuple[int, int]]:
-    """The tool calls, as (step, position), whose result reports an error."""
-    return {
-        slot
-        for slot, step in call_results(trajectory).items()
-        if step.error or is_error_text(step.output or "")
-    }
-
-
-_ERROR_TEXT = re.compile(r"^\s*(error\b|traceback \(most recent call last\)|exception\b)", re.IGNORECASE)
-
-
-def is_error_text(text: str) -> bool:
-    """Whether a tool output reads as an error report (``Error: ...``, a traceback)."""
-    return bool(_ERROR_TEXT.match(text))
-
-
 def _calls(trajectory: Trajectory) -> list[tuple[int, int, ToolCall]]:
     return [(step.index, pos, call) for step in trajectory.steps for pos, call in enumerate(step.tool_calls)]
 
@@ -309,3 +244,25 @@ def _normalize_json(value: JsonValue, path: tuple[str, ...], ignored: list[tuple
 
 def _path_matches(path: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
     return len(path) == len(pattern) and all(p == "*" or p == q for p, q in zip(pattern, path, strict=True))
+
+
+final_answer_of = answer_text
+"""The rollout's answer as text (``memex_audit.reading.answer_text``)."""
+
+__all__ = [
+    "DEFAULT_IGNORED_ARGUMENTS",
+    "DEFAULT_READ_ONLY_PATTERNS",
+    "ActionCall",
+    "AnswerKey",
+    "KeyConfig",
+    "action_key",
+    "answer_key",
+    "call_results",
+    "cluster_keys",
+    "failed_calls",
+    "final_answer_of",
+    "is_error_text",
+    "key_of",
+    "keys_match",
+    "normalize_arguments",
+]

@@ -34,9 +34,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memex_audit.aggregator._keys import KeyConfig, call_results, failed_calls
-from memex_audit.aggregator._memo import memo_by_identity
-from memex_audit.aggregator._normalize import numbers_in_text
-from memex_audit.aggregator._tables import (
+from memex_audit.reading._answers import numbers_in_text
+from memex_audit.reading._memo import memo_by_identity
+from memex_audit.reading._tables import (
     ParsedTable,
     cell_conflicts,
     parse_table,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pydantic import JsonValue
 
 from memex_audit.aggregator._keys import AnswerKey, KeyConfig
-from memex_audit.aggregator._normalize import AnswerValue, numbers_in_text
 from memex_audit.aggregator._sources import SourceRead, read_sources
+from memex_audit.reading._answers import AnswerValue, numbers_in_text
 from memex_audit.trajectory import Trajectory
 
 MAX_DERIVATION_NUMBERS = 80

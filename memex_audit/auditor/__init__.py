@@ -11,7 +11,6 @@ from memex_audit.auditor._classify import (
     guess_attribution,
     verdict_from_signals,
 )
-from memex_audit.auditor._numbers import NumberMention, find_numbers
 from memex_audit.auditor._offline import OFFLINE_POLICY_NAME, OfflineAuditPolicy
 from memex_audit.auditor._report import (
     AuditReport,
@@ -46,6 +45,7 @@ from memex_audit.auditor._scope import (
     sources_used,
 )
 from memex_audit.auditor._signals import Signal, answer_text, detect_signals
+from memex_audit.reading._numbers import NumberMention, find_numbers
 
 __all__ = [
     "AUDITOR_TOOLS",

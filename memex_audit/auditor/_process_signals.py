@@ -8,85 +8,21 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from memex_audit.auditor._numbers import find_numbers, is_retyping, looks_like_year, same_value
 from memex_audit.auditor._scope import (
     calls_made,
     compare_sources,
     is_action,
-    is_observation,
     is_search,
     numbers_in_outputs,
-    observation_text,
 )
 from memex_audit.auditor._signal import (
-    STRENGTH,
     Signal,
-    answer_text,
-    first_line_with,
     make_signal,
-    responsible_agent,
     tail_quote,
 )
-from memex_audit.taxonomy import SignalKind
+from memex_audit.reading import answer_text
+from memex_audit.reading._numbers import find_numbers, is_retyping, looks_like_year, same_value
 from memex_audit.trajectory import Trajectory
-
-_RESOLVED_DISCOUNT = 0.25
-"""An error the trajectory recovered from (the same tool later succeeded) says less about the failure."""
-
-
-# -- errors in tool outputs ---------------------------------------------------------------------
-
-_ERROR = re.compile(
-    r"Traceback \(most recent call last\)|exitcode: [1-9]\d*|\b\w*(?:Error|Exception)\b:|"
-    r"command not found|No such file or directory|Permission denied|\bHTTP(?:Error)?\s?[45]\d\d\b|"
-    r"\bstatus(?: code)?:? [45]\d\d\b|rate.?limit|timed? ?out\b"
-)
-_ERROR_KIND: list[tuple[SignalKind, re.Pattern[str]]] = [
-    ("timeout", re.compile(r"timed? ?out|TimeoutError|deadline exceeded", re.IGNORECASE)),
-    (
-        "api_error",
-        re.compile(
-            r"\b[45]\d\d\b.*(?:error|status|http)|rate.?limit|too many requests|unauthori[sz]ed|forbidden",
-            re.IGNORECASE,
-        ),
-    ),
-    (
-        "environment_error",
-        re.compile(
-            r"ModuleNotFoundError|ImportError|command not found|No such file or directory|Permission denied"
-        ),
-    ),
-]
-
-
-def detect_tool_errors(trajectory: Trajectory) -> list[Signal]:
-    """Errors and tracebacks in tool outputs; an error the same tool later recovered from is weaker."""
-    signals = []
-    observations = [s for s in trajectory.steps if is_observation(s)]
-    for position, step in enumerate(observations):
-        text = observation_text(step)
-        match = _ERROR.search(text)
-        if match is None and step.error:
-            match = re.search(r"\S.*", step.error)
-        if match is None:
-            continue
-        line = first_line_with(text, match)
-        kind: SignalKind = next((k for k, pattern in _ERROR_KIND if pattern.search(line)), "tool_error")
-        later = [s for s in observations[position + 1 :] if s.tool_name == step.tool_name]
-        recovered = any(not s.error and not _ERROR.search(observation_text(s)) for s in later)
-        strength = STRENGTH[kind] - (_RESOLVED_DISCOUNT if recovered else 0.0)
-        state = "the same tool later succeeded" if recovered else "never recovered from"
-        signals.append(
-            make_signal(
-                kind,
-                step,
-                line,
-                f"error in the output of step {step.index} ({state})",
-                agent=responsible_agent(trajectory, step.index),
-                strength=strength,
-            )
-        )
-    return signals
 
 
 def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:

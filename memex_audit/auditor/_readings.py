@@ -14,10 +14,10 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from memex_audit.auditor._memo import per_trajectory, source_segment
-from memex_audit.auditor._numbers import find_numbers, is_retyping, looks_like_year
 from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signal import STRENGTH, Signal
+from memex_audit.reading._memo import per_trajectory, source_segment
+from memex_audit.reading._numbers import find_numbers, is_retyping, looks_like_year
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(

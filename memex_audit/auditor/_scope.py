@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from memex_audit.auditor._memo import per_trajectory, source_segment
-from memex_audit.auditor._numbers import NumberMention, find_numbers
+from memex_audit.reading._memo import per_trajectory, source_segment
+from memex_audit.reading._numbers import NumberMention, find_numbers
 from memex_audit.trajectory import Step, Trajectory
 
 _EXECUTOR = re.compile(r"terminal|executor|computer|interpreter|tool|environment", re.IGNORECASE)

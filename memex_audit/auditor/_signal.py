@@ -95,20 +95,6 @@ def responsible_agent(trajectory: Trajectory, step_index: int) -> str | None:
     return trajectory.steps[step_index].agent if trajectory.steps else None
 
 
-def answer_text(trajectory: Trajectory) -> str | None:
-    """The answer the trajectory gave: ``final_answer``, else the ``answer`` it submitted."""
-    if trajectory.final_answer:
-        return trajectory.final_answer
-    sub = trajectory.submitted
-    if isinstance(sub, dict):
-        for key in ("answer", "final_answer", "value"):
-            if sub.get(key) is not None:
-                return str(sub[key])
-    if isinstance(sub, str | int | float) and not isinstance(sub, bool):
-        return str(sub)
-    return None
-
-
 def last_step_with(trajectory: Trajectory, quote: str) -> Step | None:
     """The last step where the trajectory acted and that contains ``quote``."""
     for step in reversed(trajectory.steps):

@@ -18,17 +18,18 @@ from pydantic import JsonValue
 
 from memex_audit.auditor._action_signals import detect_action_mismatch
 from memex_audit.auditor._answer_signals import detect_answer_mismatch, detect_truth_seen
+from memex_audit.auditor._error_signals import detect_tool_errors
 from memex_audit.auditor._process_signals import (
     detect_few_searches,
     detect_intermediate_rounding,
     detect_repetition,
     detect_retyped_numbers,
     detect_source_mismatch,
-    detect_tool_errors,
     detect_turn_limit,
 )
 from memex_audit.auditor._readings import detect_bad_copy, detect_preliminary, detect_wrong_field
-from memex_audit.auditor._signal import STRENGTH, Signal, answer_text
+from memex_audit.auditor._signal import STRENGTH, Signal
+from memex_audit.reading import answer_text
 from memex_audit.trajectory import Trajectory
 
 __all__ = [

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from memex_audit.aggregator import blind_group, majority_vote, offline_verifier
-from memex_audit.aggregator._tables import parse_table, row_relation_breaks, shifted_copies
+from memex_audit.reading._tables import parse_table, row_relation_breaks, shifted_copies
 
 from .conftest import group_of, qa_rollout
 

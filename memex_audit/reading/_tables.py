@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memex_audit.aggregator._normalize import numbers_in_text
+from memex_audit.reading._answers import numbers_in_text
 
 _CELL = re.compile(r"^[-−+(]?\$?\d[\d,]*(\.\d+)?\)?%?$|^[-−]?\.\d+%?$")
 _SPLIT = re.compile(r"\s*\|\s*|\s{2,}")

@@ -1,0 +1,98 @@
+"""One memo for every view derived from a trajectory, held for as long as the trajectory lives.
+
+The auditor compares a failed trajectory with each of its siblings and the aggregator scores every
+subset of a task's rollouts, so the same views (calls and their results, table rows, keys) are asked
+for over and over. Entries are keyed by the trajectory object itself, weakly: pydantic models are not
+hashable, so the key is ``id()`` guarded by a weak reference that drops the trajectory's entries when
+it is collected (and so rules out a reused ``id``). Trajectories are not mutated once loaded.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+_NO_CONFIG = object()
+
+
+class _WeakMemo:
+    """Per-object results of one function, for each configuration it was called with."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Any], dict[Hashable, Any]]] = {}
+
+    def get(self, obj: Any, config: Hashable) -> tuple[bool, Any]:
+        entry = self._entries.get(id(obj))
+        if entry is None or entry[0]() is not obj or config not in entry[1]:
+            return False, None
+        return True, entry[1][config]
+
+    def put(self, obj: Any, config: Hashable, value: Any) -> None:
+        key = id(obj)
+        entry = self._entries.get(key)
+        if entry is None or entry[0]() is not obj:
+
+            def forget(_ref: weakref.ref[Any], key: int = key) -> None:
+                current = self._entries.get(key)
+                if current is not None and current[0] is _ref:
+                    del self._entries[key]
+
+            entry = (weakref.ref(obj, forget), {})
+            self._entries[key] = entry
+        entry[1][config] = value
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+    """Cache ``fn(trajectory)`` while the trajectory object is alive."""
+    memo = _WeakMemo()
+
+    @functools.wraps(fn)
+    def wrapper(trajectory: Any) -> R:
+        hit, value = memo.get(trajectory, _NO_CONFIG)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        result = fn(trajectory)
+        memo.put(trajectory, _NO_CONFIG, result)
+        return result
+
+    wrapper.memo = memo  # type: ignore[attr-defined]
+    return wrapper
+
+
+def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[..., R]:
+    """Cache ``fn(trajectory, config)`` while the trajectory is alive; ``config`` must be hashable."""
+    memo = _WeakMemo()
+
+    @functools.wraps(fn)
+    def wrapper(trajectory: Any, config: Any = None) -> R:
+        hit, value = memo.get(trajectory, config)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        result = fn(trajectory, config)
+        memo.put(trajectory, config, result)
+        return result
+
+    wrapper.memo = memo  # type: ignore[attr-defined]
+    return wrapper
+
+
+def source_segment(lines: list[str], node: ast.expr) -> str | None:
+    """The source text of ``node`` from the code's lines (``ast.get_source_segment`` re-splits the
+    whole source on every call, which dominates the cost on long code blocks)."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return None
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset : node.end_col_offset].decode(errors="replace")
+    parts = [lines[first].encode()[node.col_offset :].decode(errors="replace")]
+    parts += lines[first + 1 : last]
+    parts.append(lines[last].encode()[: node.end_col_offset].decode(errors="replace"))
+    return "\n".join(parts)
