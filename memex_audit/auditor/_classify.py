@@ -4,20 +4,35 @@ The strongest signal that the taxonomy maps to a category becomes the primary la
 evidence; the categories of other mapped signals become secondary labels. When no signal maps, the
 label is ``unclassified`` and the explanation says what was checked: a guess is never presented as a
 finding. Attribution (faulty step and agent) is always filled, since attribution data (Who&When) is
-scored on it; when it rests on no signal the explanation says it is a positional guess.
+scored on it. It comes from ``_attribution.attribute``: the traced origin of the wrong answer's value,
+else a signal whose kind marks where an error enters, else a positional guess, which the explanation
+says it is and whose confidence stays at ``GUESS_CONFIDENCE``.
 """
 
 from __future__ import annotations
 
-import re
-
+from memex_audit.auditor._attribution import (
+    Attribution,
+    acting_step,
+    agent_name,
+    attribute,
+    positional_guess,
+)
 from memex_audit.auditor._report import AuditVerdict, Evidence
-from memex_audit.auditor._scope import is_action
 from memex_audit.auditor._signal import Signal
 from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
-from memex_audit.trajectory import Step, Trajectory
+from memex_audit.trajectory import Trajectory
 
-_COORDINATOR = re.compile(r"orchestrator|manager|planner|coordinator|human|^user$|admin", re.IGNORECASE)
+__all__ = [
+    "GUESS_CONFIDENCE",
+    "MIN_PRIMARY_STRENGTH",
+    "acting_step",
+    "agent_name",
+    "fallback_verdict",
+    "guess_attribution",
+    "verdict_from_signals",
+]
+
 _MAX_EVIDENCE = 4
 GUESS_CONFIDENCE = 0.1
 """Confidence given to a positional attribution guess that rests on no signal."""
@@ -25,36 +40,20 @@ MIN_PRIMARY_STRENGTH = 0.35
 """Weaker signals (an error the run recovered from) can support a label but never be the finding."""
 
 
-def agent_name(raw: str | None) -> str | None:
-    """An agent's name without the annotations some logs add (``Orchestrator (thought)`` → ``Orchestrator``)."""
-    if raw is None:
-        return None
-    return re.sub(r"\s*\(.*\)\s*$", "", raw).strip() or raw
-
-
-def acting_step(trajectory: Trajectory, index: int) -> int:
-    """The step that acted for ``index``: itself, or for an observation the nearest earlier step that acted."""
-    for step in reversed(trajectory.steps[: index + 1]):
-        if is_action(step):
-            return step.index
-    return index
-
-
-def _acts_on_the_world(step: Step) -> bool:
-    return bool(step.code or step.tool_calls or "```" in (step.text or ""))
-
-
 def guess_attribution(trajectory: Trajectory) -> tuple[int | None, str | None]:
-    """Where a failure most often starts when nothing else points anywhere: the first step by an agent
-    that does the work (not a coordinator, the user or a tool) and acts on the world (runs code or
-    calls a tool), else its first step, else the first step that acts at all."""
-    acting = [s for s in trajectory.steps if is_action(s)]
-    workers = [s for s in acting if not _COORDINATOR.search(s.agent or "")]
-    doing = [s for s in workers if _acts_on_the_world(s)]
-    chosen = doing[0] if doing else workers[0] if workers else acting[0] if acting else None
-    if chosen is None:
-        return None, None
-    return chosen.index, agent_name(chosen.agent)
+    """Where a failure most often starts when nothing else points anywhere (see
+    ``_attribution.positional_guess``): the first step of the working agent that acts on the world."""
+    guess = positional_guess(trajectory)
+    return guess.step, guess.agent
+
+
+def _attribution_note(attribution: Attribution) -> str:
+    if attribution.finding:
+        return f"Faulty step {attribution.step} by {attribution.agent}: {attribution.reason}."
+    return (
+        f"The faulty step and agent are only a {attribution.reason} "
+        "(no traced answer value or entry-point signal places them)."
+    )
 
 
 def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: Trajectory) -> AuditVerdict:
@@ -93,7 +92,9 @@ def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: 
     top, category = placed[0]
     assert category is not None
     secondary: list[str] = []
-    for _, cat in placed[1:]:
+    for signal, cat in placed[1:]:
+        if signal.strength < MIN_PRIMARY_STRENGTH:
+            continue  # too weak to be a finding of its own (an error the run recovered from)
         if cat is not None and cat.id != category.id and cat.id not in secondary:
             secondary.append(cat.id)
     evidence = [

@@ -59,6 +59,10 @@ class _VerdictFields(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     faulty_step: int | None = Field(default=None, ge=0, description="Step where the failure happened.")
     faulty_agent: str | None = Field(default=None, description="Agent responsible (multi-agent runs).")
+    attribution: Literal["finding", "guess"] | None = Field(
+        default=None,
+        description="What the faulty step and agent rest on: evidence ('finding') or a positional 'guess'.",
+    )
     explanation: str = Field(
         min_length=1, description="Why; for 'unclassified', why nothing could be placed."
     )

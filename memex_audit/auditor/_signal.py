@@ -38,6 +38,12 @@ class Signal(BaseModel):
 
 
 STRENGTH: dict[str, float] = {
+    "no_patch": 0.95,
+    "tests_modified": 0.92,
+    "config_modified": 0.9,
+    "fix_partial": 0.89,
+    "fix_missed": 0.88,
+    "tests_regressed": 0.87,
     "format_mismatch": 0.9,
     "rounding_mismatch": 0.85,
     "intermediate_rounding": 0.6,

@@ -18,6 +18,7 @@ from pydantic import JsonValue
 
 from memex_audit.auditor._action_signals import detect_action_mismatch
 from memex_audit.auditor._answer_signals import detect_answer_mismatch, detect_truth_seen
+from memex_audit.auditor._coding_signals import detect_coding_findings
 from memex_audit.auditor._error_signals import detect_tool_errors
 from memex_audit.auditor._process_signals import (
     detect_few_searches,
@@ -61,6 +62,7 @@ def detect_signals(
     others = [s for s in siblings if s.id != trajectory.id]
     truth = trajectory.ground_truth if ground_truth is None else ground_truth
     signals = [
+        *detect_coding_findings(trajectory),
         *detect_answer_mismatch(trajectory, truth),
         *detect_retyped_numbers(trajectory),
         *detect_action_mismatch(trajectory, truth),

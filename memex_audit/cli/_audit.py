@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
 import orjson
 import polars as pl
@@ -29,9 +29,16 @@ from memex_audit.results._audit_agreement import (
     AuditAgreement,
     audit_agreement,
     labels_from_trajectories,
+    read_id_list,
     read_label_file,
+    split_of,
 )
 from memex_audit.results._audit_summary import audit_frame, breakdown_table, summarize_audit
+from memex_audit.results._coding_reference import (
+    coding_consistency,
+    coding_reference_labels,
+    read_failure_analyses,
+)
 from memex_audit.taxonomy import load_taxonomy
 
 
@@ -218,9 +225,11 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
     )
     if agreement.categories is not None:
         cats = agreement.categories
+        precision = "n/a" if cats.precision is None else f"{cats.precision:.3f}"
         console.print(
             f"\n[bold]categories[/] (n={cats.n}): accuracy {cats.accuracy:.3f}, macro F1 {cats.macro_f1:.3f}, "
-            f"Cohen's kappa {cats.cohen_kappa:.3f}",
+            f"Cohen's kappa {cats.cohen_kappa:.3f}; coverage {cats.coverage:.3f} ({cats.classified} classified), "
+            f"precision of classified labels {precision}",
             highlight=False,
         )
         table = Table(show_edge=False)
@@ -247,6 +256,36 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
             f"faulty step exact {pct(att.step_accuracy)}, within ±1 {pct(att.step_within_1)} of {att.step_n}",
             highlight=False,
         )
+        for name, part in (
+            ("findings", agreement.attribution_findings),
+            ("positional guesses", agreement.attribution_guesses),
+        ):
+            if part is not None:
+                console.print(
+                    f"  where it rests on {name} (n={part.n}): faulty agent {pct(part.agent_accuracy)}, "
+                    f"faulty step exact {pct(part.step_accuracy)}",
+                    highlight=False,
+                )
+    if agreement.coding is not None and agreement.coding.audited:
+        cod = agreement.coding
+
+        def share(value: float | None) -> str:
+            return "n/a" if value is None else f"{100 * value:.1f}%"
+
+        console.print(
+            f"\n[bold]coding rollouts against their grading evidence[/] ({cod.audited} audited): "
+            f"{share(cod.consistent_share)} of {cod.labels} checkable labels consistent with the exit status, "
+            f"patch and test report ({cod.unverifiable} not checkable); unclassified {share(cod.unclassified_share)}; "
+            f"broke_existing_tests given in {cod.regressions_flagged} of {cod.regressions} runs whose report shows "
+            f"a previously passing test failing",
+            highlight=False,
+        )
+        table = Table(show_edge=False)
+        for column in ("label", "given", "consistent"):
+            table.add_column(column, justify="left" if column == "label" else "right")
+        for label, (given, consistent) in sorted(cod.by_label.items()):
+            table.add_row(label, str(given), str(consistent))
+        console.print(table)
 
 
 @app.command("eval-audit")
@@ -262,7 +301,15 @@ def eval_audit(
         None, "--data", help="Where to read the labelled data (default: the run's input)."
     ),
     split: str = typer.Option(
-        "all", "--split", help="Evaluate on all ids, or the dev or test half (stable hash)."
+        "all",
+        "--split",
+        help="Evaluate on all ids, the dev or test half (stable hash), or the ids listed in a FILE.",
+    ),
+    analyses: Path | None = typer.Option(
+        None,
+        "--analyses",
+        help="Folder of people's failure analyses of coding runs (<instance>.md with a '**Failure Type:**' "
+        "line): use them as the reference labels.",
     ),
     test_fraction: float = typer.Option(
         0.5, "--test-fraction", min=0.0, max=1.0, help="Share of ids in the test split."
@@ -274,33 +321,50 @@ def eval_audit(
     Writes agreement.json into the run folder.
     """
     existing_path(run_dir)
-    if split not in ("all", "dev", "test"):
-        raise fail("--split must be all, dev or test")
+    ids: set[str] | None = None
+    split_name = split
     with user_errors():
+        if split not in ("all", "dev", "test"):
+            ids = read_id_list(existing_path(Path(split)))
+            split_name = Path(split).stem
         store = RunStore.read(run_dir)
         reports = store.read_results(AuditReport)
+        config_path = store.manifest.config.get("path")
+        where = data or (Path(str(config_path)) if config_path else None)
+        trajectories = []
+        if where is not None and where.exists():
+            glob = store.manifest.config.get("glob")
+            trajectories = load(where, glob=str(glob) if glob else None).trajectories
         if labels is not None:
             gold = read_label_file(existing_path(labels))
             source = str(labels)
+        elif analyses is not None:
+            gold = coding_reference_labels(trajectories, read_failure_analyses(existing_path(analyses)))
+            source = f"{analyses} (people's failure analyses, refined by the test reports)"
         else:
-            config_path = store.manifest.config.get("path")
-            where = data or (Path(str(config_path)) if config_path else None)
             if where is None:
                 raise UsageError("the run does not say where its data is; pass --data or --labels")
             existing_path(where)
             taxonomy = store.manifest.config.get("taxonomy")
-            glob = store.manifest.config.get("glob")
-            loaded = load(where, glob=str(glob) if glob else None)
-            gold = labels_from_trajectories(loaded.trajectories, str(taxonomy) if taxonomy else None)
+            gold = labels_from_trajectories(trajectories, str(taxonomy) if taxonomy else None)
             source = str(where)
+        chosen = ids if ids is not None else None
+        in_split = [
+            r
+            for r in reports
+            if (chosen is None and (split == "all" or split_of(r.trajectory.id, test_fraction) == split))
+            or (chosen is not None and r.trajectory.id in chosen)
+        ]
         agreement = audit_agreement(
             reports,
             gold,
             labels_from=source,
-            split=cast(Literal["all", "dev", "test"], split),
+            split=split_name,
             test_fraction=test_fraction,
+            ids=ids,
+            coding=coding_consistency(in_split, trajectories) if trajectories else None,
         )
-        store.write_json("agreement.json" if split == "all" else f"agreement.{split}.json", agreement)
+        store.write_json("agreement.json" if split == "all" else f"agreement.{split_name}.json", agreement)
     if as_json:
         typer.echo(agreement.model_dump_json(indent=2))
         return

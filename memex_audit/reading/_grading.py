@@ -20,7 +20,7 @@ from memex_audit.trajectory import Trajectory
 FileKind = Literal["source", "test", "config", "docs", "other"]
 
 _TEST_PATH = re.compile(
-    r"(^|/)(tests?|testing|testcases|test_utils)/|(^|/)test_[^/]*$|_tests?\.[a-z]+$|(^|/)conftest\.py$"
+    r"(^|/)(tests?|testing|testcases|test_\w+)/|(^|/)test_[^/]*$|_tests?\.[a-z]+$|(^|/)conftest\.py$"
 )
 _CONFIG_PATH = re.compile(
     r"(^|/)(setup\.py|setup\.cfg|pyproject\.toml|tox\.ini|pytest\.ini|\.coveragerc|MANIFEST\.in|"

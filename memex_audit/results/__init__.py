@@ -22,6 +22,10 @@ _LAZY = {
     "category_agreement": "_audit_agreement",
     "category_counts": "_audit_summary",
     "cohen_kappa": "_audit_agreement",
+    "coding_consistency": "_coding_reference",
+    "coding_reference_labels": "_coding_reference",
+    "read_failure_analyses": "_coding_reference",
+    "read_id_list": "_audit_agreement",
     "read_label_file": "_audit_agreement",
     "summarize_audit": "_audit_summary",
 }
@@ -39,7 +43,11 @@ __all__ = [
     "breakdown_table",
     "category_agreement",
     "category_counts",
+    "coding_consistency",
+    "coding_reference_labels",
     "cohen_kappa",
+    "read_failure_analyses",
+    "read_id_list",
     "read_label_file",
     "summarize_audit",
 ]

@@ -19,6 +19,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from memex_audit.errors import UsageError
+from memex_audit.results._coding_reference import CodingConsistency
 from memex_audit.trajectory import HumanLabel, Trajectory
 
 if TYPE_CHECKING:
@@ -43,7 +44,10 @@ class CategoryAgreement(BaseModel):
 
     Attributes:
         n: Trajectories with both a prediction and a human category.
-        accuracy: Share with the same category.
+        accuracy: Share with the same category (``unclassified`` counts as a miss).
+        classified: Of the ``n``, how many the audit placed in a category.
+        coverage: ``classified / n``.
+        precision: Share of the classified ones with the same category as the label.
         macro_f1: Mean F1 over the categories the humans used.
         cohen_kappa: Agreement beyond chance (1 perfect, 0 chance level).
         per_class: Precision/recall/F1 per category.
@@ -54,6 +58,9 @@ class CategoryAgreement(BaseModel):
 
     n: int
     accuracy: float
+    classified: int = 0
+    coverage: float = 0.0
+    precision: float | None = None
     macro_f1: float
     cohen_kappa: float
     per_class: list[ClassScore]
@@ -96,6 +103,9 @@ class AuditAgreement(BaseModel):
     unclassified: int
     categories: CategoryAgreement | None = None
     attribution: AttributionAgreement | None = None
+    attribution_findings: AttributionAgreement | None = None
+    attribution_guesses: AttributionAgreement | None = None
+    coding: CodingConsistency | None = None
     producers: list[str] = Field(default_factory=list)
 
 
@@ -141,9 +151,13 @@ def category_agreement(gold: Mapping[str, str], predicted: Mapping[str, str]) ->
         confusion.setdefault(a, {}).setdefault(b, 0)
         confusion[a][b] += 1
     n = len(ids)
+    placed = [(a, b) for a, b in zip(g, p, strict=True) if b != "unclassified"]
     return CategoryAgreement(
         n=n,
         accuracy=round(sum(a == b for a, b in zip(g, p, strict=True)) / n, 4) if n else 0.0,
+        classified=len(placed),
+        coverage=round(len(placed) / n, 4) if n else 0.0,
+        precision=round(sum(a == b for a, b in placed) / len(placed), 4) if placed else None,
         macro_f1=round(sum(s.f1 for s in per_class) / len(per_class), 4) if per_class else 0.0,
         cohen_kappa=round(cohen_kappa(g, p), 4),
         per_class=per_class,
@@ -250,6 +264,40 @@ def read_label_file(path: str | Path) -> dict[str, HumanLabel]:
     return labels
 
 
+def attribution_basis(report: AuditReport) -> Literal["finding", "guess"]:
+    """What a report's faulty step rests on: its own ``attribution`` field, else (older reports) a
+    guess when it is unclassified with the low confidence the offline policy gives a guess."""
+    if report.attribution is not None:
+        return report.attribution
+    return "guess" if report.primary == "unclassified" and report.confidence <= 0.1 else "finding"
+
+
+def read_id_list(path: str | Path) -> set[str]:
+    """Trajectory ids, one per line (blank lines and ``#`` comments ignored), or a JSON list.
+
+    Raises:
+        UsageError: The file cannot be read or holds no ids.
+    """
+    file = Path(path)
+    try:
+        raw = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read the id list: {exc.strerror or exc}") from exc
+    if raw.lstrip().startswith("["):
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"{file}: not valid JSON: {exc}") from exc
+        ids = {str(x) for x in data} if isinstance(data, list) else set()
+    else:
+        ids = {
+            line.strip() for line in raw.splitlines() if line.strip() and not line.lstrip().startswith("#")
+        }
+    if not ids:
+        raise UsageError(f"{file}: no trajectory ids in the split file")
+    return ids
+
+
 def split_of(trajectory_id: str, test_fraction: float = 0.5) -> Literal["dev", "test"]:
     """A stable dev/test assignment from a hash of the id (the same id always lands in the same split)."""
     digest = hashlib.sha256(trajectory_id.encode()).digest()
@@ -261,12 +309,20 @@ def audit_agreement(
     labels: Mapping[str, HumanLabel],
     *,
     labels_from: str,
-    split: Literal["all", "dev", "test"] = "all",
+    split: str = "all",
     test_fraction: float = 0.5,
+    ids: set[str] | None = None,
+    coding: CodingConsistency | None = None,
 ) -> AuditAgreement:
-    """Agreement of ``reports`` with ``labels`` (by trajectory id), on one split of the ids."""
+    """Agreement of ``reports`` with ``labels`` (by trajectory id), on one split of the ids.
+
+    ``split`` is ``all``, ``dev`` or ``test`` (a stable hash split); ``ids`` restricts the labels to
+    a given list instead (``split`` then names it).
+    """
     by_id = {r.trajectory.id: r for r in reports}
-    if split != "all":
+    if ids is not None:
+        labels = {k: v for k, v in labels.items() if k in ids}
+    elif split != "all":
         labels = {k: v for k, v in labels.items() if split_of(k, test_fraction) == split}
     matched = [i for i in labels if i in by_id]
     gold_categories = {i: labels[i].category for i in matched if labels[i].category is not None}
@@ -276,9 +332,13 @@ def audit_agreement(
             {i: c for i, c in gold_categories.items() if c is not None},
             {i: by_id[i].primary for i in gold_categories},
         )
-    attribution = None
+    attribution = findings = guesses = None
     if any(labels[i].faulty_agent is not None or labels[i].faulty_step is not None for i in matched):
         attribution = attribution_agreement({i: labels[i] for i in matched}, by_id)
+        found = {i: labels[i] for i in matched if attribution_basis(by_id[i]) == "finding"}
+        guessed = {i: labels[i] for i in matched if attribution_basis(by_id[i]) == "guess"}
+        findings = attribution_agreement(found, by_id) if found else None
+        guesses = attribution_agreement(guessed, by_id) if guessed else None
     return AuditAgreement(
         labels_from=labels_from,
         split=split,
@@ -288,5 +348,8 @@ def audit_agreement(
         unclassified=sum(1 for i in matched if by_id[i].primary == "unclassified"),
         categories=categories,
         attribution=attribution,
+        attribution_findings=findings,
+        attribution_guesses=guesses,
+        coding=coding,
         producers=sorted({by_id[i].producer.name for i in matched}),
     )

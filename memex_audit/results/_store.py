@@ -35,6 +35,29 @@ T = TypeVar("T", bound=BaseModel)
 RunKind = Literal["audit", "aggregate"]
 
 
+class RunModelSettings(BaseModel):
+    """The model a run used and everything that shapes what it is sent, to reproduce the run.
+
+    Attributes:
+        spec: The model spec, ``provider:name`` (``anthropic:claude-sonnet-4-6``,
+            ``openai:gpt-4.1``) or ``offline``.
+        endpoint: Where requests went (``None`` offline).
+        prompt_version: Version of the prompts the agents were given (a declared version and a
+            digest of the prompt files), so results of different prompts are never mixed up.
+        params: What every request carries besides the conversation: ``temperature`` (``None``
+            when the API takes none), the token-limit parameter, stop sequences, turn limits...
+        cache: The response cache the run recorded into and replayed from, when it used one.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    endpoint: str | None = None
+    prompt_version: str | None = None
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+    cache: str | None = None
+
+
 class RunManifest(BaseModel):
     """What a run folder holds and how it was produced.
 
@@ -45,6 +68,8 @@ class RunManifest(BaseModel):
         config: The options the run was started with.
         memex_audit_version: The version that created the run.
         resumes: How many times the run was resumed.
+        llm: The model, prompt version and request parameters of the run (the latest session's,
+            when a resume changed them); ``None`` in runs written before it was recorded.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -55,6 +80,7 @@ class RunManifest(BaseModel):
     config: dict[str, JsonValue] = Field(default_factory=dict)
     memex_audit_version: str
     resumes: int = 0
+    llm: RunModelSettings | None = None
 
 
 class RunError(BaseModel):
@@ -189,6 +215,12 @@ class RunStore:
     def kind(self) -> RunKind:
         """The run's kind."""
         return self.manifest.kind
+
+    def record_model(self, settings: RunModelSettings) -> None:
+        """Record the run's model settings in its manifest (rewritten atomically)."""
+        with self._lock:
+            self.manifest = self.manifest.model_copy(update={"llm": settings})
+            self.write_json("manifest.json", self.manifest)
 
     # -- appending -------------------------------------------------------------------------------
 

@@ -43,6 +43,12 @@ SignalKind = Literal[
     "wrong_entity",
     "unexpected_action",
     "premature_transfer",
+    "no_patch",
+    "tests_modified",
+    "config_modified",
+    "fix_missed",
+    "fix_partial",
+    "tests_regressed",
 ]
 """The offline signals a category can claim (the auditor implements each one)."""
 
