@@ -174,6 +174,7 @@ class Producer(BaseModel):
         turns: Agent turns the run took.
         stop_reason: How the agent run ended.
         run_id: Id of the agent run in the run folder's ``agent_runs.jsonl``.
+        prompt_version: Version of the auditor prompt a model ran with (``None`` offline).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -185,6 +186,7 @@ class Producer(BaseModel):
     turns: int = 0
     stop_reason: str | None = None
     run_id: str | None = None
+    prompt_version: str | None = None
 
 
 class AuditReport(_VerdictFields):

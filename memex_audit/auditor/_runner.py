@@ -29,22 +29,28 @@ from memex_audit.auditor._scope import (
 )
 from memex_audit.auditor._signals import answer_text, detect_signals
 from memex_audit.llm import LLMClient, estimate_cost, estimate_tokens
+from memex_audit.reading import coding_evidence
 from memex_audit.results import RunError, RunStore
 from memex_audit.taxonomy import Taxonomy
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
 
-AUDITOR_TOOLS = (
+MODEL_TOOLS = (
     search_steps,
     numbers_in_outputs,
     sources_used,
     compare_sources,
     calls_made,
     answer_text,
+    coding_evidence,
     detect_signals,
-    verdict_from_signals,
-    fallback_verdict,
 )
-"""The functions in the auditing agent's scope (the offline policy's code calls some of them)."""
+"""The functions in a model auditor's scope: views and hints, never the offline verdict builder."""
+
+AUDITOR_TOOLS = (*MODEL_TOOLS, verdict_from_signals, fallback_verdict)
+"""The functions in the offline policy's scope (its one reply builds the verdict from the signals)."""
+
+AUDITOR_PROMPT_VERSION = "2"
+"""Version of ``prompts/auditor.md``; results record it with their producer."""
 
 
 def auditor_instructions(taxonomy: Taxonomy) -> str:
@@ -326,7 +332,7 @@ class AuditRunner:
             self.model,
             verdict_type(target, self.taxonomy),
             instructions=self._instructions,
-            tools=AUDITOR_TOOLS,
+            tools=AUDITOR_TOOLS if self.offline else MODEL_TOOLS,
             kernel=self.kernel,
             max_turns=self.max_turns,
             budget=self._budget,
@@ -370,6 +376,7 @@ class AuditRunner:
             turns=result.turns,
             stop_reason=result.stop_reason,
             run_id=result.trajectory.id,
+            prompt_version=None if self.offline else AUDITOR_PROMPT_VERSION,
         )
         report = AuditReport.from_verdict(output, unit.trajectory, self.taxonomy, producer)
         store.append_result(unit.key, report)
