@@ -51,6 +51,52 @@ def evidence_problems(evidence: list[Evidence], trajectory: Trajectory) -> list[
     return problems
 
 
+class Finding(BaseModel):
+    """One error found in a trajectory: its category, where it is, and a quote that shows it.
+
+    Attributes:
+        category: Category id in the audit's taxonomy.
+        step: Index of the step where the error enters the run.
+        quote: Text copied exactly from that step.
+        note: What the quote shows.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str
+    step: int = Field(ge=0)
+    quote: str = Field(min_length=1, max_length=2000)
+    note: str | None = None
+
+
+def _from_findings(data: Any) -> Any:
+    """Fill ``primary``, ``secondary``, ``evidence`` and ``faulty_step`` from a list of findings (the
+    primary finding first) when a verdict gives findings and leaves those out."""
+    if not isinstance(data, dict) or not data.get("findings"):
+        return data
+    findings = [f if isinstance(f, dict) else f.model_dump() for f in data["findings"] if f is not None]
+    if not findings or not all(isinstance(f, dict) for f in findings):
+        return data
+    out = dict(data)
+    first = findings[0]
+    if "primary" not in out and isinstance(first.get("category"), str):
+        out["primary"] = first["category"]
+    if "secondary" not in out:
+        seen: list[str] = []
+        for f in findings[1:]:
+            category = f.get("category")
+            if isinstance(category, str) and category != out.get("primary") and category not in seen:
+                seen.append(category)
+        out["secondary"] = seen
+    if not out.get("evidence"):
+        out["evidence"] = [
+            {"step": f.get("step"), "quote": f.get("quote"), "note": f.get("note")} for f in findings
+        ]
+    if out.get("faulty_step") is None and isinstance(first.get("step"), int):
+        out["faulty_step"] = first["step"]
+    return out
+
+
 class _VerdictFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -68,6 +114,15 @@ class _VerdictFields(BaseModel):
     )
     confidence: float = Field(ge=0.0, le=1.0)
     signals: list[str] = Field(default_factory=list, description="Offline signals that fired, if any.")
+    findings: list[Finding] = Field(
+        default_factory=list,
+        description="Every error found (category, step, exact quote, note), the primary finding first.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_findings(cls, data: Any) -> Any:
+        return _from_findings(data)
 
     def _check(self, trajectory: Trajectory | None, taxonomy: Taxonomy | None) -> None:
         problems: list[str] = []
@@ -76,13 +131,22 @@ class _VerdictFields(BaseModel):
         if self.primary in self.secondary:
             problems.append("secondary labels must not repeat the primary one")
         if taxonomy is not None:
-            for label in [self.primary, *self.secondary]:
+            for label in dict.fromkeys([self.primary, *self.secondary, *(f.category for f in self.findings)]):
                 if not taxonomy.is_category(label):
                     problems.append(
                         f"{label!r} is not a category of {taxonomy.name!r}: use one of {taxonomy.category_ids}"
                     )
         if trajectory is not None:
             problems += evidence_problems(self.evidence, trajectory)
+            quoted = {(e.step, e.quote) for e in self.evidence}
+            problems += evidence_problems(
+                [
+                    Evidence(step=f.step, quote=f.quote)
+                    for f in self.findings
+                    if (f.step, f.quote) not in quoted
+                ],
+                trajectory,
+            )
             if self.faulty_step is not None and self.faulty_step >= len(trajectory.steps):
                 problems.append(
                     f"faulty_step {self.faulty_step} is out of range (0..{len(trajectory.steps) - 1})"

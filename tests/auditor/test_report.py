@@ -93,3 +93,23 @@ def test_report_references_the_trajectory_and_records_the_producer() -> None:
     other = memex_traj("t1", [("print(1)", "nothing here")], answer="1")
     with pytest.raises(ValidationError, match="does not occur"):
         AuditReport.model_validate_json(dumped, context={"trajectory": other})
+
+
+def test_a_list_of_findings_fills_the_labels_evidence_and_step() -> None:
+    findings = {
+        "findings": [
+            {"category": "execution", "step": 2, "quote": "total 3,501", "note": "the value shown"},
+            {"category": "interpretation", "step": 2, "quote": "3,501", "note": "read again"},
+        ],
+        "explanation": "3,501 was retyped as 3531.",
+        "confidence": 0.8,
+    }
+    verdict = verdict_type(_target(), MEMEX).model_validate(findings)
+    assert (verdict.primary, verdict.secondary, verdict.faulty_step) == ("execution", ["interpretation"], 2)
+    assert [e.quote for e in verdict.evidence] == ["total 3,501", "3,501"]
+    wrong = {**findings, "findings": [{"category": "execution", "step": 2, "quote": "total 3,531"}]}
+    with pytest.raises(ValidationError, match="does not occur in step 2"):
+        verdict_type(_target(), MEMEX).model_validate(wrong)
+    unknown = {**findings, "findings": [{"category": "vibes", "step": 2, "quote": "3,501"}]}
+    with pytest.raises(ValidationError, match="'vibes' is not a category"):
+        verdict_type(_target(), MEMEX).model_validate(unknown)
