@@ -36,6 +36,8 @@ __all__ = [
 _MAX_EVIDENCE = 4
 GUESS_CONFIDENCE = 0.1
 """Confidence given to a positional attribution guess that rests on no signal."""
+TRACED_CONFIDENCE = 0.3
+"""Confidence of an unclassified verdict whose attribution rests on a traced answer value."""
 MIN_PRIMARY_STRENGTH = 0.35
 """Weaker signals (an error the run recovered from) can support a label but never be the finding."""
 
@@ -63,30 +65,33 @@ def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: 
     fired = sorted({s.kind for s in signals})
     if placed and placed[0][0].strength < MIN_PRIMARY_STRENGTH:
         placed = []
+    # Only the signals that are findings under this taxonomy may place the faulty step.
+    attribution = attribute(trajectory, [s for s, _ in placed if s.strength >= MIN_PRIMARY_STRENGTH])
     if not placed:
-        step, agent = guess_attribution(trajectory)
         if signals:
-            top = signals[0]
-            step = acting_step(trajectory, top.step)
-            agent = agent_name(trajectory.steps[step].agent)
             why = (
                 f"signals fired ({', '.join(fired)}) but none that taxonomy {taxonomy.name!r} maps is strong "
-                f"enough to be the finding; the faulty step and agent point at the strongest one ({top.detail})"
+                f"enough to be the finding (strongest: {signals[0].detail})"
             )
         else:
             why = (
                 "no offline signal fired (errors in tool outputs, retyped numbers, the ground truth seen "
                 "but not answered, sources of correct siblings, search count and repetition, turn limit, "
-                "answer format, rounding and units, gold actions); the faulty step and agent are only a "
-                "positional guess (first step by a working agent)"
+                "answer format, rounding and units, gold actions)"
+            )
+        evidence = [Evidence(step=s.step, quote=s.quote, note=s.detail) for s in signals[:_MAX_EVIDENCE]]
+        if attribution.finding and attribution.quote and attribution.step is not None:
+            evidence.insert(
+                0, Evidence(step=attribution.step, quote=attribution.quote, note=attribution.reason)
             )
         return AuditVerdict(
             primary=UNCLASSIFIED,
-            evidence=[Evidence(step=s.step, quote=s.quote, note=s.detail) for s in signals[:_MAX_EVIDENCE]],
-            faulty_step=step,
-            faulty_agent=agent,
-            explanation=f"Unclassified: {why}.",
-            confidence=GUESS_CONFIDENCE,
+            evidence=evidence[:_MAX_EVIDENCE],
+            faulty_step=attribution.step,
+            faulty_agent=attribution.agent,
+            attribution="finding" if attribution.finding else "guess",
+            explanation=f"Unclassified: {why}. {_attribution_note(attribution)}",
+            confidence=TRACED_CONFIDENCE if attribution.finding else GUESS_CONFIDENCE,
             signals=fired,
         )
     top, category = placed[0]
@@ -102,13 +107,17 @@ def verdict_from_signals(signals: list[Signal], taxonomy: Taxonomy, trajectory: 
     ]
     also = "; ".join(dict.fromkeys(f"{s.kind} → {c.id}" for s, c in placed[1:] if c is not None))
     explanation = f"{category.name}: {top.detail} (signal {top.kind})." + (f" Also: {also}." if also else "")
-    faulty_step = acting_step(trajectory, top.step)
+    explanation += f" {_attribution_note(attribution)}"
+    if attribution.finding and attribution.quote and attribution.step is not None:
+        if all(e.step != attribution.step for e in evidence) and len(evidence) < _MAX_EVIDENCE:
+            evidence.append(Evidence(step=attribution.step, quote=attribution.quote, note=attribution.reason))
     return AuditVerdict(
         primary=category.id,
         secondary=secondary,
         evidence=evidence,
-        faulty_step=faulty_step,
-        faulty_agent=agent_name(trajectory.steps[faulty_step].agent),
+        faulty_step=attribution.step,
+        faulty_agent=attribution.agent,
+        attribution="finding" if attribution.finding else "guess",
         explanation=explanation,
         confidence=round(top.strength, 3),
         signals=fired,
@@ -122,6 +131,7 @@ def fallback_verdict(trajectory: Trajectory, reason: str) -> AuditVerdict:
         primary=UNCLASSIFIED,
         faulty_step=step,
         faulty_agent=agent,
+        attribution="guess",
         explanation=f"Unclassified: {reason}",
         confidence=0.0,
     )

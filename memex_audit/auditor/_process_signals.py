@@ -8,12 +8,15 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from memex_audit.auditor._attribution import COORDINATOR
 from memex_audit.auditor._scope import (
     calls_made,
     compare_sources,
     is_action,
+    is_observation,
     is_search,
     numbers_in_outputs,
+    observation_text,
 )
 from memex_audit.auditor._signal import (
     Signal,
@@ -21,14 +24,25 @@ from memex_audit.auditor._signal import (
     tail_quote,
 )
 from memex_audit.reading import answer_text
-from memex_audit.reading._numbers import find_numbers, is_retyping, looks_like_year, same_value
+from memex_audit.reading._numbers import (
+    find_numbers,
+    is_line_number,
+    is_retyping,
+    looks_like_year,
+    same_value,
+)
 from memex_audit.trajectory import Trajectory
 
 
 def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     """A number used in a later call or code block that is an earlier tool output's number retyped
-    with a slip (one digit changed or two swapped), never itself shown by any tool (3,501 → 3531)."""
-    seen = numbers_in_outputs(trajectory)
+    with a slip (one digit changed or two swapped), never itself shown by any tool (3,501 → 3531).
+
+    Line numbers are not values: a listing's line prefixes (``cat -n``, ``grep -n``) and line references
+    in commands (``sed -n '212,230p'``) are neither sources nor uses."""
+    texts = {s.index: observation_text(s) for s in trajectory.steps if is_observation(s)}
+    shown = numbers_in_outputs(trajectory)
+    seen = [s for s in shown if not is_line_number(texts.get(s.step, ""), s.mention)]
     question = {m.value for m in find_numbers(trajectory.question or "")}
     signals = []
     reported: set[str] = set()
@@ -44,7 +58,9 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
         for use in find_numbers(used_text):
             if use.text in reported or use.value in question or looks_like_year(use):
                 continue
-            if any(same_value(s.mention.value, use.value) for s in earlier):
+            if is_line_number(used_text, use):
+                continue
+            if any(same_value(s.mention.value, use.value) for s in shown if s.step < step.index):
                 continue
             source = next((s for s in earlier if is_retyping(s.mention, use)), None)
             if source is None or not step.contains(use.text):
@@ -87,7 +103,9 @@ def detect_few_searches(trajectory: Trajectory, siblings: Sequence[Trajectory]) 
 
 
 def detect_repetition(trajectory: Trajectory) -> list[Signal]:
-    """The same search issued three times or twice in a row, or the same long message repeated."""
+    """The same search issued three times or twice in a row, or the same long message repeated by an
+    agent that does the work. A coordinator re-issuing an instruction (Magentic-One's orchestrator
+    asking again) is the symptom of a worker that did not deliver, not a step that went wrong."""
     signals: list[Signal] = []
     counts: Counter[tuple[str, tuple[str, ...]]] = Counter()
     previous: tuple[str, tuple[str, ...]] | None = None
@@ -106,7 +124,7 @@ def detect_repetition(trajectory: Trajectory) -> list[Signal]:
         previous = key
     texts: dict[str, int] = {}
     for step in trajectory.steps:
-        if not is_action(step) or not step.text:
+        if not is_action(step) or not step.text or COORDINATOR.search(step.agent or ""):
             continue
         squashed = " ".join(step.text.split())
         if len(squashed) < 40:

@@ -25,6 +25,10 @@ _PRELIM = re.compile(
     re.IGNORECASE,
 )
 _MIN_FIGURES = 3
+_LISTING = re.compile(
+    r"^\s*(?:[dlcbps-][rwxsStT-]{9}[@+.]?\s|total\s+\d+\s*$|\d+\s+[dlcbps-][rwxsStT-]{9}\s)"
+)
+"""Lines of a directory listing (``ls -l``: permissions, links, owner, size, date, name): not a table."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
         if not is_observation(step):
             continue
         for line in observation_text(step).splitlines():
+            if _LISTING.match(line):
+                continue
             numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
             if len(numbers) < _MIN_FIGURES or "|" in line:
                 continue

@@ -110,3 +110,38 @@ def is_retyping(original: NumberMention, copy: NumberMention) -> bool:
         and a[diffs[0]] == b[diffs[1]]
         and a[diffs[1]] == b[diffs[0]]
     )
+
+
+# A listing line's number: ``  212  def foo`` / ``212\tdef`` (cat -n, nl), ``212:def`` / ``212-`` (grep -n
+# and its context lines), ``path.py:212:`` (grep -n over files).
+_LINE_NUMBER_PREFIX = re.compile(r"^\s*(?:[\w./-]+[:-])?(?P<n>\d+)(?:\s{1,8}|[:-])(?=\S|$)")
+_LINE_NUMBER_REFERENCE = re.compile(
+    r"(?:\b(?:lines?|line_?no|lineno|row)\s*[:=#]?\s*|-n\s*['\"]?|\bsed\b[^\n]*?|[\w.]+\.\w+:)$",
+    re.IGNORECASE,
+)
+
+
+def is_line_number(text: str, mention: NumberMention) -> bool:
+    """Whether ``mention`` in ``text`` numbers a line rather than stating a value.
+
+    True for the prefix of a numbered listing line (``  212  def foo`` from ``cat -n``, ``212:`` from
+    ``grep -n``, ``src/a.py:212:``) when most lines around it are numbered the same way, and for a
+    number that refers to a line (``line 212``, ``sed -n '212,230p'``, ``a.py:212``).
+    """
+    if mention.decimals or mention.percent or mention.text.startswith("$"):
+        return False
+    line_start = text.rfind("\n", 0, mention.start) + 1
+    line_end = text.find("\n", mention.start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    prefix = _LINE_NUMBER_PREFIX.match(line)
+    if prefix is not None and line_start + prefix.start("n") == mention.start:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        numbered = sum(1 for ln in lines if _LINE_NUMBER_PREFIX.match(ln))
+        if numbered >= 2 and numbered * 2 >= len(lines):
+            return True
+    before = text[max(line_start, mention.start - 40) : mention.start]
+    if _LINE_NUMBER_REFERENCE.search(before):
+        return True
+    # the end of a range whose start is a line reference: ``sed -n '212,230p'``, ``lines 10-20``
+    range_start = re.search(r"(\d+)\s*[,-]\s*$", before)
+    return range_start is not None and bool(_LINE_NUMBER_REFERENCE.search(before[: range_start.start()]))

@@ -109,7 +109,7 @@ def test_the_auditor_never_sees_human_labels(tmp_path: Path) -> None:
     probe = (
         "```python\n"
         "print('labels seen:', sum(len(t.labels) for t in task.trajectories) + len(target.labels))\n"
-        "submit(fallback_verdict(target, 'probe'))\n"
+        "submit({'primary': 'unclassified', 'explanation': 'probe', 'confidence': 0.0})\n"
         "```"
     )
     model = ScriptedModel([probe] * 7, model="probe")
@@ -154,7 +154,7 @@ def test_killed_run_resumes_and_audits_each_trajectory_once(tmp_path: Path) -> N
 def test_cost_budget_stops_new_audits(tmp_path: Path) -> None:
     def priced(request: LLMRequest) -> LLMResponse:
         return LLMResponse(
-            text="```python\nsubmit(fallback_verdict(target, 'priced probe'))\n```",
+            text="```python\nsubmit({'primary': 'unclassified', 'explanation': 'priced probe', 'confidence': 0.0})\n```",
             usage=Usage(input_tokens=1000, output_tokens=100, cost_usd=0.01),
             model="priced",
         )
