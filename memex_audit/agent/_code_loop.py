@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from typing import Any
 
-from memex_audit.agent._extract import split_reply
+from memex_audit.agent._extract import END_MARKER, STOP_SEQUENCES, ParsedReply, parse_reply
 from memex_audit.agent._observe import format_observation
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import now
@@ -29,12 +30,18 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
     messages = state.start_conversation(system, first)
     while state.turns < agent.max_turns:
         request = LLMRequest(
-            system=system, messages=messages, max_tokens=agent.max_tokens, temperature=agent.temperature
+            system=system,
+            messages=messages,
+            max_tokens=agent.max_tokens,
+            temperature=agent.temperature,
+            stop_sequences=list(STOP_SEQUENCES),
         )
         started_at, started = now(), time.perf_counter()
         response = await state.call_model(request)
-        # The step's text is the reasoning; the code it ran goes in ``code`` (the reply is the two).
-        reasoning, code = split_reply(response.text)
+        # Only the reply's first block runs. The step's text is the reasoning before it, the code
+        # goes in ``code``; what the model wrote after the block is kept in the step's metadata.
+        parsed = parse_reply(response.text)
+        reasoning, code = parsed.reasoning, parsed.code
         if code is None:
             state.recorder.assistant(
                 text=reasoning,
@@ -42,7 +49,7 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                 usage=response.usage,
                 started_at=started_at,
                 duration_s=time.perf_counter() - started,
-                metadata={"model_s": response.latency_s},
+                metadata={"model_s": response.latency_s, "stop_reason": response.stop_reason},
             )
             observation = fill("no_code")
         else:
@@ -61,8 +68,10 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                     duration_s=time.perf_counter() - started,
                 )
                 raise Stop("error", f"the kernel failed: {exc}") from exc
-            observation = _observe(state, result, reasoning, code, response, started_at, started)
-        messages.append(ChatMessage(role="assistant", content=response.text or "(empty reply)"))
+            observation = _observe(state, result, parsed, response, started_at, started)
+            if parsed.ignored:
+                observation = f"{observation}\n{fill('ignored_rest', what=_ignored_words(parsed))}"
+        messages.append(ChatMessage(role="assistant", content=_assistant_message(parsed)))
         noted: dict[str, Any] = {}
         if state.memory is not None:  # store the turn; compress older ones past the threshold
             step = state.recorder.steps[-1]
@@ -71,19 +80,36 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
     raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
 
 
+def _assistant_message(parsed: ParsedReply) -> str:
+    """The assistant turn as it goes back into the conversation: cut after the block that ran,
+    ending with the end marker, so the model sees in its own history the form it is asked for."""
+    if parsed.code is None:
+        return parsed.kept or "(empty reply)"
+    return f"{parsed.kept}\n{END_MARKER}"
+
+
+def _ignored_words(parsed: ParsedReply) -> str:
+    size = f"{len(parsed.ignored):,} characters"
+    if parsed.ignored_blocks:
+        plural = "s" if parsed.ignored_blocks > 1 else ""
+        return f"text ({size}, with {parsed.ignored_blocks} more code block{plural})"
+    return f"text ({size})"
+
+
 def _observe(
     state: RunState,
     result: ExecutionResult,
-    text: str,
-    code: str,
+    parsed: ParsedReply,
     response: LLMResponse,
     started_at: datetime,
     started: float,
 ) -> str:
     """Record the step; return the observation, or raise ``Stop`` on a valid submission."""
     agent = state.agent
+    text, code = parsed.reasoning, parsed.code
     metadata: dict[str, Any] = {
         "model_s": response.latency_s,
+        "stop_reason": response.stop_reason,
         "block_s": round(result.duration_s, 6),
         "timed_out": result.timed_out,
         "restarted": result.restarted,
@@ -92,6 +118,9 @@ def _observe(
     }
     if result.notices:
         metadata["notices"] = list(result.notices)
+    if parsed.ignored:  # kept for audits of the run; never sent back to the model
+        metadata["ignored_after_block"] = parsed.ignored
+        metadata["ignored_blocks"] = parsed.ignored_blocks
     duration = time.perf_counter() - started  # the model call and the block
 
     def record(error: str | None) -> None:
@@ -122,3 +151,32 @@ def _observe(
         raise Stop("error", f"submit() was rejected {state.submit_failures} times; last errors:\n{errors}")
     prefix = observation + "\n" if result.output or result.notices else ""
     return prefix + rejection
+
+
+_SPENT = re.compile(r" · spent so far: [^\]\n]*\]")
+
+
+def replay_key_request(request: LLMRequest) -> LLMRequest:
+    """``request`` without what differs between two runs of the same work: the key of a replay cache.
+
+    The status line after each observation says what the *shared* budget has spent so far,
+    which depends on how concurrently running agents interleave; everything else an agent sends
+    follows from its own conversation. Pass this as ``client_for_spec(cache_normalize=...)``.
+    """
+
+    def clean(text: str) -> str:
+        return _SPENT.sub(" · spent so far: …]", text)
+
+    messages: list[ChatMessage] = []
+    for message in request.messages:
+        if message.role != "user":
+            messages.append(message)
+        elif isinstance(message.content, str):
+            messages.append(message.model_copy(update={"content": clean(message.content)}))
+        else:
+            blocks = []
+            for block in message.content:
+                text = block.get("text")
+                blocks.append({**block, "text": clean(text)} if isinstance(text, str) else block)
+            messages.append(message.model_copy(update={"content": blocks}))
+    return request.model_copy(update={"messages": messages})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import dataclasses
 from pathlib import Path
 from typing import Literal
 
@@ -21,8 +21,19 @@ from memex_audit.auditor import (
     plan_audit,
 )
 from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
+from memex_audit.cli._model import (
+    BASE_URL_HELP,
+    BATCH_HELP,
+    CACHE_HELP,
+    DEFAULT_TEMPERATURE,
+    MODEL_HELP,
+    TEMPERATURE_HELP,
+    build_client,
+    record_model_settings,
+    resolve_spec,
+)
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient
+from memex_audit.llm import LLMClient, batch_price, estimate_cost
 from memex_audit.loaders import load
 from memex_audit.results import RunStore
 from memex_audit.results._audit_agreement import (
@@ -40,27 +51,23 @@ from memex_audit.results._coding_reference import (
     read_failure_analyses,
 )
 from memex_audit.taxonomy import load_taxonomy
+from memex_audit.trajectory import Usage
 
 
-def _model_client(model: str | None, base_url: str | None, *, need_key: bool) -> LLMClient:
-    """The client for ``--model``: the offline policy by default, an OpenAI-compatible server with
-    ``--base-url``, else Anthropic."""
-    if model in (None, "", "offline") or (model or "").startswith("offline-signals"):
+def _model_client(
+    model: str | None,
+    base_url: str | None,
+    *,
+    cache: Path | None = None,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    batch: bool = False,
+) -> LLMClient:
+    """The client for ``--model`` (a spec read by ``memex_audit.llm.parse_model_spec``, as in
+    every command): the offline policy for ``offline`` or no model."""
+    spec = resolve_spec(model, base_url)
+    if spec.offline:
         return OfflineAuditPolicy()
-    assert model is not None
-    url = base_url or os.environ.get("OPENAI_BASE_URL")
-    if url:
-        from memex_audit.llm import OpenAICompatibleClient
-
-        return OpenAICompatibleClient(url, model, api_key=os.environ.get("OPENAI_API_KEY"))
-    if need_key and not os.environ.get("ANTHROPIC_API_KEY"):
-        raise UsageError(
-            f"--model {model} needs ANTHROPIC_API_KEY (or --base-url for an OpenAI-compatible server); "
-            "omit --model to audit offline"
-        )
-    from memex_audit.llm import AnthropicClient
-
-    return AnthropicClient(model)
+    return build_client(spec, cache=cache, temperature=temperature, batch=batch)
 
 
 def _print_estimate(estimate: AuditEstimate) -> None:
@@ -109,15 +116,11 @@ def audit(
         "-t",
         help="Taxonomy name (memex, mast, trail, customer_service, coding) or YAML path.",
     ),
-    model: str | None = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="LLM to audit with (e.g. claude-sonnet-4-6); offline signals when omitted.",
-    ),
-    base_url: str | None = typer.Option(
-        None, "--base-url", help="OpenAI-compatible server for --model (vLLM, Ollama, llama.cpp...)."
-    ),
+    model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),
+    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", help=TEMPERATURE_HELP),
+    batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
     concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, help="Trajectories audited at once."),
     max_cost: float | None = typer.Option(
         None, "--max-cost", help="Stop starting new audits once this many US dollars are spent."
@@ -147,15 +150,24 @@ def audit(
             err_console.print(
                 f"{len(loaded.errors)} files or records could not be read (see `memex-audit info`)"
             )
+        spec = resolve_spec(model, base_url)
         if dry_run:
             done: set[str] = set()
             if (out / "manifest.json").exists():
                 done = RunStore.read(out).done_keys()
-            offline = model in (None, "", "offline")
-            target: LLMClient | str = OfflineAuditPolicy() if offline else str(model)
-            _print_estimate(estimate_audit(units, tax, target, done=done, not_failed=not_failed))
+            target: LLMClient | str = OfflineAuditPolicy() if spec.offline else spec.name
+            estimate = estimate_audit(units, tax, target, done=done, not_failed=not_failed)
+            if not spec.offline:  # priced at this endpoint: an unknown price stays unknown
+                tokens = Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
+                price = batch_price(spec.price) if batch and spec.price is not None else spec.price
+                cost = estimate_cost(spec.name, tokens, price=price) if price is not None else None
+                estimate = dataclasses.replace(estimate, cost_usd=cost)
+                console.print(f"model: {spec.describe()}", highlight=False)
+            _print_estimate(estimate)
             return
-        client = _model_client(model, base_url, need_key=True)
+        client = _model_client(model, base_url, cache=cache, temperature=temperature, batch=batch)
+        if not spec.offline:
+            console.print(f"model: {spec.describe()}", highlight=False)
         if (out / "manifest.json").exists():
             previous = RunStore.read(out).manifest.config.get("taxonomy")
             if previous not in (None, tax.name):
@@ -169,12 +181,21 @@ def audit(
                 "path": str(path),
                 "taxonomy": tax.name,
                 "taxonomy_source": str(taxonomy),
-                "model": client.model,
+                "model": str(spec),
                 "glob": glob,
                 "format": format,
                 "concurrency": concurrency,
                 "max_cost_usd": max_cost,
             },
+        )
+        record_model_settings(
+            store,
+            spec,
+            role="auditor",
+            temperature=temperature,
+            cache=cache,
+            max_turns=max_turns,
+            batch=batch,
         )
         with file_progress("auditing", show_cost=True) as progress:
             bar = progress.task_ids[0]
@@ -211,6 +232,11 @@ def audit(
             f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} trajectories left; rerun with a "
             "higher --max-cost to continue",
             highlight=False,
+        )
+    stats = getattr(getattr(client, "inner", None), "stats", None)
+    if stats is not None:
+        console.print(
+            f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
         )
     print_breakdown(reports, tax.category_ids)
     console.print(f"results in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)

@@ -143,11 +143,9 @@ class AnthropicClient:
         # The API allows 4 breakpoints per request; blocks the caller marked count too.
         if self.prompt_caching and messages and _count_breakpoints(params) < _MAX_BREAKPOINTS:
             _mark_last_block(messages[-1])
-        if request.temperature is not None:
-            # The SDK no longer has a temperature argument (newer models reject sampling
-            # parameters); older models still take it in the body, and a model that does not
-            # gets its 400 reported as a ModelError.
-            params["extra_body"] = {"temperature": request.temperature}
+        # ``request.temperature`` is not sent: the API version the SDK speaks (2026-10-21)
+        # rejects temperature, top_p and top_k on every model, even at their defaults, and the
+        # SDK dropped the arguments. A Claude run is reproduced by replaying the response cache.
         if request.stop_sequences:
             params["stop_sequences"] = list(request.stop_sequences)
         return params

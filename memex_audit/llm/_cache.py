@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,15 +54,30 @@ class CachedClient:
     Args:
         inner: The client that answers misses.
         cache_dir: Folder of the entries (created when missing); safe to share between runs.
+        replay: Return a hit exactly as recorded (its cost and latency included, ``cached``
+            still set), so a rerun reproduces the recorded run's results and budget decisions
+            byte for byte (``memex-audit ... --cache DIR``). Off: a hit costs nothing.
+        normalize: Maps a request to the request its key is computed from, to leave out what
+            varies between otherwise identical runs (e.g. a shared budget's spend in a status
+            line, which depends on how concurrent agents interleave).
 
     Attributes:
         stats: Hits, misses and corrupt entries seen.
     """
 
-    def __init__(self, inner: LLMClient, cache_dir: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        inner: LLMClient,
+        cache_dir: str | os.PathLike[str],
+        *,
+        replay: bool = False,
+        normalize: Callable[[LLMRequest], LLMRequest] | None = None,
+    ) -> None:
         self.inner = inner
         self.model = inner.model
         self.cache_dir = Path(cache_dir)
+        self.replay = replay
+        self.normalize = normalize
         self.stats = CacheStats()
 
     def __repr__(self) -> str:
@@ -69,7 +85,7 @@ class CachedClient:
 
     def path_for(self, request: LLMRequest) -> Path:
         """Where the entry for ``request`` lives (whether or not it exists)."""
-        key = request_key(self.inner.model, request)
+        key = request_key(self.inner.model, self.normalize(request) if self.normalize else request)
         return self.cache_dir / key[:2] / f"{key}.json"
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
@@ -78,6 +94,8 @@ class CachedClient:
         hit = self._read(path)
         if hit is not None:
             self.stats.hits += 1
+            if self.replay:
+                return hit.model_copy(update={"cached": True})
             usage = hit.usage.model_copy(update={"cost_usd": 0.0})
             return hit.model_copy(update={"cached": True, "usage": usage, "latency_s": 0.0})
         self.stats.misses += 1

@@ -1,22 +1,32 @@
-"""Any server speaking OpenAI's ``/chat/completions``: vLLM, Ollama, llama.cpp, hosted APIs.
+"""Any server speaking OpenAI's ``/chat/completions``, through the official ``openai`` SDK.
 
-Requests are translated from the Anthropic-shaped ``LLMRequest``: the system prompt becomes the
-first message, ``tool_use`` blocks become ``tool_calls`` and ``tool_result`` blocks become
-``role="tool"`` messages.
+OpenAI itself, and the servers that copy its API: vLLM, Ollama, llama.cpp, LM Studio, hosted
+open-weight APIs. Requests are translated from the Anthropic-shaped ``LLMRequest``: the system
+prompt becomes the first message, ``tool_use`` blocks become ``tool_calls`` and ``tool_result``
+blocks become ``role="tool"`` messages.
+
+Parameters differ by model family, and a server rejects what its models do not take:
+
+- the token limit is ``max_completion_tokens`` on OpenAI's own API (its reasoning models reject
+  ``max_tokens``) and for reasoning models anywhere, ``max_tokens`` on other servers (older
+  vLLM, llama.cpp and Ollama know only that one);
+- OpenAI's reasoning models (``o1``, ``o3``, ``o4-mini``, ``gpt-5``...) take neither a
+  ``temperature`` nor ``stop`` sequences, so neither is sent to them (the agent loop cuts a
+  reply after its first block either way).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 import orjson
 
-from memex_audit.errors import ModelError
+from memex_audit.errors import ModelError, UsageError
 from memex_audit.llm._ledger import UsageLedger
-from memex_audit.llm._pricing import ModelPrice, estimate_cost
+from memex_audit.llm._pricing import ModelPrice, estimate_cost, price_for_endpoint
 from memex_audit.llm._retry import (
     RETRY_STATUSES,
     RetryPolicy,
@@ -28,21 +38,54 @@ from memex_audit.llm._switch import check_model_requests_allowed
 from memex_audit.llm._types import ChatMessage, LLMRequest, LLMResponse
 from memex_audit.trajectory import ToolCall, Usage
 
+if TYPE_CHECKING:
+    import httpx2
+    import openai
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+"""OpenAI's own API."""
+
+TokenParam = Literal["max_tokens", "max_completion_tokens"]
+
+_REASONING = re.compile(r"^(?:openai/)?(?:o\d|gpt-5)(?!.*-chat)", re.IGNORECASE)
+
+
+def is_reasoning_model(model: str) -> bool:
+    """Whether ``model`` is one of OpenAI's reasoning models (no temperature, no stop sequences)."""
+    return bool(_REASONING.match(model.strip()))
+
+
+def is_openai_endpoint(base_url: str) -> bool:
+    """Whether ``base_url`` is OpenAI's own API."""
+    return "://api.openai.com" in base_url.lower()
+
+
+def token_limit_param(model: str, base_url: str) -> TokenParam:
+    """The token-limit parameter ``model`` takes at ``base_url`` (see the module docstring)."""
+    if is_openai_endpoint(base_url) or is_reasoning_model(model):
+        return "max_completion_tokens"
+    return "max_tokens"
+
 
 class OpenAICompatibleClient:
     """A model served behind an OpenAI-compatible ``/chat/completions`` endpoint.
 
     Args:
-        base_url: The API root, e.g. ``http://localhost:8000/v1`` (vLLM),
-            ``http://localhost:11434/v1`` (Ollama) or ``http://localhost:8080/v1`` (llama.cpp).
+        base_url: The API root, e.g. ``https://api.openai.com/v1``, ``http://localhost:8000/v1``
+            (vLLM), ``http://localhost:11434/v1`` (Ollama) or ``http://localhost:8080/v1``
+            (llama.cpp).
         model: The model name the server knows.
-        api_key: Sent as a bearer token when given (local servers usually need none).
-        http_client: An ``httpx.AsyncClient`` to send requests with (tests pass one with a
-            ``httpx.MockTransport``); by default one is made per event loop.
+        api_key: Sent as a bearer token (local servers usually need none; a placeholder is
+            sent then, since the SDK insists on one).
+        http_client: An ``httpx2.AsyncClient`` for the SDK to send requests with (tests pass
+            one with a ``httpx2.MockTransport``); by default the SDK makes one per event loop.
+        client: A ready ``openai.AsyncOpenAI`` to use instead (build it with ``max_retries=0``).
         max_retries: Retries of a rate-limited or failed call (overrides ``retry``).
         retry: The full retry policy.
         timeout_s: Timeout of one HTTP attempt (local models can be slow).
-        price: Prices of this model, instead of the built-in table's (e.g. zeros for your own GPU).
+        price: Prices of this model, instead of the built-in table's (e.g. zeros for your own
+            GPU); by default the list price applies only at the provider's own endpoint.
+        token_param: Force the token-limit parameter (default: ``token_limit_param``).
         ledger: Where every call's usage is also recorded.
     """
 
@@ -51,51 +94,72 @@ class OpenAICompatibleClient:
         base_url: str,
         model: str,
         api_key: str | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx2.AsyncClient | None = None,
         *,
+        client: openai.AsyncOpenAI | None = None,
         max_retries: int | None = None,
         retry: RetryPolicy | None = None,
         timeout_s: float = 600.0,
         price: ModelPrice | None = None,
+        token_param: TokenParam | None = None,
         ledger: UsageLedger | None = None,
     ) -> None:
+        try:
+            import openai
+        except ImportError as err:  # pragma: no cover - a declared dependency
+            raise UsageError("OpenAICompatibleClient needs the 'openai' package: pip install openai") from err
+        self._openai = openai
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._api_key = api_key
+        self._client = client
         self._http_client = http_client
-        self._owned: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
+        self._owned: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = None
         policy = retry or RetryPolicy()
         if max_retries is not None:
             policy = RetryPolicy(**{**policy.__dict__, "max_retries": max_retries})
         self.retry = policy
         self._timeout_s = timeout_s
         self.ledger = ledger
-        self.price = price
+        self.price = price if price is not None else price_for_endpoint(model, "openai", self.base_url)
+        self.token_param: TokenParam = token_param or token_limit_param(model, self.base_url)
+        self.reasoning = is_reasoning_model(model)
 
     def __repr__(self) -> str:
         return f"OpenAICompatibleClient(base_url={self.base_url!r}, model={self.model!r})"
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._http_client is not None:
-            return self._http_client
-        # Pooled connections belong to the loop that opened them: one client per event loop.
+    def _sdk(self) -> openai.AsyncOpenAI:
+        if self._client is not None:
+            return self._client
+        # Pooled connections belong to the loop that opened them: one SDK client per event loop.
         loop = asyncio.get_running_loop()
         if self._owned is None or self._owned[0] is not loop:
-            self._owned = (loop, httpx.AsyncClient(timeout=self._timeout_s))
+            sdk = self._openai.AsyncOpenAI(
+                api_key=self._api_key or "not-needed",
+                base_url=self.base_url,
+                http_client=self._http_client,
+                max_retries=0,
+                timeout=self._timeout_s,
+            )
+            self._owned = (loop, sdk)
         return self._owned[1]
 
-    def request_body(self, request: LLMRequest) -> dict[str, Any]:
-        """The JSON body POSTed to ``/chat/completions`` for ``request``."""
+    def request_params(self, request: LLMRequest) -> dict[str, Any]:
+        """The keyword arguments of ``chat.completions.create`` (the JSON body) for ``request``."""
         messages: list[dict[str, Any]] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
         for message in request.messages:
             messages.extend(_to_openai_messages(message))
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "max_tokens": request.max_tokens}
-        if request.temperature is not None:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            self.token_param: request.max_tokens,
+        }
+        if request.temperature is not None and not self.reasoning:
             body["temperature"] = request.temperature
-        if request.stop_sequences:
-            body["stop"] = list(request.stop_sequences)
+        if request.stop_sequences and not self.reasoning:
+            body["stop"] = list(request.stop_sequences)[:4]  # OpenAI's limit
         if request.tools:
             body["tools"] = [
                 {
@@ -106,51 +170,53 @@ class OpenAICompatibleClient:
             ]
         return body
 
+    request_body = request_params
+
     async def complete(self, request: LLMRequest) -> LLMResponse:
-        """POST ``request`` to ``{base_url}/chat/completions``, retrying transient failures.
+        """Send ``request`` to ``{base_url}/chat/completions``, retrying transient failures.
 
         Raises:
             ModelError: Real requests are switched off, the server rejected the request (its
                 message is included), answered something unreadable, or the retries are spent.
         """
         check_model_requests_allowed(type(self).__name__, self.model)
-        body = orjson.dumps(self.request_body(request))
+        params = self.request_params(request)
         started = time.perf_counter()
         payload = await call_with_retries(
-            lambda: self._attempt(body), self.retry, what=f"{self.base_url} {self.model}"
+            lambda: self._attempt(params), self.retry, what=f"{self.base_url} {self.model}"
         )
-        response = self._to_response(payload, time.perf_counter() - started)
+        response = self.to_response(payload, time.perf_counter() - started)
         if self.ledger is not None:
             self.ledger.record(response)
         return response
 
-    async def _attempt(self, body: bytes) -> dict[str, Any]:
-        headers = {"content-type": "application/json"}
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
+    async def _attempt(self, params: dict[str, Any]) -> dict[str, Any]:
+        openai = self._openai
         url = f"{self.base_url}/chat/completions"
         try:
-            reply = await self._http().post(url, content=body, headers=headers, timeout=self._timeout_s)
-        except httpx.TransportError as err:
-            raise TransientModelError(f"connection failed: {type(err).__name__}: {err}") from err
-        if reply.status_code >= 400:
-            detail = _error_message(reply)
-            if reply.status_code in RETRY_STATUSES or reply.status_code >= 500:
+            completion = await self._sdk().chat.completions.create(**params)
+        except openai.APIStatusError as err:
+            detail = _error_message(err)
+            if err.status_code in RETRY_STATUSES or err.status_code >= 500:
                 raise TransientModelError(
-                    f"HTTP {reply.status_code}: {detail}",
-                    status=reply.status_code,
-                    retry_after_s=parse_retry_after(reply.headers),
-                )
-            raise ModelError(f"{url} ({self.model}): HTTP {reply.status_code}: {detail}")
-        try:
-            payload = orjson.loads(reply.content)
-        except orjson.JSONDecodeError as err:
-            raise ModelError(f"{url}: the reply is not JSON: {reply.text[:200]!r}") from err
+                    f"HTTP {err.status_code}: {detail}",
+                    status=err.status_code,
+                    retry_after_s=parse_retry_after(err.response.headers),
+                ) from err
+            raise ModelError(f"{url} ({self.model}): HTTP {err.status_code}: {detail}") from err
+        except openai.APIConnectionError as err:
+            raise TransientModelError(f"connection failed: {type(err).__name__}: {err}") from err
+        except openai.APIResponseValidationError as err:
+            raise ModelError(f"{url}: the reply does not have the shape of a chat completion: {err}") from err
+        except ValueError as err:  # the SDK could not parse the body as JSON
+            raise ModelError(f"{url}: the reply is not JSON: {err}") from err
+        payload = completion.model_dump(mode="json") if hasattr(completion, "model_dump") else completion
         if not isinstance(payload, dict) or not payload.get("choices"):
-            raise ModelError(f"{url}: the reply has no choices: {reply.text[:200]!r}")
+            raise ModelError(f"{url}: the reply has no choices: {str(payload)[:200]!r}")
         return payload
 
-    def _to_response(self, payload: dict[str, Any], latency_s: float) -> LLMResponse:
+    def to_response(self, payload: dict[str, Any], latency_s: float) -> LLMResponse:
+        """A chat completion (as JSON) as an ``LLMResponse``, priced with this client's price."""
         choice = payload["choices"][0]
         message = choice.get("message") or {}
         content = message.get("content")
@@ -164,15 +230,15 @@ class OpenAICompatibleClient:
             output_tokens=int(raw.get("completion_tokens") or 0),
             cache_read_tokens=int(details.get("cached_tokens") or 0),
         )
-        model = str(payload.get("model") or self.model)
-        usage.cost_usd = estimate_cost(model, usage, price=self.price)
-        if usage.cost_usd is None and model != self.model:
-            usage.cost_usd = estimate_cost(self.model, usage)
+        # Priced as the model asked for at this endpoint: never as whatever name the server echoes.
+        usage.cost_usd = (
+            estimate_cost(self.model, usage, price=self.price) if self.price is not None else None
+        )
         return LLMResponse(
             text=content or "",
             tool_calls=calls,
             usage=usage,
-            model=model,
+            model=str(payload.get("model") or self.model),
             stop_reason=choice.get("finish_reason"),
             latency_s=latency_s,
             # vLLM, llama.cpp and Ollama return a reasoning model's thinking apart from content.
@@ -254,18 +320,22 @@ def _to_tool_call(call: dict[str, Any], position: int) -> ToolCall:
     return ToolCall(id=call_id, name=name, arguments_raw=str(raw))
 
 
-def _error_message(reply: httpx.Response) -> str:
-    try:
-        body = orjson.loads(reply.content)
-    except orjson.JSONDecodeError:
-        return reply.text[:500] or reply.reason_phrase
+def _error_message(err: Any) -> str:
+    """The server's own words from an ``openai.APIStatusError`` (OpenAI, vLLM, Ollama, llama.cpp shapes)."""
+    body = getattr(err, "body", None)
     if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
+        error = body.get("error", body)
+        if isinstance(error, dict):
+            for key in ("message", "detail"):
+                if error.get(key):
+                    return str(error[key])
         if isinstance(error, str):
             return error
         for key in ("message", "detail"):
             if body.get(key):
                 return str(body[key])
-    return reply.text[:500]
+    if isinstance(body, str) and body:
+        return body[:500]
+    response = getattr(err, "response", None)
+    text = getattr(response, "text", "") if response is not None else ""
+    return (text or str(getattr(err, "message", err)))[:500]

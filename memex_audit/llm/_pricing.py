@@ -5,15 +5,23 @@ Only published list prices are in the table; a model that is not in it has no co
 with ``register_price``.
 
 Sources (2026-11): Anthropic's pricing page (platform.claude.com/docs/en/about-claude/pricing)
-for Claude models; the serving provider's list price for the open-weight models (Together AI
-serverless; the same weights cost something else elsewhere, and nothing on your own GPU).
+for Claude models; OpenAI's pricing page (platform.openai.com/docs/pricing) for OpenAI models;
+the serving provider's list price for the open-weight models (Together AI serverless; the same
+weights cost something else elsewhere, and nothing on your own GPU).
+
+A list price is the price of one provider's endpoint. ``price_for_endpoint`` applies a built-in
+price only to a model served by that provider (``openai/gpt-oss-20b`` on your own vLLM is not
+billed at Together's price, a model named ``claude-...`` behind an OpenAI-compatible proxy is not
+billed at Anthropic's); prices added with ``register_price`` apply wherever the model is served.
+Batch APIs bill every token at half the list price (``batch_price``).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from memex_audit.trajectory import Usage
 
@@ -91,6 +99,17 @@ PRICES: dict[str, ModelPrice] = {
         long_prompt=ModelPrice(input=0.50, output=2.50, cache_write=0.625, cache_read=0.05),
     ),
     "claude-haiku-4-5": _claude(1.0, 5.0),
+    # OpenAI (api.openai.com); cached input at the listed cached-input price
+    "gpt-5": ModelPrice(input=1.25, output=10.0, cache_read=0.125),
+    "gpt-5-mini": ModelPrice(input=0.25, output=2.0, cache_read=0.025),
+    "gpt-5-nano": ModelPrice(input=0.05, output=0.40, cache_read=0.005),
+    "gpt-4.1": ModelPrice(input=2.0, output=8.0, cache_read=0.50),
+    "gpt-4.1-mini": ModelPrice(input=0.40, output=1.60, cache_read=0.10),
+    "gpt-4.1-nano": ModelPrice(input=0.10, output=0.40, cache_read=0.025),
+    "gpt-4o": ModelPrice(input=2.50, output=10.0, cache_read=1.25),
+    "gpt-4o-mini": ModelPrice(input=0.15, output=0.60, cache_read=0.075),
+    "o3": ModelPrice(input=2.0, output=8.0, cache_read=0.50),
+    "o4-mini": ModelPrice(input=1.10, output=4.40, cache_read=0.275),
     # Open-weight models, as served by Together AI (OpenAI-compatible endpoint)
     "meta-llama/llama-3.3-70b-instruct-turbo": ModelPrice(input=0.88, output=0.88),
     "openai/gpt-oss-120b": ModelPrice(input=0.15, output=0.60),
@@ -99,14 +118,36 @@ PRICES: dict[str, ModelPrice] = {
 """The built-in price table, keyed by lower-case model id."""
 
 _ALIASES = {"claude-opus-4": "claude-opus-4-0", "claude-sonnet-4": "claude-sonnet-4-0"}
-_DATE_SUFFIX = re.compile(r"-(\d{8}|latest)$")
+_DATE_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|latest)$")
 _lock = threading.Lock()
+
+PROVIDER_HOSTS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("api.anthropic.com",),
+    "openai": ("api.openai.com",),
+    "together": ("api.together.xyz", "api.together.ai"),
+}
+"""The hosts whose list prices the built-in table holds, by provider."""
+
+_REGISTERED: set[str] = set()
+
+
+def _provider_of(key: str) -> str:
+    """The provider whose list price the built-in entry ``key`` is."""
+    if key.startswith("claude-"):
+        return "anthropic"
+    if "/" in key:
+        return "together"
+    return "openai"
 
 
 def register_price(model: str, price: ModelPrice) -> None:
-    """Add or replace the price of ``model`` (for example a self-hosted model at zero)."""
+    """Add or replace the price of ``model`` (for example a self-hosted model at zero).
+
+    A registered price applies wherever the model is served (see ``price_for_endpoint``).
+    """
     with _lock:
         PRICES[model.lower()] = price
+        _REGISTERED.add(model.lower())
 
 
 def price_for(model: str) -> ModelPrice | None:
@@ -125,6 +166,68 @@ def price_for(model: str) -> ModelPrice | None:
         if candidate in PRICES:
             return PRICES[candidate]
     return None
+
+
+def _resolve(model: str) -> str | None:
+    name = model.strip().lower()
+    base = _DATE_SUFFIX.sub(
+        "", name.removesuffix("[1m]").removeprefix("anthropic/").removeprefix("anthropic.")
+    )
+    for candidate in (name, base, _ALIASES.get(base, base)):
+        if candidate in PRICES:
+            return candidate
+    return None
+
+
+def endpoint_provider(provider: str, base_url: str | None) -> str | None:
+    """Whose list prices apply to ``provider``'s requests sent to ``base_url``.
+
+    ``None`` for an endpoint that is none of the providers of the built-in table (your own vLLM,
+    Ollama, llama.cpp, a proxy): only registered prices apply there.
+    """
+    if base_url is None:
+        return provider if provider in ("anthropic", "openai") else None
+    host = (urlsplit(base_url if "//" in base_url else f"//{base_url}").hostname or "").lower()
+    for name, hosts in PROVIDER_HOSTS.items():
+        if host in hosts:
+            return name
+    return None
+
+
+def price_for_endpoint(model: str, provider: str, base_url: str | None) -> ModelPrice | None:
+    """The price of ``model`` served by ``provider`` at ``base_url``; ``None`` when it is not known.
+
+    A built-in list price applies only at its provider's own endpoint; a price added with
+    ``register_price`` applies everywhere. Never another model's or another provider's price.
+
+    Args:
+        model: The model name sent to the endpoint.
+        provider: ``anthropic`` or ``openai`` (the API the endpoint speaks).
+        base_url: The endpoint; ``None``: the provider's own API.
+    """
+    key = _resolve(model)
+    if key is None:
+        return None
+    if key in _REGISTERED:
+        return PRICES[key]
+    served_by = endpoint_provider(provider, base_url)
+    return PRICES[key] if served_by is not None and _provider_of(key) == served_by else None
+
+
+def batch_price(price: ModelPrice) -> ModelPrice:
+    """The price of ``price``'s model through a batch API: every token type at half price."""
+
+    def half(value: float | None) -> float | None:
+        return None if value is None else value / 2
+
+    return replace(
+        price,
+        input=price.input / 2,
+        output=price.output / 2,
+        cache_write=half(price.cache_write),
+        cache_read=half(price.cache_read),
+        long_prompt=batch_price(price.long_prompt) if price.long_prompt is not None else None,
+    )
 
 
 def estimate_cost(model: str, usage: Usage, *, price: ModelPrice | None = None) -> float | None:

@@ -12,9 +12,9 @@ from memex_audit.trajectory import Trajectory
 from tests.factories import memex_run
 
 
-def test_extract_code_prefers_python_blocks_and_joins_them() -> None:
+def test_extract_code_prefers_python_blocks_and_takes_only_the_first() -> None:
     reply = 'Plan.\n```json\n{"a": 1}\n```\n```python\nx = 1\n```\nthen\n```py\nprint(x)\n```'
-    assert extract_code(reply) == "x = 1\n\nprint(x)"
+    assert extract_code(reply) == "x = 1"
     assert extract_code("```\ny = 2\n```") == "y = 2"
     assert extract_code("No code here.") is None
     assert extract_code("Cut off:\n```python\nz = 3\nprint(z)") == "z = 3\nprint(z)"

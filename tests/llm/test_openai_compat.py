@@ -1,4 +1,4 @@
-"""OpenAICompatibleClient against an httpx.MockTransport standing in for vLLM / Ollama / llama.cpp."""
+"""OpenAICompatibleClient through the real openai SDK over an httpx2.MockTransport (vLLM, Ollama, llama.cpp, OpenAI)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from memex_audit.errors import ModelError

@@ -1,0 +1,124 @@
+"""The model options every command shares: ``--model``, ``--base-url``, ``--cache``, ``--temperature``.
+
+``audit`` and ``aggregate`` resolve them here, through ``memex_audit.llm.parse_model_spec`` and
+``client_for_spec``, so one spec means the same model, endpoint and price in every command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from memex_audit.agent._code_loop import replay_key_request
+from memex_audit.agent._extract import STOP_SEQUENCES
+from memex_audit.llm import LLMClient
+from memex_audit.llm._spec import DEFAULT_TEMPERATURE, ModelSpec, client_for_spec, parse_model_spec
+from memex_audit.results._store import RunModelSettings, RunStore
+
+MODEL_HELP = (
+    "Model spec: anthropic:NAME (e.g. anthropic:claude-sonnet-4-6), openai:NAME (OpenAI, or any "
+    "OpenAI-compatible server with --base-url / OPENAI_BASE_URL), or offline (the default). "
+    "A bare claude-* name means anthropic, gpt-*/o* names openai."
+)
+BASE_URL_HELP = (
+    "Endpoint of the model's provider: an OpenAI-compatible server for openai:NAME (vLLM, llama.cpp, "
+    "Ollama...; default OPENAI_BASE_URL, else api.openai.com). Never applied to a Claude model unless given."
+)
+CACHE_HELP = (
+    "Record every model reply in DIR and replay it when the same request comes again: a rerun "
+    "sends no request and reproduces the results exactly."
+)
+TEMPERATURE_HELP = "Sampling temperature, where the model's API takes one (Anthropic's does not)."
+BATCH_HELP = (
+    "Send the requests of all agents in flight through the Anthropic Message Batches API (half price, "
+    "results within hours); combine with --cache so a killed run resumes from its finished turns."
+)
+
+
+def resolve_spec(model: str | None, base_url: str | None) -> ModelSpec:
+    """The spec of ``--model`` and ``--base-url`` (raises ``UsageError`` when unreadable)."""
+    return parse_model_spec(model, base_url=base_url)
+
+
+def build_client(
+    spec: ModelSpec, *, cache: Path | None, temperature: float | None, batch: bool = False
+) -> LLMClient:
+    """The client of a (non-offline) spec, with the replay cache when ``--cache`` is given."""
+    return client_for_spec(
+        spec,
+        temperature=temperature,
+        cache_dir=cache,
+        cache_normalize=replay_key_request if cache is not None else None,
+        batch=batch,
+    )
+
+
+def prompt_version(role: str) -> str:
+    """The version of the prompts an agent of ``role`` (``auditor`` or ``aggregator``) is given.
+
+    A declared ``PROMPT_VERSION`` (or ``AUDITOR_PROMPT_VERSION``...) of the role when it has one, and a digest of the
+    agent loop's and the role's prompt files, so any edit of a prompt gives another version.
+    """
+    digest = hashlib.sha256()
+    declared = None
+    for package in ("memex_audit.agent", f"memex_audit.{role}"):
+        try:
+            folder = resources.files(package).joinpath("prompts")
+            files = sorted((f for f in folder.iterdir() if f.name.endswith(".md")), key=lambda f: f.name)
+        except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+            continue
+        for file in files:
+            digest.update(f"{package}/{file.name}\n".encode())
+            digest.update(file.read_bytes())
+    names = ("PROMPT_VERSION", f"{role.upper()}_PROMPT_VERSION")
+    for module_name in (f"memex_audit.{role}", f"memex_audit.{role}._runner"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        declared = next((getattr(module, n) for n in names if getattr(module, n, None)), None)
+        if declared:
+            break
+    short = digest.hexdigest()[:12]
+    return f"{role}/{declared}+{short}" if declared else f"{role}+{short}"
+
+
+def record_model_settings(
+    store: RunStore,
+    spec: ModelSpec,
+    *,
+    role: str,
+    temperature: float | None,
+    cache: Path | None,
+    **params: Any,
+) -> RunModelSettings:
+    """Write the run's model, prompt version and request parameters into its manifest."""
+    request_params: dict[str, Any] = spec.request_params(temperature) if not spec.offline else {}
+    if not spec.offline:
+        request_params["stop_sequences"] = list(STOP_SEQUENCES) if request_params.get("stop_param") else []
+    settings = RunModelSettings(
+        spec=str(spec),
+        endpoint=spec.endpoint,
+        prompt_version=prompt_version(role),
+        params={**request_params, **params},
+        cache=str(cache) if cache is not None else None,
+    )
+    store.record_model(settings)
+    return settings
+
+
+__all__ = [
+    "BASE_URL_HELP",
+    "BATCH_HELP",
+    "CACHE_HELP",
+    "DEFAULT_TEMPERATURE",
+    "MODEL_HELP",
+    "TEMPERATURE_HELP",
+    "build_client",
+    "prompt_version",
+    "record_model_settings",
+    "resolve_spec",
+]
