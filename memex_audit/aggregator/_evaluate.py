@@ -24,7 +24,13 @@ from memex_audit.aggregator._baselines import (
 )
 from memex_audit.aggregator._blind import blind_group
 from memex_audit.aggregator._keys import KeyConfig, key_of
-from memex_audit.aggregator._models import AggregateTaskResult, Aggregation, RolloutAnswer, ScalingPoint
+from memex_audit.aggregator._models import (
+    AggregateTaskResult,
+    Aggregation,
+    PairwiseSeparation,
+    RolloutAnswer,
+    ScalingPoint,
+)
 from memex_audit.aggregator._verifier import offline_verifier
 from memex_audit.trajectory import TaskGroup
 
@@ -173,6 +179,11 @@ def aggregate_task(
                 correct=trajectory.success,
             )
         )
+    pairwise = {
+        name: separation
+        for name, aggregation in aggregations.items()
+        if (separation := pairwise_separation(group, aggregation)) is not None
+    }
     return AggregateTaskResult(
         task_id=group.task_id,
         question=group.question,
@@ -181,7 +192,40 @@ def aggregate_task(
         aggregations=aggregations,
         correct=correct,
         scaling=scaling_curve(group, cfg, max_subsets=max_subsets, seed=seed) if scaling else [],
+        pairwise=pairwise,
     )
+
+
+def pairwise_separation(group: TaskGroup, aggregation: Aggregation) -> PairwiseSeparation | None:
+    """How ``aggregation``'s per-rollout scores rank each (correct, wrong) pair of ``group``'s rollouts.
+
+    ``None`` when the policy scored no rollout (plain votes, the oracle). A rollout the policy did
+    not score counts as scoring 0. Grading reads the group's outcomes; the scores were made blind.
+    """
+    if not aggregation.checks:
+        return None
+    scores = {c.rollout_id: c.score for c in aggregation.checks}
+    correct = [scores.get(t.id, 0.0) for t in group.trajectories if t.success is True]
+    wrong = [scores.get(t.id, 0.0) for t in group.trajectories if t.success is False]
+    out = PairwiseSeparation()
+    for good in correct:
+        for bad in wrong:
+            if abs(good - bad) <= 1e-9:
+                out.tie += 1
+            elif good > bad:
+                out.right += 1
+            else:
+                out.reverse += 1
+    return out
+
+
+def pairwise_by_policy(results: Sequence[AggregateTaskResult]) -> dict[str, PairwiseSeparation]:
+    """Each scoring policy's pairwise separation summed over tasks."""
+    totals: dict[str, PairwiseSeparation] = {}
+    for result in results:
+        for name, separation in result.pairwise.items():
+            totals[name] = totals.get(name, PairwiseSeparation()) + separation
+    return totals
 
 
 def _curve_policies() -> dict[str, Policy]:

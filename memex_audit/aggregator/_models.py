@@ -90,6 +90,9 @@ class RolloutCheck(_Model):
         limit_hit: The run stopped on a limit (turns, errors, budget) instead of finishing.
         suspect_source_steps: Steps that read a duplicated, inconsistent or corrupted source.
         unconfirmed_steps: State changes made without the user's explicit confirmation.
+        policy_steps: State changes the domain policy forbids under conditions the rollout saw
+            (or whose amounts do not add up).
+        unrecovered_steps: State changes that failed and were never made good.
         notes: One line per finding, citing steps.
     """
 
@@ -103,6 +106,8 @@ class RolloutCheck(_Model):
     limit_hit: bool = False
     suspect_source_steps: list[int] = Field(default_factory=list)
     unconfirmed_steps: list[int] = Field(default_factory=list)
+    policy_steps: list[int] = Field(default_factory=list)
+    unrecovered_steps: list[int] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
 
@@ -186,6 +191,34 @@ class ScalingPoint(_Model):
     accuracy: dict[str, float]
 
 
+class PairwiseSeparation(_Model):
+    """How a policy's per-rollout scores order the correct and wrong rollouts of a task.
+
+    For every pair of a correct and a wrong rollout of the same task, the scores rank it ``right``
+    (the correct one scores higher), ``tie`` or ``reverse``. A verifier whose scores tie every pair
+    can only ever pick what a plain vote picks.
+
+    Attributes:
+        right: Pairs the correct rollout wins.
+        tie: Pairs with equal scores.
+        reverse: Pairs the wrong rollout wins.
+    """
+
+    right: int = 0
+    tie: int = 0
+    reverse: int = 0
+
+    @property
+    def pairs(self) -> int:
+        """All pairs counted."""
+        return self.right + self.tie + self.reverse
+
+    def __add__(self, other: PairwiseSeparation) -> PairwiseSeparation:
+        return PairwiseSeparation(
+            right=self.right + other.right, tie=self.tie + other.tie, reverse=self.reverse + other.reverse
+        )
+
+
 class AggregateTaskResult(_Model):
     """One task of an aggregate run: the rollouts, each policy's choice, and its grading.
 
@@ -199,6 +232,8 @@ class AggregateTaskResult(_Model):
         correct: Policy name → whether the returned rollout is correct (``None`` when ungraded);
             ``pass@1`` is the mean correctness of the rollouts.
         scaling: Accuracy over subsets of 1, 2, 4, … rollouts.
+        pairwise: Policy name → how its per-rollout scores rank the task's (correct, wrong)
+            rollout pairs (policies that score rollouts, such as the verifier).
     """
 
     kind: Literal["aggregate_task"] = "aggregate_task"
@@ -209,3 +244,4 @@ class AggregateTaskResult(_Model):
     aggregations: dict[str, Aggregation]
     correct: dict[str, float | None] = Field(default_factory=dict)
     scaling: list[ScalingPoint] = Field(default_factory=list)
+    pairwise: dict[str, PairwiseSeparation] = Field(default_factory=dict)

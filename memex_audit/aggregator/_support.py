@@ -4,7 +4,8 @@
   to the answer's precision counts), or follow from two values it saw by one arithmetic step
   (``derived``)? A number that occurs nowhere (e.g. ``3,501`` retyped as ``3531``) is ``unsupported``.
 * ``action_support``: were the arguments of every state change seen before the call (in a tool
-  output or the user's words), and did the user confirm the change in the turn before it?
+  output or the user's words), did the user confirm the change in the turn before it, does the
+  domain policy allow it under what the rollout saw, and did every failed change get made good?
 * ``trouble_steps``: steps with errors, tracebacks or failed checks; ``hit_limit``: a run that
   stopped on a turn, error or budget limit.
 """
@@ -16,10 +17,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pydantic import JsonValue
-
 from memex_audit.aggregator._keys import AnswerKey, KeyConfig
 from memex_audit.aggregator._sources import SourceRead, read_sources
+from memex_audit.reading import error_line
+from memex_audit.reading._actions import policy_findings, state_changes, unrecovered_failures
 from memex_audit.reading._answers import AnswerValue, numbers_in_text
 from memex_audit.trajectory import Trajectory
 
@@ -39,13 +40,6 @@ _FAILED_CHECK = re.compile(
     r"mismatch|^error\b",
     re.IGNORECASE | re.MULTILINE,
 )
-_IDENTIFIER = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*\d)[\w-]{3,}", re.IGNORECASE)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(t[\d:.]+)?", re.IGNORECASE)
-_CONFIRM = re.compile(
-    r"\b(yes|yeah|yep|yup|confirm\w*|proceed|go ahead|please do|sure|correct|that's right|"
-    r"sounds good|ok|okay|do it|absolutely|please)\b",
-    re.IGNORECASE,
-)
 
 
 _NUMBER_MEMO: dict[tuple[int, str, KeyConfig | None], tuple[Trajectory, Support]] = {}
@@ -61,6 +55,9 @@ class Support:
         quotes: For each of ``steps``, a short quote from it.
         missing: Values not found (arguments of state changes that were never seen).
         unconfirmed_steps: State changes made without a confirmation in the user's turn before.
+        violations: State changes the domain policy forbids, or whose amounts do not add up.
+        violation_steps: The steps of those changes.
+        unrecovered_steps: State changes that failed and were never made good.
         note: How the value was derived, when it was.
         routes: Every route found to the value: the step read, the cells used, and whether the
             value is printed as such.
@@ -71,6 +68,9 @@ class Support:
     quotes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     unconfirmed_steps: list[int] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    violation_steps: list[int] = field(default_factory=list)
+    unrecovered_steps: list[int] = field(default_factory=list)
     note: str | None = None
     routes: list[tuple[int, frozenset[float], bool]] = field(default_factory=list)
 
@@ -226,46 +226,43 @@ def _hits(result: float, targets: list[float], decimals: int | None, *, scaled: 
 
 
 def action_support(trajectory: Trajectory, key: AnswerKey) -> Support:
-    """Whether each state change of an ``actions`` key used values seen before it and was confirmed."""
+    """Whether the state changes of an ``actions`` key were grounded, confirmed, allowed and carried out.
+
+    Read through ``reading._actions`` (and the trajectory's domain pack, when one claims it):
+    identifiers never seen before the call (``missing``), changes made without the user agreeing in
+    the turn before (``unconfirmed_steps``), changes the policy forbids under conditions the
+    rollout saw, or whose amounts do not add up (``violations``), and failed changes never made
+    good (``unrecovered_steps``).
+    """
     if key.kind != "actions":
         return Support(kind="none")
-    if not key.actions:
+    changes = state_changes(trajectory)
+    made = [c for c in changes if not c.failed]
+    findings = policy_findings(trajectory)
+    unrecovered = [c.step for c in unrecovered_failures(trajectory)]
+    if not made and not findings and not unrecovered:
         return Support(kind="grounded")
-    missing: list[str] = []
-    unconfirmed: list[int] = []
-    cited: list[int] = []
-    for action in key.actions:
-        step = action.step if action.step is not None else len(trajectory.steps)
-        seen = " ".join(
-            " ".join((s.output or s.text or "").split()).casefold()
-            for s in trajectory.steps[:step]
-            if s.role in ("tool", "user") or s.output
-        )
-        for value in _identifiers(action.arguments):
-            if value not in seen:
-                missing.append(f"{action.name}: {value!r} (step {step})")
-        last_user = next(
-            (s for s in reversed(trajectory.steps[:step]) if s.role == "user" and (s.text or "").strip()),
-            None,
-        )
-        if last_user is None or not _CONFIRM.search(last_user.text or ""):
-            unconfirmed.append(step)
-        cited.append(step)
+    missing = [f"{c.name}: {v!r} (step {c.step})" for c in made for v in c.unseen]
+    cited = [c.step for c in made]
     return Support(
         kind="unsupported" if missing else "grounded",
         steps=cited,
         quotes=[_call_quote(trajectory, s) for s in cited],
         missing=missing,
-        unconfirmed_steps=unconfirmed,
+        unconfirmed_steps=[c.step for c in made if not c.confirmed],
+        violations=[f"step {f.step} {f.tool}: {f.detail}" for f in findings],
+        violation_steps=sorted({f.step for f in findings}),
+        unrecovered_steps=unrecovered,
     )
 
 
 def trouble_steps(trajectory: Trajectory) -> list[int]:
-    """Steps that report an error, a traceback or a failed check."""
+    """Steps whose result is an error by its structure (``memex_audit.reading.error_line``), and code
+    steps whose printed output reports a failed check (a traceback, ``check failed``, a mismatch)."""
     found: list[int] = []
     for step in trajectory.steps:
-        if step.error or (
-            step.output and (step.role == "tool" or step.code) and _FAILED_CHECK.search(step.output[:2000])
+        if (step.role == "tool" and error_line(step) is not None) or (
+            step.code and step.output and (step.error or _FAILED_CHECK.search(step.output[:2000]))
         ):
             found.append(step.index)
     return found
@@ -300,28 +297,6 @@ def _same(x: float, target: float, decimals: int | None) -> bool:
     if decimals is not None and decimals <= 6:
         return round(x, decimals) == round(target, decimals) and abs(x - target) < 10.0**-decimals
     return False
-
-
-def _identifiers(arguments: dict[str, JsonValue]) -> list[str]:
-    """Identifier-like argument values (letters and digits: ids, codes, flight numbers).
-
-    Enumerations (``round_trip``), dates and amounts are left out: users say them in their own
-    words ("May 20") and agents compute amounts, so their absence from earlier text proves nothing.
-    """
-    out: list[str] = []
-
-    def walk(value: JsonValue) -> None:
-        if isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str) and _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
-            out.append(value)
-
-    walk(arguments)
-    return out
 
 
 def _quote_number(trajectory: Trajectory, step: int, used: frozenset[float]) -> str:

@@ -10,7 +10,10 @@ answer's value printed in a source read    +0.5 (``present``)
 answer one arithmetic step from read cells +0.3 (``derived``)
 answer traced to nothing the rollout read  -0.5 (``unsupported``)
 state change with identifiers never seen   -0.3 each, at most -0.6
-state change without the user's go-ahead   -0.25 each, at most -0.5
+state change the domain policy forbids     -0.6 each, at most -0.9: a pack's rule broken under
+(or whose amounts do not add up)           conditions the rollout's own tool outputs showed
+failed state change never made good        -0.3 each, at most -0.6
+state change without the user's go-ahead   -0.2 each, at most -0.4
 error, traceback or failed check           -0.1 per step, at most -0.3
 run stopped on a limit or an error         -0.5
 answer rests on a suspect source           x (1 - severity): a reprinted table or a misprinted
@@ -23,11 +26,14 @@ be misprinted, or when every route to it runs through a suspect read (see ``_sou
 weights are fixed by design, not fitted to any graded data.
 
 ``evidence_vote`` then sums the weights of the rollouts giving each answer (``weighted_vote``) and
-cites the steps behind the choice and against the strongest rival.
+cites the steps behind the choice and against the strongest rival. For environment tasks (action
+keys), rollouts whose state changes overlap lend each other a share of their weight
+(``OVERLAP_WEIGHT``): near-agreement is evidence too.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from memex_audit.aggregator._baselines import keys_for
@@ -61,7 +67,12 @@ def evidence_vote(
     keys = keys_for(group, config)
     ids = [t.id for t in group.trajectories]
     vote = weighted_vote(
-        keys, ids, [c.score for c in checks], config=config, tie_break=tie_break, task_id=group.task_id
+        keys,
+        ids,
+        _with_overlap(keys, [c.score for c in checks]),
+        config=config,
+        tie_break=tie_break,
+        task_id=group.task_id,
     )
     if not vote.winner:
         return Aggregation(
@@ -103,6 +114,35 @@ def evidence_vote(
         checks=checks,
         n_rollouts=len(ids),
     )
+
+
+OVERLAP_WEIGHT = 0.25
+"""How much a rollout with other state changes lends an action set, per share of calls they share."""
+
+
+def _with_overlap(keys: Sequence[AnswerKey], scores: Sequence[float]) -> list[float]:
+    """Scores with partial agreement between action sets added (answer keys are left as they are).
+
+    Two environment rollouts that made most of the same state changes back each other's common
+    part: a rollout whose set another rollout shares all but one call of is more likely right than
+    one nobody comes near. Each action set gains ``OVERLAP_WEIGHT`` x the weight of every rollout
+    with another set x the share of calls the two have in common (multiset Jaccard), spread over
+    the rollouts that made it; rollouts with the same set already add up in the vote.
+    """
+    if not all(k.kind == "actions" for k in keys) or len(keys) < 3:
+        return list(scores)
+    calls = [Counter(a.signature() for a in k.actions) for k in keys]
+    out = []
+    for i, key in enumerate(keys):
+        same = sum(1 for k in keys if k.label == key.label)
+        lent = 0.0
+        for j, other in enumerate(keys):
+            if other.label == key.label:
+                continue
+            union = sum((calls[i] | calls[j]).values())
+            lent += max(0.0, scores[j]) * (sum((calls[i] & calls[j]).values()) / union if union else 0.0)
+        out.append(scores[i] + OVERLAP_WEIGHT * lent / same if scores[i] > 0 else scores[i])
+    return out
 
 
 def offline_verifier(
@@ -152,9 +192,19 @@ def _check(
     if support.missing:
         score -= min(0.6, 0.3 * len(support.missing))
         notes.append("arguments never seen before the call: " + "; ".join(support.missing[:3]))
+    if support.violations:
+        score -= min(0.9, 0.6 * len(support.violations))
+        notes.append("against the domain policy: " + "; ".join(support.violations[:2]))
+    if support.unrecovered_steps:
+        score -= min(0.6, 0.3 * len(support.unrecovered_steps))
+        notes.append(
+            f"state changes failed and were never made good at steps {sorted(set(support.unrecovered_steps))}"
+        )
     if support.unconfirmed_steps:
-        score -= min(0.5, 0.25 * len(support.unconfirmed_steps))
-        notes.append(f"state changes without the user's confirmation at steps {support.unconfirmed_steps}")
+        score -= min(0.4, 0.2 * len(support.unconfirmed_steps))
+        notes.append(
+            f"state changes without the user's confirmation at steps {sorted(set(support.unconfirmed_steps))}"
+        )
     errors = trouble_steps(trajectory)
     if errors:
         score -= min(0.3, 0.1 * len(errors))
@@ -189,6 +239,8 @@ def _check(
         limit_hit=limit is not None,
         suspect_source_steps=suspect_steps,
         unconfirmed_steps=support.unconfirmed_steps,
+        policy_steps=support.violation_steps,
+        unrecovered_steps=support.unrecovered_steps,
         notes=notes,
     )
 

@@ -1,9 +1,11 @@
 """Offline signals for tool agents graded on gold actions (τ-bench / τ²-bench style).
 
 The ground truth is the list of actions the agent should have taken, ``{"name", "arguments"}`` each.
-Comparing it with the calls the trajectory made shows a missing action, the right action with wrong
-arguments (or on the wrong entity), an action that should not have happened, or a transfer to a
-human when none was due.
+Comparing it with the calls the trajectory made (``reading.gold_action_diff``) shows a missing
+action, the right action with wrong arguments (or on the wrong entity), an action that should not
+have happened, or a transfer to a human while gold writes were still due. Without gold, the domain
+pack's policy rules (``reading.policy_findings``) show state changes the policy forbids, and every
+write is checked for the user's explicit agreement before it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from typing import Any
 from pydantic import JsonValue
 
 from memex_audit.auditor._signal import STRENGTH, Signal, tail_quote
-from memex_audit.trajectory import Step, ToolCall, Trajectory
+from memex_audit.reading._actions import gold_action_diff, policy_findings, state_changes
+from memex_audit.reading._calls import is_handoff
+from memex_audit.trajectory import Step, Trajectory
 
-_READ_ONLY = re.compile(
-    r"^(get|list|search|find|calculate|think|check|lookup|read|query|fetch)", re.IGNORECASE
-)
 _TRANSFER = re.compile(r"transfer|escalat|handoff|hand_off", re.IGNORECASE)
-_ENTITY_KEY = re.compile(r"(^|_)(id|user|email|name|number)s?$", re.IGNORECASE)
+_ENTITY_KEY = re.compile(
+    r"^(user|customer|account|reservation|booking|order|ticket|member|client|line|subscriber)(_?id)?$|^email$",
+    re.IGNORECASE,
+)
+"""Argument keys that select the record a call acts on (a payment method or item id does not)."""
 
 
 def _gold_actions(ground_truth: JsonValue) -> list[dict[str, Any]] | None:
@@ -28,11 +33,6 @@ def _gold_actions(ground_truth: JsonValue) -> list[dict[str, Any]] | None:
         return None
     actions = [a for a in ground_truth if isinstance(a, dict) and isinstance(a.get("name"), str)]
     return actions if len(actions) == len(ground_truth) else None
-
-
-def is_state_changing(name: str) -> bool:
-    """Whether a tool name looks like it changes state (not a read, search or calculation)."""
-    return not _READ_ONLY.match(name)
 
 
 def _quote_for(step: Step, value: object) -> str | None:
@@ -47,57 +47,84 @@ def _make(kind: str, step: Step, quote: str, detail: str) -> Signal:
 
 
 def detect_action_mismatch(trajectory: Trajectory, ground_truth: JsonValue) -> list[Signal]:
-    """Compare the trajectory's tool calls with gold actions (when the ground truth is a list of them)."""
+    """Compare the trajectory's state changes with the gold actions (when the ground truth lists them).
+
+    Read through ``reading.gold_action_diff``: a gold write never made (``missing_action``), made
+    with other arguments (``wrong_arguments``, or ``wrong_entity`` when the differing argument
+    selects the record acted on: a user, reservation, order or account id; a payment method id is
+    an argument, not the entity), and a successful write no gold action asks for
+    (``unexpected_action``, or ``premature_transfer`` for a hand-off). Gold read-only actions are
+    ignored: they are not graded by the state left behind.
+    """
     gold = _gold_actions(ground_truth)
     if gold is None or not trajectory.steps:
         return []
-    calls: list[tuple[Step, ToolCall]] = [
-        (step, call) for step in trajectory.steps for call in step.tool_calls
-    ]
+    diff = gold_action_diff(trajectory, gold)  # type: ignore[arg-type]
+    if diff is None:
+        return []
+    by_index = {step.index: step for step in trajectory.steps}
     signals: list[Signal] = []
-    gold_names = {a["name"] for a in gold}
-    for action in gold:
-        if not is_state_changing(action["name"]):
-            continue
-        same = [(s, c) for s, c in calls if c.name == action["name"]]
-        wanted: dict[str, Any] = action.get("arguments") or {}
-        if not same:
-            last = trajectory.steps[-1]
-            tail = tail_quote(last)
-            if tail:
-                signals.append(
-                    _make(
-                        "missing_action", last, tail, f"the required action {action['name']} was never taken"
-                    )
+    for index in diff.missing:
+        last = trajectory.steps[-1]
+        tail = tail_quote(last)
+        if tail:
+            signals.append(
+                _make(
+                    "missing_action", last, tail, f"the required action {gold[index]['name']} was never taken"
                 )
+            )
+    for mismatch in diff.wrong_arguments:
+        step = by_index[mismatch.step]
+        key = next(
+            (k for k in mismatch.keys if _ENTITY_KEY.search(k)), mismatch.keys[0] if mismatch.keys else None
+        )
+        if key is None:
             continue
-        if any(all(c.arguments.get(k) == v for k, v in wanted.items()) for _, c in same):
-            continue
-        step, call = same[0]
-        wrong = [k for k, v in wanted.items() if call.arguments.get(k) != v]
-        key = wrong[0]
-        arg_quote = _quote_for(step, call.arguments.get(key)) or _quote_for(step, call.name)
-        if arg_quote is None:
+        made = mismatch.made.get(key)
+        quote = _quote_for(step, made) if isinstance(made, str | int | float) else None
+        quote = quote or _quote_for(step, mismatch.name)
+        if quote is None:
             continue
         kind = "wrong_entity" if _ENTITY_KEY.search(key) else "wrong_arguments"
         signals.append(
             _make(
                 kind,
                 step,
-                arg_quote,
-                f"{call.name} was called with {key}={call.arguments.get(key)!r}, expected {wanted[key]!r}",
+                quote,
+                f"{mismatch.name} was called with {key}={made!r}, expected {mismatch.expected.get(key)!r}"
+                + (
+                    f" (also differs: {', '.join(k for k in mismatch.keys if k != key)})"
+                    if len(mismatch.keys) > 1
+                    else ""
+                ),
             )
         )
-    for step, call in calls:
-        if call.name in gold_names or not is_state_changing(call.name):
-            continue
-        quote = _quote_for(step, call.name)
+    if not any(_TRANSFER.search(a["name"]) for a in gold):
+        handoff = next(
+            ((step, call) for step in trajectory.steps for call in step.tool_calls if is_handoff(call.name)),
+            None,
+        )
+        if handoff is not None and (diff.missing or diff.wrong_arguments):
+            step, call = handoff
+            quote = _quote_for(step, call.name)
+            if quote is not None:
+                signals.append(
+                    _make(
+                        "premature_transfer",
+                        step,
+                        quote,
+                        f"{call.name}: handed off while gold actions were still to be made",
+                    )
+                )
+    for change in diff.extra[:1]:
+        step = by_index[change.step]
+        quote = _quote_for(step, change.name)
         if quote is None:
             continue
-        if _TRANSFER.search(call.name):
+        if _TRANSFER.search(change.name):
             signals.append(
                 _make(
-                    "premature_transfer", step, quote, f"{call.name}: handed off though no transfer was due"
+                    "premature_transfer", step, quote, f"{change.name}: handed off though no transfer was due"
                 )
             )
         else:
@@ -106,8 +133,55 @@ def detect_action_mismatch(trajectory: Trajectory, ground_truth: JsonValue) -> l
                     "unexpected_action",
                     step,
                     quote,
-                    f"{call.name} changed state but is not among the gold actions",
+                    f"{change.name} changed state but matches no gold action",
                 )
             )
-        break
     return signals
+
+
+def detect_policy_breaches(trajectory: Trajectory) -> list[Signal]:
+    """State changes the domain policy forbids under conditions the rollout's own outputs showed.
+
+    From the trajectory's domain pack (``reading.policy_findings``): ``policy_violation`` (e.g. a
+    cancellation the refund rules do not allow, a basic-economy flight changed) and
+    ``computed_mismatch`` (an amount in the call that the shown prices and allowances contradict).
+    A pack that claims nothing, or rules whose conditions were never looked up, give no signal.
+    """
+    by_index = {step.index: step for step in trajectory.steps}
+    signals: list[Signal] = []
+    for finding in policy_findings(trajectory):
+        step = by_index.get(finding.step)
+        if step is None or not step.contains(finding.quote):
+            continue
+        signals.append(_make(finding.kind, step, finding.quote, f"{finding.tool}: {finding.detail}"))
+    return signals
+
+
+def detect_unconfirmed_writes(trajectory: Trajectory) -> list[Signal]:
+    """State changes made without the user agreeing in the turn before (``unconfirmed_write``).
+
+    Policies of customer-service domains ask for an explicit yes before any write; a write after a
+    user turn that gives information but does not agree is a breach of that rule. One signal, at
+    the first such write.
+    """
+    for change in state_changes(trajectory):
+        if change.failed or change.confirmed:
+            continue
+        step = trajectory.steps[change.step]
+        quote = _quote_for(step, change.name)
+        if quote is None:
+            continue
+        where = (
+            f"the user's last turn (step {change.confirm_step})"
+            if change.confirm_step is not None
+            else "no user turn"
+        )
+        return [
+            _make(
+                "unconfirmed_write",
+                step,
+                quote,
+                f"{change.name} changed state after {where} that does not agree to it",
+            )
+        ]
+    return []

@@ -1,7 +1,10 @@
 """Signals comparing the answer with the ground truth: the same value in another format, a rounding
-of it, another unit, or the truth shown in a tool output and then not answered."""
+of it, another unit, or the truth shown in a tool output and then not answered; and, for agents
+serving a user, money amounts that nothing the agent saw supports."""
 
 from __future__ import annotations
+
+import re
 
 from pydantic import JsonValue
 
@@ -132,3 +135,138 @@ def detect_truth_seen(trajectory: Trajectory, ground_truth: JsonValue) -> list[S
             f"the expected {truth_quote} was in the output of step {truth_step.index}, yet the answer was {answer!r}",
         )
     ]
+
+
+_MONEY = re.compile(
+    r"(?:\$\s?(\d[\d,]*(?:\.\d+)?))|(?:\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b)", re.IGNORECASE
+)
+_AMOUNT_KEY = re.compile(r"amount|price|total|cost|fee|refund|balance", re.IGNORECASE)
+MIN_AMOUNT = 10.0
+"""Smaller amounts (counts of bags, passengers) are left alone: too many ways to reach them."""
+MAX_POOL = 60
+"""Distinct shown values tried as operands of a derivation."""
+
+
+def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue = None) -> list[Signal]:
+    """A money amount the agent wrote into a state change that nothing it saw supports.
+
+    For agents serving a user through tools (a dialogue with tool calls): each amount-like argument
+    of a call (a payment, a certificate) must be printed in an earlier tool output or user turn,
+    have been told to the user before (and so put to them), follow from shown values by one step (a sum,
+    a difference or a multiple of one value by a small count: fares times passengers), or add up
+    three shown values; an amount so supported is itself an operand for later ones (a total, then
+    the remainder after a certificate). An amount equal to one in the gold actions is never flagged: it is what
+    was expected. One signal, at the first unsupported amount.
+    """
+    if not _is_dialogue(trajectory):
+        return []
+    expected = set(_gold_amounts(ground_truth))
+    shown: list[float] = []
+    told_unchecked: list[tuple[float, str]] = []
+    for step in trajectory.steps:
+        candidates: list[tuple[float, str]] = []
+        if step.role == "assistant":
+            for match in _MONEY.finditer(step.text or ""):
+                raw = match.group(1) or match.group(2)
+                value = _to_float(raw)
+                if value is not None:
+                    # amounts told to the user are operands for what follows, never flagged on their
+                    # own: totals over many fares and passengers take more steps than are tried here
+                    told = match.group(0).strip()
+                    if _supported(value, shown) or any(same_value(value, v) for v, _ in told_unchecked):
+                        shown.append(value)
+                    else:
+                        told_unchecked.append((value, told))
+            for call in step.tool_calls:
+                candidates += _amount_arguments(call.arguments)
+        for value, quote in candidates:
+            if value < MIN_AMOUNT or any(same_value(value, e) for e in expected):
+                continue
+            if _supported(value, shown) or any(same_value(value, v) for v, _ in told_unchecked):
+                # a total the agent worked out is an operand of the next step (the remainder after it)
+                shown.append(value)
+            elif step.contains(quote):
+                return [
+                    make_signal(
+                        "unsupported_amount",
+                        step,
+                        quote,
+                        f"the amount {quote} is in no earlier tool output or user turn and follows from "
+                        "no sum, difference or multiple of the values shown",
+                    )
+                ]
+        if step.role in ("tool", "user") or (step.output and step.role != "assistant"):
+            text = step.output or step.text or ""
+            for m in find_numbers(text):
+                if m.value not in shown:
+                    shown.append(m.value)
+    return []
+
+
+def _is_dialogue(trajectory: Trajectory) -> bool:
+    users = sum(1 for s in trajectory.steps if s.role == "user" and (s.text or "").strip())
+    return users >= 2 and any(s.tool_calls for s in trajectory.steps)
+
+
+def _gold_amounts(ground_truth: JsonValue) -> list[float]:
+    out: list[float] = []
+
+    def walk(value: JsonValue) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int | float):
+            out.append(float(value))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    if isinstance(ground_truth, list):
+        walk(ground_truth)
+    return out
+
+
+def _amount_arguments(arguments: dict[str, JsonValue]) -> list[tuple[float, str]]:
+    out: list[tuple[float, str]] = []
+
+    def walk(value: JsonValue, key: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and _AMOUNT_KEY.search(key):
+            out.append((float(value), f"{value:g}" if isinstance(value, float) else str(value)))
+
+    walk(arguments, "")
+    return out
+
+
+def _supported(value: float, shown: list[float]) -> bool:
+    pool = [v for v in dict.fromkeys(shown) if v >= 1][:MAX_POOL]
+    if any(same_value(value, v) for v in shown):
+        return True
+    for i, a in enumerate(pool):
+        for k in range(2, 10):
+            if same_value(a * k, value):
+                return True
+        for b in pool[i + 1 :]:
+            if same_value(a + b, value) or same_value(abs(a - b), value):
+                return True
+    small = pool[:40]
+    for i, a in enumerate(small):
+        for j in range(i + 1, len(small)):
+            rest = value - a - small[j]
+            if rest > 0 and any(same_value(rest, c) for c in small[j + 1 :]):
+                return True
+    return False
+
+
+def _to_float(raw: str) -> float | None:
+    try:
+        return float(raw.replace(",", ""))
+    except ValueError:
+        return None

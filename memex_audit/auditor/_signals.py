@@ -16,8 +16,16 @@ from collections.abc import Iterable
 
 from pydantic import JsonValue
 
-from memex_audit.auditor._action_signals import detect_action_mismatch
-from memex_audit.auditor._answer_signals import detect_answer_mismatch, detect_truth_seen
+from memex_audit.auditor._action_signals import (
+    detect_action_mismatch,
+    detect_policy_breaches,
+    detect_unconfirmed_writes,
+)
+from memex_audit.auditor._answer_signals import (
+    detect_answer_mismatch,
+    detect_truth_seen,
+    detect_unsupported_amounts,
+)
 from memex_audit.auditor._coding_signals import detect_coding_findings
 from memex_audit.auditor._error_signals import detect_tool_errors
 from memex_audit.auditor._process_signals import (
@@ -66,6 +74,9 @@ def detect_signals(
         *detect_answer_mismatch(trajectory, truth),
         *detect_retyped_numbers(trajectory),
         *detect_action_mismatch(trajectory, truth),
+        *detect_policy_breaches(trajectory),
+        *detect_unconfirmed_writes(trajectory),
+        *detect_unsupported_amounts(trajectory, truth),
         *detect_truth_seen(trajectory, truth),
         *detect_preliminary(trajectory, others),
         *detect_bad_copy(trajectory, others),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,8 +11,21 @@ import typer
 from rich.table import Table
 
 from memex_audit.aggregator import AggregateTaskResult, AnswerConfig, KeyConfig
+from memex_audit.aggregator._evaluate import pairwise_by_policy
+from memex_audit.aggregator._models import PairwiseSeparation
 from memex_audit.aggregator._run import aggregate_groups
 from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
+from memex_audit.cli._model import (
+    BASE_URL_HELP,
+    BATCH_HELP,
+    CACHE_HELP,
+    DEFAULT_TEMPERATURE,
+    MODEL_HELP,
+    TEMPERATURE_HELP,
+    build_client,
+    record_model_settings,
+    resolve_spec,
+)
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient
 from memex_audit.loaders import load
@@ -25,22 +37,20 @@ from memex_audit.results._aggregate_summary import (
 )
 
 
-def client_for_model(model: str, base_url: str | None) -> LLMClient:
-    """The LLM client for ``--model``: an OpenAI-compatible endpoint with ``--base-url``, else Anthropic."""
-    url = base_url or os.environ.get("OPENAI_BASE_URL")
-    if model.startswith("openai:") or base_url:
-        if not url:
-            raise UsageError("an OpenAI-compatible model needs --base-url (or OPENAI_BASE_URL)")
-        from memex_audit.llm import OpenAICompatibleClient
-
-        return OpenAICompatibleClient(url, model.removeprefix("openai:"), os.environ.get("OPENAI_API_KEY"))
-    if not os.environ.get("ANTHROPIC_API_KEY"):
-        raise UsageError(
-            f"--model {model} needs ANTHROPIC_API_KEY; without a model the offline verifier runs"
-        )
-    from memex_audit.llm import AnthropicClient
-
-    return AnthropicClient(model.removeprefix("anthropic:"))
+def client_for_model(
+    model: str | None,
+    base_url: str | None,
+    *,
+    cache: Path | None = None,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    batch: bool = False,
+) -> LLMClient | None:
+    """The LLM client for ``--model`` (a spec read by ``memex_audit.llm.parse_model_spec``, as in
+    every command); ``None`` for ``offline`` or no model (the offline policies only)."""
+    spec = resolve_spec(model, base_url)
+    if spec.offline:
+        return None
+    return build_client(spec, cache=cache, temperature=temperature, batch=batch)
 
 
 @app.command()
@@ -54,10 +64,14 @@ def aggregate(
         None,
         "--model",
         "-m",
-        help="Also run the LLM aggregator with this model (Anthropic, or openai:NAME with --base-url). "
-        "Without it only the offline policies run.",
+        help="Also run the LLM aggregator with this model. "
+        + MODEL_HELP
+        + " Offline: the offline policies only.",
     ),
-    base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint for --model."),
+    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
+    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),
+    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", help=TEMPERATURE_HELP),
+    batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
     glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
     format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
     mode: str = typer.Option(
@@ -88,7 +102,7 @@ def aggregate(
     run_config: dict[str, object] = {
         "path": str(path),
         "n": n,
-        "model": model,
+        "model": None,
         "mode": mode,
         "rel_tol": rel_tol,
         "abs_tol": abs_tol,
@@ -96,9 +110,16 @@ def aggregate(
         "seed": seed,
     }
     with user_errors():
-        client = client_for_model(model, base_url) if model else None
+        spec = resolve_spec(model, base_url)
+        run_config["model"] = None if spec.offline else str(spec)
+        client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
+        if not spec.offline:
+            console.print(f"model: {spec.describe()}", highlight=False)
         _check_same_config(out, run_config)
         store = RunStore.open(out, "aggregate", run_config)  # type: ignore[arg-type]
+        record_model_settings(
+            store, spec, role="aggregator", temperature=temperature, cache=cache, batch=batch
+        )
         loaded = load(path, glob=glob, format=format)
         done_before = store.done_keys()
         for error in loaded.errors:
@@ -123,6 +144,11 @@ def aggregate(
                     on_task=lambda _task, _status: progress.advance(bar),
                 )
             )
+    stats = getattr(getattr(client, "inner", None), "stats", None)
+    if stats is not None:
+        console.print(
+            f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
+        )
     how = "through the agent loop" if outcome.through_agent else "directly (agent loop not installed)"
     console.print(
         f"{outcome.done} tasks aggregated, {outcome.skipped} already done, {outcome.failed} failed "
@@ -138,7 +164,8 @@ def eval_aggregate(
     limit: int = typer.Option(200, help="Rows of the per-task table to print."),
 ) -> None:
     """Print per-task results, accuracy of pass@1 / majority / summary-only / aggregators / oracle,
-    rescues and harms against majority vote, and accuracy as N grows."""
+    rescues and harms against majority vote, accuracy as N grows, and how the verifier's scores rank
+    each (correct, wrong) pair of rollouts of a task (right / tie / reverse)."""
     existing_path(run_dir)
     with user_errors():
         store = RunStore.read(run_dir)
@@ -155,9 +182,32 @@ def eval_aggregate(
     scaling = aggregate_scaling_frame(results)
     if scaling.height:
         console.print(_frame_table("Accuracy as N grows (mean over subsets, then tasks)", scaling))
+    pairwise = pairwise_by_policy(results)
+    if pairwise:
+        console.print(
+            _frame_table(
+                "Pairwise separation (correct vs wrong rollouts of a task, by score)",
+                _pairwise_frame(pairwise),
+            )
+        )
     errors = store.read_errors()
     if errors:
         err_console.print(f"{len(errors)} errors recorded in {run_dir / 'errors.jsonl'}", highlight=False)
+
+
+def _pairwise_frame(pairwise: dict[str, PairwiseSeparation]) -> pl.DataFrame:
+    rows = [
+        {
+            "policy": name,
+            "pairs": sep.pairs,
+            "right": sep.right,
+            "tie": sep.tie,
+            "reverse": sep.reverse,
+            "right share": sep.right / sep.pairs if sep.pairs else None,
+        }
+        for name, sep in sorted(pairwise.items())
+    ]
+    return pl.DataFrame(rows)
 
 
 def _tasks_table(frame: pl.DataFrame, limit: int) -> Table:

@@ -88,3 +88,48 @@ __all__ = [
     "submitted_patch",
     "values_match",
 ]
+
+# state changes, their grading, and domain packs (reading._actions, reading._packs)
+from memex_audit.reading._actions import (
+    ArgumentMismatch,
+    GoldDiff,
+    RewardView,
+    StateChange,
+    gold_action_diff,
+    gold_actions,
+    is_agreement,
+    policy_findings,
+    reward_view,
+    state_changes,
+    unrecovered_failures,
+)
+from memex_audit.reading._packs import (
+    DomainPack,
+    PolicyFinding,
+    get_pack,
+    pack_for,
+    register_pack,
+    registered_packs,
+    unregister_pack,
+)
+
+__all__ += [
+    "ArgumentMismatch",
+    "DomainPack",
+    "GoldDiff",
+    "PolicyFinding",
+    "RewardView",
+    "StateChange",
+    "get_pack",
+    "gold_action_diff",
+    "gold_actions",
+    "is_agreement",
+    "pack_for",
+    "policy_findings",
+    "register_pack",
+    "registered_packs",
+    "reward_view",
+    "state_changes",
+    "unrecovered_failures",
+    "unregister_pack",
+]

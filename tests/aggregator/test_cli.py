@@ -49,6 +49,12 @@ def test_aggregate_then_eval_prints_the_table(tmp_path: Path) -> None:
         assert name in shown.output
     assert "Accuracy as N grows" in shown.output
     assert (run / "aggregate_accuracy.parquet").exists()
+    # the verifier's scores rank each task's (correct, wrong) pairs: 3 tasks x 3 correct x 1 wrong
+    assert "Pairwise separation" in shown.output
+    pairwise = shown.output.split("Pairwise separation")[1]
+    line = next(row for row in pairwise.splitlines() if row.strip().startswith("verifier"))
+    cells = [c.strip() for c in line.split("│")]
+    assert cells[1:5] == ["9", "9", "0", "0"]
 
 
 def test_rerun_resumes_without_duplicates(tmp_path: Path) -> None:
