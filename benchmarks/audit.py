@@ -21,7 +21,7 @@ from pathlib import Path
 
 from memex_audit.auditor import AuditRunner, detect_signals, plan_audit, verdict_from_signals
 from memex_audit.loaders import load
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
 

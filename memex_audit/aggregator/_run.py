@@ -4,7 +4,8 @@ Each task becomes one ``AggregateTaskResult`` line in the run's ``results.jsonl`
 id) as soon as it is done, so a killed run loses at most the task in flight and a rerun skips the
 tasks already done. The verifier (and the LLM aggregator, given a model) run through the agent
 loop; their runs are recorded in ``agent_runs.jsonl``. Exports (Parquet tables, ``summary.json``)
-are rewritten atomically at the end.
+are written by the ``finalize`` step the caller supplies (the command line passes the analysis
+layer's ``write_aggregate_exports``), once at the end, also after an interruption.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from memex_audit.aggregator._agent_policy import aggregate_with_agent
-from memex_audit.aggregator._evaluate import DEFAULT_MAX_SUBSETS, accuracy_by_policy, aggregate_task
+from memex_audit.aggregator._evaluate import DEFAULT_MAX_SUBSETS, aggregate_task
 from memex_audit.aggregator._keys import KeyConfig
-from memex_audit.aggregator._models import AggregateTaskResult, Aggregation
+from memex_audit.aggregator._models import Aggregation
 from memex_audit.errors import BudgetExceeded, ModelError
 from memex_audit.llm import LLMClient
-from memex_audit.results import RunError, RunStore
+from memex_audit.runs import RunError, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
 from memex_audit.trajectory import TaskGroup
 
 
@@ -33,6 +35,10 @@ class AggregateRunOutcome:
         skipped: Tasks already done in the run folder (resumed).
         failed: Tasks that failed (recorded in ``errors.jsonl``).
         through_agent: Whether the verifier ran through the agent loop.
+        stopped: ``complete``, ``budget`` or ``interrupted``.
+        remaining: Tasks not attempted (budget).
+        cost_usd: What the LLM aggregator spent (known prices only).
+        unknown_cost: Some task's cost was unknown.
     """
 
     tasks: int = 0
@@ -40,6 +46,10 @@ class AggregateRunOutcome:
     skipped: int = 0
     failed: int = 0
     through_agent: bool = True
+    stopped: Literal["complete", "budget", "interrupted"] = "complete"
+    remaining: int = 0
+    cost_usd: float = 0.0
+    unknown_cost: bool = False
 
 
 def agent_loop_available() -> bool:
@@ -63,8 +73,11 @@ async def aggregate_groups(
     seed: int = 0,
     use_agent: bool = True,
     on_task: Callable[[str, str], None] | None = None,
+    concurrency: int = 1,
+    max_cost_usd: float | None = None,
+    finalize: Callable[[RunStore], None] | None = None,
 ) -> AggregateRunOutcome:
-    """Aggregate every task of ``groups`` not yet done in ``store``.
+    """Aggregate every task of ``groups`` not yet done in ``store``, on the unit runner.
 
     Args:
         groups: The tasks (with outcomes, used only to grade).
@@ -77,75 +90,73 @@ async def aggregate_groups(
         seed: Seeds subset sampling and the random rollout.
         use_agent: Run the verifier through the agent loop (when it is installed).
         on_task: Called with each task id and ``done``, ``skipped`` or ``failed``.
+        concurrency: Tasks aggregated at once.
+        max_cost_usd: Start no task once the LLM aggregator has spent this much.
+        finalize: Called once at the end (the exports), also when the run is interrupted.
     """
     cfg = config or KeyConfig()
     through_agent = use_agent and agent_loop_available()
-    outcome = AggregateRunOutcome(tasks=len(groups), through_agent=through_agent)
-    done_keys = store.done_keys()
-    for group in groups:
-        if group.task_id in done_keys:
-            outcome.skipped += 1
-            if on_task:
-                on_task(group.task_id, "skipped")
-            continue
-        if n is not None:
-            group = group.model_copy(update={"trajectories": group.trajectories[:n]})
+    units = [
+        Unit(
+            key=g.task_id,
+            payload=g if n is None else g.model_copy(update={"trajectories": g.trajectories[:n]}),
+        )
+        for g in groups
+    ]
+    if on_task is not None:
+        done_before = store.done_keys()
+        for unit in units:
+            if unit.key in done_before:
+                on_task(unit.key, "skipped")
+
+    async def work(unit: Unit[TaskGroup]) -> UnitDone:
+        group = unit.payload
+        runs = []
+        extra: dict[str, Aggregation] = {}
+        cost: float | None = 0.0
         try:
-            extra: dict[str, Aggregation] = {}
             if through_agent:
                 verifier, run = await aggregate_with_agent(group, None, cfg)
                 if run is not None:
-                    store.append_run_trajectory(run)
+                    runs.append(run)
                 extra["verifier"] = verifier
             if model is not None:
                 llm, run = await aggregate_with_agent(group, model, cfg)
                 if run is not None:
-                    store.append_run_trajectory(run)
+                    runs.append(run)
+                    cost = run.usage.cost_usd
                 if llm.error is not None:
                     raise ModelError(llm.error)
                 extra["llm"] = llm
-            result = await asyncio.to_thread(
-                aggregate_task, group, cfg, extra=extra, scaling=scaling, max_subsets=max_subsets, seed=seed
-            )
         except (ModelError, TimeoutError) as exc:
             # retried on resume: the model may be back, the budget raised
             kind = "budget" if isinstance(exc, BudgetExceeded) else "model"
-            store.append_error(RunError(key=group.task_id, kind=kind, message=str(exc), final=False))
-            outcome.failed += 1
-            if on_task:
-                on_task(group.task_id, "failed")
-            continue
-        except Exception as exc:  # one bad task must not stop the run
-            store.append_error(
-                RunError(key=group.task_id, kind="internal", message=f"{type(exc).__name__}: {exc}")
+            return UnitDone(
+                error=RunError(key=group.task_id, kind=kind, message=str(exc), final=False),
+                cost_usd=cost,
+                runs=runs,
             )
-            outcome.failed += 1
-            if on_task:
-                on_task(group.task_id, "failed")
-            continue
-        store.append_result(group.task_id, result)
-        outcome.done += 1
-        if on_task:
-            on_task(group.task_id, "done")
-    write_exports(store)
-    return outcome
+        result = await asyncio.to_thread(
+            aggregate_task, group, cfg, extra=extra, scaling=scaling, max_subsets=max_subsets, seed=seed
+        )
+        return UnitDone(record=result, cost_usd=cost, runs=runs)
 
+    def progress(p: UnitProgress) -> None:
+        if on_task is not None:
+            on_task(p.key, "failed" if p.error is not None else "done")
 
-def write_exports(store: RunStore) -> None:
-    """Rewrite the run's Parquet tables and ``summary.json`` from its results (atomically)."""
-    from memex_audit.results._aggregate_summary import (
-        aggregate_accuracy_frame,
-        aggregate_scaling_frame,
-        aggregate_tasks_frame,
+    runner = UnitRunner(
+        store, concurrency=concurrency, max_cost_usd=max_cost_usd, on_progress=progress, finalize=finalize
     )
-
-    results = store.read_results(AggregateTaskResult)
-    if not results:
-        return
-    store.write_parquet("aggregate_tasks", aggregate_tasks_frame(results))
-    store.write_parquet("aggregate_accuracy", aggregate_accuracy_frame(results))
-    store.write_parquet("aggregate_scaling", aggregate_scaling_frame(results))
-    store.write_json(
-        "summary.json",
-        {"tasks": len(results), "accuracy": accuracy_by_policy(results)},
+    ran = await runner.run(units, work)
+    return AggregateRunOutcome(
+        tasks=len(groups),
+        done=ran.done,
+        skipped=ran.skipped,
+        failed=ran.errors,
+        through_agent=through_agent,
+        stopped=ran.stopped,
+        remaining=ran.remaining,
+        cost_usd=ran.cost_usd,
+        unknown_cost=ran.unknown_cost,
     )

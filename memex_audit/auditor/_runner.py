@@ -9,7 +9,7 @@ where it stopped and never audits a trajectory twice.
 from __future__ import annotations
 
 import asyncio
-import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
@@ -30,7 +30,7 @@ from memex_audit.auditor._scope import (
 from memex_audit.auditor._signals import answer_text, detect_signals
 from memex_audit.llm import LLMClient, estimate_cost, estimate_tokens
 from memex_audit.reading import coding_evidence
-from memex_audit.results import RunError, RunStore
+from memex_audit.runs import RunError, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
 from memex_audit.taxonomy import Taxonomy
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
 
@@ -195,7 +195,8 @@ class AuditOutcome:
         errors: Trajectories that failed in this invocation (recorded in ``errors.jsonl``).
         skipped: Trajectories skipped because the run folder already had them.
         remaining: Trajectories not attempted (the budget stopped the run).
-        stopped: ``budget`` when the cost budget stopped the run, else ``complete``.
+        stopped: ``budget`` when the cost budget stopped the run, ``interrupted`` after Ctrl-C (the
+            exception propagates; the outcome is what ``interrupted_outcome`` holds), else ``complete``.
         cost_usd: What this invocation spent.
         elapsed_s: Wall-clock time.
     """
@@ -204,7 +205,7 @@ class AuditOutcome:
     errors: int = 0
     skipped: int = 0
     remaining: int = 0
-    stopped: Literal["complete", "budget"] = "complete"
+    stopped: Literal["complete", "budget", "interrupted"] = "complete"
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
     unknown_cost: bool = field(default=False)
@@ -263,64 +264,72 @@ class AuditRunner:
         """``run`` for callers without an event loop."""
         return asyncio.run(self.run(trajectories, store))
 
-    async def run(self, trajectories: Iterable[Trajectory], store: RunStore) -> AuditOutcome:
-        """Audit every failed trajectory that ``store`` does not have yet."""
-        started = time.perf_counter()
-        units, _ = plan_audit(trajectories)
-        done = store.done_keys()
-        pending = [u for u in units if u.key not in done]
-        outcome = AuditOutcome(skipped=len(units) - len(pending))
-        queue: asyncio.Queue[AuditUnit] = asyncio.Queue()
-        for unit in pending:
-            queue.put_nowait(unit)
-        finished = 0
+    async def run(
+        self,
+        trajectories: Iterable[Trajectory],
+        store: RunStore,
+        *,
+        finalize: Callable[[RunStore], None] | None = None,
+    ) -> AuditOutcome:
+        """Audit every failed trajectory that ``store`` does not have yet.
 
-        def over_budget() -> bool:
-            return self.max_cost_usd is not None and outcome.cost_usd >= self.max_cost_usd
+        Runs on the unit runner (``memex_audit.runs.UnitRunner``): one unit per failed trajectory,
+        results appended as they finish, ``finalize`` (exports) called once at the end, also when
+        the run is interrupted.
+        """
+        audit_units, _ = plan_audit(trajectories)
+        units = [
+            Unit(
+                key=u.key,
+                payload=u,
+                file=u.trajectory.source.file if u.trajectory.source else None,
+                line=u.trajectory.source.line if u.trajectory.source else None,
+            )
+            for u in audit_units
+        ]
 
-        async def worker() -> None:
-            nonlocal finished
-            while not queue.empty():
-                if over_budget():
-                    outcome.stopped = "budget"
-                    return
-                unit = queue.get_nowait()
-                report, error, cost = await self.audit_one(unit, store)
-                if cost is None:
-                    outcome.unknown_cost = True
-                outcome.cost_usd += cost or 0.0
-                finished += 1
-                if report is not None:
-                    outcome.audited += 1
-                    if self.after_result is not None:
-                        self.after_result(unit.key)
-                else:
-                    outcome.errors += 1
-                if self.on_progress is not None:
-                    self.on_progress(
-                        AuditProgress(finished, len(pending), outcome.cost_usd, unit.key, report, error)
-                    )
+        def progress(p: UnitProgress) -> None:
+            if self.on_progress is not None:
+                report = p.record if isinstance(p.record, AuditReport) else None
+                self.on_progress(AuditProgress(p.done, p.total, p.cost_usd, p.key, report, p.error))
 
-        tasks = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(pending)) or 1)]
-        try:
-            await asyncio.gather(*tasks)
-        except BaseException:
-            # One worker failed (or the run was interrupted): stop the others and let them unwind
-            # before the error propagates; what they already stored stays, the rest is redone on resume.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        outcome.remaining = queue.qsize()
-        if outcome.remaining and over_budget():
-            outcome.stopped = "budget"
-        outcome.elapsed_s = time.perf_counter() - started
-        return outcome
+        runner = UnitRunner(
+            store,
+            concurrency=self.concurrency,
+            max_cost_usd=self.max_cost_usd,
+            on_progress=progress,
+            after_result=self.after_result,
+            finalize=finalize,
+        )
+        ran = await runner.run(units, self._work)
+        return AuditOutcome(
+            audited=ran.done,
+            errors=ran.errors,
+            skipped=ran.skipped,
+            remaining=ran.remaining,
+            stopped=ran.stopped,
+            cost_usd=ran.cost_usd,
+            elapsed_s=ran.elapsed_s,
+            unknown_cost=ran.unknown_cost,
+        )
 
     async def audit_one(
         self, unit: AuditUnit, store: RunStore
     ) -> tuple[AuditReport | None, RunError | None, float | None]:
         """Audit one trajectory, store its report or error, and return them with the cost spent."""
+        done = await self._work(Unit(key=unit.key, payload=unit))
+        for run in done.runs:
+            store.append_run_trajectory(run)
+        if isinstance(done.record, AuditReport):
+            store.append_result(unit.key, done.record)
+            return done.record, None, done.cost_usd
+        if done.error is not None:
+            store.append_error(done.error)
+        return None, done.error, done.cost_usd
+
+    async def _work(self, item: Unit[AuditUnit]) -> UnitDone:
+        """One audit: the agent run, then the report or the error it ends in (nothing is written)."""
+        unit = item.payload
         src = unit.trajectory.source
         scope_group = self._label_free(unit.group)
         target = (
@@ -350,10 +359,10 @@ class AuditRunner:
                 file=src.file if src else None,
                 line=src.line if src else None,
                 final=False,
+                traceback="".join(traceback.format_exception(exc))[-8000:],
             )
-            store.append_error(error)
-            return None, error, 0.0
-        store.append_run_trajectory(result.trajectory)
+            return UnitDone(error=error, cost_usd=0.0)
+        runs = [result.trajectory]
         cost = 0.0 if self.offline else result.usage.cost_usd
         output = result.output
         if result.stop_reason != "submitted" or not isinstance(output, AuditVerdict):
@@ -366,8 +375,7 @@ class AuditRunner:
                 line=src.line if src else None,
                 final=result.stop_reason == "max_turns",
             )
-            store.append_error(error)
-            return None, error, cost
+            return UnitDone(error=error, cost_usd=cost, runs=runs)
         producer = Producer(
             kind="offline" if self.offline else "llm",
             name=self.model.model,
@@ -379,8 +387,7 @@ class AuditRunner:
             prompt_version=None if self.offline else AUDITOR_PROMPT_VERSION,
         )
         report = AuditReport.from_verdict(output, unit.trajectory, self.taxonomy, producer)
-        store.append_result(unit.key, report)
-        return report, None, cost
+        return UnitDone(record=report, cost_usd=cost, runs=runs)
 
 
 def _unique_id(group: TaskGroup, trajectory_id: str) -> bool:

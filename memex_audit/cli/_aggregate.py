@@ -29,12 +29,13 @@ from memex_audit.cli._model import (
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient
 from memex_audit.loaders import load
-from memex_audit.results import RunError, RunStore
 from memex_audit.results._aggregate_summary import (
     aggregate_accuracy_frame,
     aggregate_scaling_frame,
     aggregate_tasks_frame,
+    write_aggregate_exports,
 )
+from memex_audit.runs import RunError, RunStore
 
 
 def client_for_model(
@@ -142,6 +143,7 @@ def aggregate(
                     max_subsets=subsets,
                     seed=seed,
                     on_task=lambda _task, _status: progress.advance(bar),
+                    finalize=write_aggregate_exports,
                 )
             )
     stats = getattr(getattr(client, "inner", None), "stats", None)

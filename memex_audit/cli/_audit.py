@@ -35,7 +35,7 @@ from memex_audit.cli._model import (
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost
 from memex_audit.loaders import load
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from memex_audit.results._audit_agreement import (
     AuditAgreement,
     audit_agreement,

@@ -16,7 +16,7 @@ from memex_audit.agent._code_loop import replay_key_request
 from memex_audit.agent._extract import STOP_SEQUENCES
 from memex_audit.llm import LLMClient
 from memex_audit.llm._spec import DEFAULT_TEMPERATURE, ModelSpec, client_for_spec, parse_model_spec
-from memex_audit.results._store import RunModelSettings, RunStore
+from memex_audit.runs._store import RunModelSettings, RunStore
 
 MODEL_HELP = (
     "Model spec: anthropic:NAME (e.g. anthropic:claude-sonnet-4-6), openai:NAME (OpenAI, or any "

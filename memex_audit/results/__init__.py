@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from memex_audit.results._store import RunError, RunKind, RunManifest, RunStore
+from memex_audit.runs import RunError, RunKind, RunManifest, RunModelSettings, RunStore
 
 _LAZY = {
     "aggregate_accuracy_frame": "_aggregate_summary",

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import polars as pl
 
 from memex_audit.aggregator import AggregateTaskResult
+from memex_audit.aggregator._evaluate import accuracy_by_policy
+from memex_audit.runs import RunStore
 
 POLICY_ORDER = ("pass@1", "first", "random", "majority", "summary_only", "verifier", "llm", "oracle")
 """Column and row order of the tables: baselines, then aggregators, then the ceiling."""
@@ -92,3 +94,14 @@ def aggregate_scaling_frame(results: Sequence[AggregateTaskResult]) -> pl.DataFr
     schema: dict[str, pl.DataType | type[pl.DataType]] = {"n": pl.Int64, "tasks": pl.Int64}
     schema.update(dict.fromkeys(ordered, pl.Float64))
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def write_aggregate_exports(store: RunStore) -> None:
+    """Rewrite an aggregate run's Parquet tables and ``summary.json`` from its results (atomically)."""
+    results = store.read_results(AggregateTaskResult)
+    if not results:
+        return
+    store.write_parquet("aggregate_tasks", aggregate_tasks_frame(results))
+    store.write_parquet("aggregate_accuracy", aggregate_accuracy_frame(results))
+    store.write_parquet("aggregate_scaling", aggregate_scaling_frame(results))
+    store.write_json("summary.json", {"tasks": len(results), "accuracy": accuracy_by_policy(results)})

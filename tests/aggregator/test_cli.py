@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from memex_audit.aggregator import AggregateTaskResult
 from memex_audit.cli import app
 from memex_audit.loaders import write_jsonl
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 
 from .conftest import qa_rollout
 

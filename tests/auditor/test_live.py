@@ -9,7 +9,7 @@ import pytest
 from memex_audit.auditor import AuditReport, AuditRunner
 from memex_audit.llm import AnthropicClient, allow_model_requests
 from memex_audit.loaders import load
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_trajectories" / "officeqa" / "officeqa-001.jsonl"

@@ -18,7 +18,7 @@ from memex_audit.auditor import (
     plan_audit,
 )
 from memex_audit.llm import FunctionModel, LLMRequest, LLMResponse, ScriptedModel
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory, Usage
 

@@ -26,7 +26,7 @@ from memex_audit.llm import (
     WithDefaults,
     allow_model_requests,
 )
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from tests.cli.test_audit import _folder
 
 runner = CliRunner()

@@ -28,11 +28,12 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from memex_audit.errors import ResultsError
+from memex_audit.runs._lock import hold, let_go
 from memex_audit.trajectory import Trajectory
 
 T = TypeVar("T", bound=BaseModel)
 
-RunKind = Literal["audit", "aggregate"]
+RunKind = Literal["audit", "aggregate", "check"]
 
 
 class RunModelSettings(BaseModel):
@@ -94,6 +95,7 @@ class RunError(BaseModel):
         line: The line or record in that file, when known.
         field: The offending field, when known.
         final: False when a rerun should retry the unit (e.g. a timeout or a budget stop).
+        traceback: Where an internal error was raised (the last frames), for a bug report.
         at: When it was recorded (UTC).
     """
 
@@ -106,6 +108,7 @@ class RunError(BaseModel):
     line: int | None = None
     field: str | None = None
     final: bool = True
+    traceback: str | None = None
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -116,9 +119,17 @@ class _ResultLine(BaseModel):
     record: dict[str, Any]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file owner-only; a run folder is meant to be shared like any file
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -153,20 +164,46 @@ class RunStore:
         self.root = root
         self.manifest = manifest
         self._lock = threading.Lock()
+        self._writer = False
+
+    def close(self) -> None:
+        """Give back the folder's write lock (a store opened for writing holds it until then)."""
+        if self._writer:
+            self._writer = False
+            let_go(self.root)
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- opening ---------------------------------------------------------------------------------
 
     @classmethod
     def open(cls, run_dir: str | Path, kind: RunKind, config: dict[str, JsonValue] | None = None) -> RunStore:
-        """Create a run folder, or reopen an existing one of the same kind to resume it.
+        """Create a run folder, or reopen an existing one of the same kind to resume it, and take its
+        write lock (``RunLock``) for this process until ``close()`` or exit.
 
         Raises:
+            RunLocked: Another process is writing the folder.
             ResultsError: The folder holds a run of another kind, or its manifest is unreadable.
         """
         from memex_audit import __version__
 
         root = Path(run_dir)
         root.mkdir(parents=True, exist_ok=True)
+        hold(root)
+        try:
+            return cls._open_locked(root, kind, config, __version__)
+        except BaseException:
+            let_go(root)
+            raise
+
+    @classmethod
+    def _open_locked(
+        cls, root: Path, kind: RunKind, config: dict[str, JsonValue] | None, version: str
+    ) -> RunStore:
         now = datetime.now(UTC)
         manifest_path = root / "manifest.json"
         if manifest_path.exists():
@@ -186,9 +223,10 @@ class RunStore:
                 created_at=now,
                 updated_at=now,
                 config=config or {},
-                memex_audit_version=__version__,
+                memex_audit_version=version,
             )
         store = cls(root, manifest)
+        store._writer = True
         store.write_json("manifest.json", manifest)
         return store
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from memex_audit.errors import ResultsError
-from memex_audit.results import RunError, RunStore
+from memex_audit.runs import RunError, RunStore
 from memex_audit.trajectory import Step, Trajectory
 
 
