@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Literal
 
+import orjson
 import polars as pl
 import typer
 from rich.table import Table
@@ -26,6 +27,7 @@ from memex_audit.cli._model import (
     record_model_settings,
     resolve_spec,
 )
+from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient
 from memex_audit.loaders import load
@@ -35,7 +37,7 @@ from memex_audit.results._aggregate_summary import (
     aggregate_tasks_frame,
     write_aggregate_exports,
 )
-from memex_audit.runs import RunError, RunStore
+from memex_audit.runs import RunStore
 
 
 def client_for_model(
@@ -89,6 +91,16 @@ def aggregate(
     subsets: int = typer.Option(24, help="Subsets drawn per size N for the accuracy-vs-N curve."),
     scaling: bool = typer.Option(True, help="Compute accuracy over subsets of 1, 2, 4, … rollouts."),
     seed: int = typer.Option(0, help="Seed for subset sampling and the random-rollout baseline."),
+    concurrency: int = typer.Option(1, "--concurrency", "-c", min=1, help="Tasks aggregated at once."),
+    max_cost: float | None = typer.Option(
+        None,
+        "--max-cost",
+        help="Stop starting new tasks once the LLM aggregator has spent this many US dollars.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+    fail_on_error: bool = typer.Option(
+        False, "--fail-on-error", help="Exit with status 1 when any task could not be aggregated."
+    ),
 ) -> None:
     """Aggregate the rollouts of every task: majority, summary-only, the verifier (and an LLM).
 
@@ -122,40 +134,81 @@ def aggregate(
             store, spec, role="aggregator", temperature=temperature, cache=cache, batch=batch
         )
         loaded = load(path, glob=glob, format=format)
-        done_before = store.done_keys()
-        for error in loaded.errors:
-            key = f"load:{error.file}:{error.line or 0}"
-            if key not in done_before:
-                store.append_error(
-                    RunError(key=key, kind="load", message=error.reason, file=error.file, line=error.line)
-                )
+        if not loaded.trajectories:
+            store.close()
+            where = f"{path} (glob {glob!r})" if glob else str(path)
+            raise UsageError(
+                f"no rollouts found in {where}"
+                + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
+            )
+        record_load_errors(store, loaded.errors)
         groups = loaded.tasks()
         with file_progress("aggregating", total=len(groups)) as progress:
             bar = progress.task_ids[0]
-            outcome = asyncio.run(
-                aggregate_groups(
-                    groups,
-                    store,
-                    model=client,
-                    config=cfg,
-                    n=n,
-                    scaling=scaling,
-                    max_subsets=subsets,
-                    seed=seed,
-                    on_task=lambda _task, _status: progress.advance(bar),
-                    finalize=write_aggregate_exports,
+            try:
+                outcome = asyncio.run(
+                    aggregate_groups(
+                        groups,
+                        store,
+                        model=client,
+                        config=cfg,
+                        n=n,
+                        scaling=scaling,
+                        max_subsets=subsets,
+                        seed=seed,
+                        on_task=lambda _task, _status: progress.advance(bar),
+                        concurrency=concurrency,
+                        max_cost_usd=max_cost,
+                        finalize=write_aggregate_exports,
+                    )
                 )
-            )
+            except KeyboardInterrupt:
+                err_console.print(
+                    f"interrupted: {len(store.result_keys())} tasks done in {out}; rerun the same command "
+                    "to resume",
+                    highlight=False,
+                )
+                raise typer.Exit(130) from None
+        store.close()
     stats = getattr(getattr(client, "inner", None), "stats", None)
-    if stats is not None:
-        console.print(
-            f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
-        )
     how = "through the agent loop" if outcome.through_agent else "directly (agent loop not installed)"
-    console.print(
-        f"{outcome.done} tasks aggregated, {outcome.skipped} already done, {outcome.failed} failed "
-        f"({len(loaded.errors)} load errors); verifier ran {how}. Results in {out}",
-        highlight=False,
+    if as_json:
+        typer.echo(
+            orjson.dumps(
+                {
+                    "run": str(out),
+                    "tasks": outcome.tasks,
+                    "done": outcome.done,
+                    "skipped": outcome.skipped,
+                    "failed": outcome.failed,
+                    "remaining": outcome.remaining,
+                    "stopped": outcome.stopped,
+                    "cost_usd": outcome.cost_usd,
+                    "load_errors": len(loaded.errors),
+                    "through_agent": outcome.through_agent,
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+    else:
+        if stats is not None:
+            console.print(
+                f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
+            )
+        console.print(
+            f"{outcome.done} tasks aggregated, {outcome.skipped} already done, {outcome.failed} failed "
+            f"({len(loaded.errors)} load errors); verifier ran {how}. Results in {out}",
+            highlight=False,
+        )
+    if outcome.stopped == "budget":
+        err_console.print(
+            f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} tasks left; rerun with a higher "
+            "--max-cost to continue",
+            highlight=False,
+        )
+        raise typer.Exit(3)
+    exit_for_errors(
+        outcome.failed, outcome.done, fail_on_error=fail_on_error, errors_file=out / "errors.jsonl"
     )
 
 
@@ -164,6 +217,7 @@ def eval_aggregate(
     run_dir: Path = typer.Argument(..., help="The --out folder of an aggregate run."),
     tasks: bool = typer.Option(True, help="Print the per-task table."),
     limit: int = typer.Option(200, help="Rows of the per-task table to print."),
+    as_json: bool = typer.Option(False, "--json", help="Print the evaluation as JSON."),
 ) -> None:
     """Print per-task results, accuracy of pass@1 / majority / summary-only / aggregators / oracle,
     rescues and harms against majority vote, accuracy as N grows, and how the verifier's scores rank
@@ -176,6 +230,22 @@ def eval_aggregate(
         results = store.read_results(AggregateTaskResult)
     if not results:
         raise fail(f"{run_dir} has no aggregated tasks yet; run `memex-audit aggregate` first")
+    if as_json:
+        pairs = pairwise_by_policy(results)
+        typer.echo(
+            orjson.dumps(
+                {
+                    "run": str(run_dir),
+                    "tasks": len(results),
+                    "accuracy": aggregate_accuracy_frame(results).to_dicts(),
+                    "scaling": aggregate_scaling_frame(results).to_dicts(),
+                    "pairwise": {name: sep.model_dump() for name, sep in pairs.items()},
+                    "per_task": aggregate_tasks_frame(results).to_dicts() if tasks else [],
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+        return
     if tasks:
         console.print(_tasks_table(aggregate_tasks_frame(results), limit))
     console.print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -64,11 +66,69 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+PROGRESS_LINE_SECONDS = 5.0
+"""How often a progress line is printed when stderr is not a terminal (a CI log, a pipe)."""
+
+
+class LineProgress:
+    """Progress as one plain line every few seconds, for a stderr that is not a terminal.
+
+    Offers the part of ``rich.progress.Progress`` the commands use (``task_ids``, ``update``,
+    ``advance``), so a piped or logged run still shows that it is moving.
+    """
+
+    def __init__(self, description: str, total: int | None, *, show_cost: bool, every: float) -> None:
+        self.task_ids = [TaskID(0)]
+        self.description = description
+        self.total = total
+        self.completed = 0
+        self.cost = 0.0
+        self.show_cost = show_cost
+        self.every = every
+        self._started = time.monotonic()
+        self._last = self._started
+
+    def update(
+        self,
+        _task: TaskID,
+        *,
+        completed: int | None = None,
+        total: int | None = None,
+        cost: float | None = None,
+    ) -> None:
+        if completed is not None:
+            self.completed = completed
+        if total is not None:
+            self.total = total
+        if cost is not None:
+            self.cost = cost
+        self._maybe_print()
+
+    def advance(self, _task: TaskID, amount: float = 1) -> None:
+        self.completed += int(amount)
+        self._maybe_print()
+
+    def line(self) -> str:
+        """The progress line as it is printed."""
+        of = f"/{self.total}" if self.total is not None else ""
+        cost = f", ${self.cost:.4f}" if self.show_cost else ""
+        return (
+            f"{self.description}: {self.completed}{of} done{cost}, {time.monotonic() - self._started:.0f} s"
+        )
+
+    def _maybe_print(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            print(self.line(), file=sys.stderr, flush=True)
+
+
 @contextmanager
 def file_progress(
     description: str, total: int | None = None, *, show_cost: bool = False
-) -> Iterator[Progress]:
-    """A progress bar on stderr (hidden when stderr is not a terminal); its one task is ``task_ids[0]``.
+) -> Iterator[Progress | LineProgress]:
+    """A progress bar on stderr, or a progress line every few seconds when stderr is not a terminal;
+    its one task is ``task_ids[0]``.
 
     Args:
         description: What is counted, shown before the bar.
@@ -76,6 +136,9 @@ def file_progress(
         show_cost: Also show the US dollars spent so far, the task's ``cost`` field (set it with
             ``progress.update(task, cost=...)``).
     """
+    if not sys.stderr.isatty():
+        yield LineProgress(description, total, show_cost=show_cost, every=PROGRESS_LINE_SECONDS)
+        return
     columns: list[ProgressColumn] = [
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -88,7 +151,6 @@ def file_progress(
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-        disable=not sys.stderr.isatty(),
     )
     with progress:
         progress.add_task(description, total=total, cost=0.0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -32,10 +34,10 @@ from memex_audit.cli._model import (
     record_model_settings,
     resolve_spec,
 )
+from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost
 from memex_audit.loaders import load
-from memex_audit.runs import RunStore
 from memex_audit.results._audit_agreement import (
     AuditAgreement,
     audit_agreement,
@@ -50,6 +52,7 @@ from memex_audit.results._coding_reference import (
     coding_reference_labels,
     read_failure_analyses,
 )
+from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
 
@@ -134,6 +137,10 @@ def audit(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Only say how many trajectories would be audited and what it would cost."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON instead of tables."),
+    fail_on_error: bool = typer.Option(
+        False, "--fail-on-error", help="Exit with status 1 when any trajectory could not be audited."
+    ),
 ) -> None:
     """Classify every failed trajectory into a taxonomy, with evidence, into a resumable run folder.
 
@@ -145,6 +152,12 @@ def audit(
     with user_errors():
         tax = load_taxonomy(taxonomy)
         loaded = load(path, glob=glob, format=format)
+        if not loaded.trajectories:
+            where = f"{path} (glob {glob!r})" if glob else str(path)
+            raise UsageError(
+                f"no trajectories found in {where}"
+                + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
+            )
         units, not_failed = plan_audit(loaded.trajectories)
         if loaded.errors:
             err_console.print(
@@ -197,6 +210,18 @@ def audit(
             max_turns=max_turns,
             batch=batch,
         )
+        record_load_errors(store, loaded.errors)
+
+        def finalize(run: RunStore) -> None:
+            reports = run.read_results(AuditReport)
+            errors = run.read_errors()
+            summary = summarize_audit(
+                reports, errors=len({e.key for e in errors} - {r.trajectory.id for r in reports})
+            )
+            run.write_json("summary.json", summary)
+            if reports:
+                run.write_parquet("audit", audit_frame(reports))
+
         with file_progress("auditing", show_cost=True) as progress:
             bar = progress.task_ids[0]
 
@@ -212,34 +237,61 @@ def audit(
                 max_turns=max_turns,
                 on_progress=on_progress,
             )
-            outcome = runner.run_sync(loaded.trajectories, store)
+            try:
+                outcome = asyncio.run(runner.run(loaded.trajectories, store, finalize=finalize))
+            except KeyboardInterrupt:
+                finished = len(store.result_keys())
+                err_console.print(
+                    f"interrupted: {finished} trajectories done in {out}; rerun the same command to resume",
+                    highlight=False,
+                )
+                raise typer.Exit(130) from None
         reports = store.read_results(AuditReport)
-        errors = store.read_errors()
-        summary = summarize_audit(
-            reports, errors=len({e.key for e in errors} - {r.trajectory.id for r in reports})
+        store.close()
+    stats = getattr(getattr(client, "inner", None), "stats", None)
+    if as_json:
+        typer.echo(
+            orjson.dumps(
+                {
+                    "run": str(out),
+                    "audited": outcome.audited,
+                    "skipped": outcome.skipped,
+                    "errors": outcome.errors,
+                    "remaining": outcome.remaining,
+                    "stopped": outcome.stopped,
+                    "cost_usd": outcome.cost_usd,
+                    "unknown_cost": outcome.unknown_cost,
+                    "elapsed_s": round(outcome.elapsed_s, 3),
+                    "producer": client.model,
+                    "load_errors": len(loaded.errors),
+                    "primary": dict(Counter(r.primary for r in reports)),
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
         )
-        store.write_json("summary.json", summary)
-        if reports:
-            store.write_parquet("audit", audit_frame(reports))
-    console.print(
-        f"audited {outcome.audited} trajectories ({outcome.skipped} already done, {outcome.errors} errors) "
-        f"in {outcome.elapsed_s:.1f} s with {client.model}; cost ${outcome.cost_usd:.4f}"
-        + (" (some costs unknown)" if outcome.unknown_cost else ""),
-        highlight=False,
-    )
-    if outcome.stopped == "budget":
+    else:
         console.print(
+            f"audited {outcome.audited} trajectories ({outcome.skipped} already done, {outcome.errors} errors) "
+            f"in {outcome.elapsed_s:.1f} s with {client.model}; cost ${outcome.cost_usd:.4f}"
+            + (" (some costs unknown)" if outcome.unknown_cost else ""),
+            highlight=False,
+        )
+        if stats is not None:
+            console.print(
+                f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
+            )
+        print_breakdown(reports, tax.category_ids)
+        console.print(f"results in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)
+    if outcome.stopped == "budget":
+        err_console.print(
             f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} trajectories left; rerun with a "
             "higher --max-cost to continue",
             highlight=False,
         )
-    stats = getattr(getattr(client, "inner", None), "stats", None)
-    if stats is not None:
-        console.print(
-            f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
-        )
-    print_breakdown(reports, tax.category_ids)
-    console.print(f"results in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)
+        raise typer.Exit(3)
+    exit_for_errors(
+        outcome.errors, outcome.audited, fail_on_error=fail_on_error, errors_file=out / "errors.jsonl"
+    )
 
 
 def _agreement_tables(agreement: AuditAgreement) -> None:
@@ -355,8 +407,7 @@ def eval_audit(
             split_name = Path(split).stem
         store = RunStore.read(run_dir)
         reports = store.read_results(AuditReport)
-        config_path = store.manifest.config.get("path")
-        where = data or (Path(str(config_path)) if config_path else None)
+        where = data or store.input_path()
         trajectories = []
         if where is not None and where.exists():
             glob = store.manifest.config.get("glob")

@@ -5,11 +5,16 @@ A run folder holds a manifest, append-only results and errors, agent runs and ex
 resume, concurrency, a budget, progress and one finalize step. Nothing here knows what a unit does.
 """
 
+from memex_audit.runs._config import AggregateRunConfig, AuditRunConfig, CheckRunConfig, RunConfig
 from memex_audit.runs._lock import RunLock, RunLocked
 from memex_audit.runs._store import RunError, RunKind, RunManifest, RunModelSettings, RunStore
 from memex_audit.runs._units import RunOutcome, Unit, UnitDone, UnitProgress, UnitRunner
 
 __all__ = [
+    "AggregateRunConfig",
+    "AuditRunConfig",
+    "CheckRunConfig",
+    "RunConfig",
     "RunError",
     "RunKind",
     "RunLock",

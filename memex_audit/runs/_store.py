@@ -25,9 +25,10 @@ from typing import Any, Literal, TypeVar
 
 import orjson
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
 from memex_audit.errors import ResultsError
+from memex_audit.runs._config import AuditRunConfig, RunConfig, with_input_paths
 from memex_audit.runs._lock import hold, let_go
 from memex_audit.trajectory import Trajectory
 
@@ -73,12 +74,20 @@ class RunManifest(BaseModel):
             when a resume changed them); ``None`` in runs written before it was recorded.
     """
 
+    @model_validator(mode="before")
+    @classmethod
+    def _config_of_its_kind(cls, data: Any) -> Any:
+        # Manifests written before configs were typed hold a plain dict without a kind.
+        if isinstance(data, dict) and isinstance(data.get("config"), dict) and "kind" not in data["config"]:
+            data = {**data, "config": {**data["config"], "kind": data.get("kind", "audit")}}
+        return data
+
     model_config = ConfigDict(extra="forbid")
 
     kind: RunKind
     created_at: datetime
     updated_at: datetime
-    config: dict[str, JsonValue] = Field(default_factory=dict)
+    config: RunConfig = Field(default_factory=AuditRunConfig)
     memex_audit_version: str
     resumes: int = 0
     llm: RunModelSettings | None = None
@@ -212,23 +221,35 @@ class RunStore:
                 raise ResultsError(
                     f"{root} holds an {existing.manifest.kind} run, not an {kind} run; choose another --out folder"
                 )
-            manifest = existing.manifest.model_copy(
-                update={"updated_at": now, "resumes": existing.manifest.resumes + 1}
-            )
+            merged = existing.manifest.config.model_dump(exclude_none=True)
             if config:
-                manifest.config = {**manifest.config, **config}
+                merged.update(with_input_paths(dict(config), root))
+            manifest = RunManifest.model_validate(
+                {
+                    **existing.manifest.model_dump(mode="json"),
+                    "updated_at": now,
+                    "resumes": existing.manifest.resumes + 1,
+                    "config": {**merged, "kind": kind},
+                }
+            )
         else:
-            manifest = RunManifest(
-                kind=kind,
-                created_at=now,
-                updated_at=now,
-                config=config or {},
-                memex_audit_version=version,
+            manifest = RunManifest.model_validate(
+                {
+                    "kind": kind,
+                    "created_at": now,
+                    "updated_at": now,
+                    "config": {**with_input_paths(dict(config or {}), root), "kind": kind},
+                    "memex_audit_version": version,
+                }
             )
         store = cls(root, manifest)
         store._writer = True
         store.write_json("manifest.json", manifest)
         return store
+
+    def input_path(self) -> Path | None:
+        """Where this run's input is now (see ``RunConfig.input_path``): works for a moved folder."""
+        return self.manifest.config.input_path(self.root)
 
     @classmethod
     def read(cls, run_dir: str | Path) -> RunStore:

@@ -25,7 +25,7 @@ def test_reopen_resumes_and_last_record_per_key_wins(tmp_path: Path) -> None:
     reopened = RunStore.open(tmp_path / "run", "audit")
     assert reopened.done_keys() == {"a", "b"}
     assert reopened.manifest.resumes == 1
-    assert reopened.manifest.config == {"taxonomy": "memex"}
+    assert reopened.manifest.config.kind == "audit" and reopened.manifest.config.get("taxonomy") == "memex"
     reopened.append_result("a", Item(name="a", value=10))
     assert [(r.name, r.value) for r in reopened.read_results(Item)] == [("b", 2), ("a", 10)]
 
@@ -82,3 +82,17 @@ def test_summaries_are_exported_lazily() -> None:
 
     for name in results.__all__:
         assert callable(getattr(results, name)) or isinstance(getattr(results, name), type), name
+
+
+def test_a_moved_run_folder_still_finds_its_input(tmp_path: Path) -> None:
+    data = tmp_path / "project" / "rollouts"
+    data.mkdir(parents=True)
+    store = RunStore.open(
+        tmp_path / "project" / "runs" / "a", "audit", {"path": str(data), "taxonomy": "memex"}
+    )
+    store.close()
+    assert store.manifest.config.path_rel == "../../rollouts"
+    (tmp_path / "project").rename(tmp_path / "moved")
+    moved = RunStore.read(tmp_path / "moved" / "runs" / "a")
+    assert moved.input_path() == tmp_path / "moved" / "rollouts"
+    assert moved.manifest.config.kind == "audit" and moved.manifest.config.taxonomy == "memex"
