@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/demo
 
-.PHONY: setup demo test lint typecheck schemas samples bench clean
+.PHONY: setup demo test lint typecheck layers schemas samples bench clean
 
 setup: $(VENV)/.installed
 
@@ -33,7 +33,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: lint typecheck
+# The layers of DESIGN.md, enforced: a layer imports only from the layers below it.
+layers: setup
+	$(BIN)/lint-imports
+
+test: lint typecheck layers
 	$(BIN)/memex-audit schema --check --out schemas
 	$(BIN)/pytest
 

@@ -31,7 +31,7 @@ from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient
 from memex_audit.loaders import load
-from memex_audit.results._aggregate_summary import (
+from memex_audit.analysis._aggregate_summary import (
     aggregate_accuracy_frame,
     aggregate_scaling_frame,
     aggregate_tasks_frame,

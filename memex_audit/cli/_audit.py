@@ -38,7 +38,7 @@ from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost
 from memex_audit.loaders import load
-from memex_audit.results._audit_agreement import (
+from memex_audit.analysis._audit_agreement import (
     AuditAgreement,
     audit_agreement,
     labels_from_trajectories,
@@ -46,8 +46,8 @@ from memex_audit.results._audit_agreement import (
     read_label_file,
     split_of,
 )
-from memex_audit.results._audit_summary import audit_frame, breakdown_table, summarize_audit
-from memex_audit.results._coding_reference import (
+from memex_audit.analysis._audit_summary import audit_frame, breakdown_table, summarize_audit
+from memex_audit.analysis._coding_reference import (
     coding_consistency,
     coding_reference_labels,
     read_failure_analyses,

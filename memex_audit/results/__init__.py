@@ -1,8 +1,7 @@
-"""Run folders and the analysis over them.
+"""The earlier home of run folders and their analysis, kept so older imports keep working.
 
-``RunStore`` writes and reads audit and aggregation runs atomically and resumes them; the
-summaries (polars frames and agreement metrics) are imported lazily, because they depend on the
-auditor and aggregator models, which themselves write through ``RunStore``.
+Run folders now live in ``memex_audit.runs`` (below the stock agents) and the summaries, agreement
+and app queries in ``memex_audit.analysis`` (above them); this package only re-exports them.
 """
 
 from __future__ import annotations
@@ -13,27 +12,28 @@ from typing import Any
 from memex_audit.runs import RunError, RunKind, RunManifest, RunModelSettings, RunStore
 
 _LAZY = {
-    "aggregate_accuracy_frame": "_aggregate_summary",
-    "aggregate_scaling_frame": "_aggregate_summary",
-    "aggregate_tasks_frame": "_aggregate_summary",
-    "audit_agreement": "_audit_agreement",
-    "audit_frame": "_audit_summary",
-    "breakdown_table": "_audit_summary",
-    "category_agreement": "_audit_agreement",
-    "category_counts": "_audit_summary",
-    "cohen_kappa": "_audit_agreement",
-    "coding_consistency": "_coding_reference",
-    "coding_reference_labels": "_coding_reference",
-    "read_failure_analyses": "_coding_reference",
-    "read_id_list": "_audit_agreement",
-    "read_label_file": "_audit_agreement",
-    "summarize_audit": "_audit_summary",
+    "aggregate_accuracy_frame": "memex_audit.analysis._aggregate_summary",
+    "aggregate_scaling_frame": "memex_audit.analysis._aggregate_summary",
+    "aggregate_tasks_frame": "memex_audit.analysis._aggregate_summary",
+    "audit_agreement": "memex_audit.analysis._audit_agreement",
+    "audit_frame": "memex_audit.analysis._audit_summary",
+    "breakdown_table": "memex_audit.analysis._audit_summary",
+    "category_agreement": "memex_audit.analysis._audit_agreement",
+    "category_counts": "memex_audit.analysis._audit_summary",
+    "cohen_kappa": "memex_audit.analysis._audit_agreement",
+    "coding_consistency": "memex_audit.analysis._coding_reference",
+    "coding_reference_labels": "memex_audit.analysis._coding_reference",
+    "read_failure_analyses": "memex_audit.analysis._coding_reference",
+    "read_id_list": "memex_audit.analysis._audit_agreement",
+    "read_label_file": "memex_audit.analysis._audit_agreement",
+    "summarize_audit": "memex_audit.analysis._audit_summary",
 }
 
 __all__ = [
     "RunError",
     "RunKind",
     "RunManifest",
+    "RunModelSettings",
     "RunStore",
     "aggregate_accuracy_frame",
     "aggregate_scaling_frame",
@@ -57,6 +57,11 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'memex_audit.results' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"memex_audit.results.{module}"), name)
+    value = getattr(
+        importlib.import_module(
+            module if module.startswith("memex_audit.") else f"memex_audit.results.{module}"
+        ),
+        name,
+    )
     globals()[name] = value
     return value

@@ -1,18 +1,24 @@
 """Polars queries the web app needs beyond the audit and aggregate summaries.
 
-* ``trajectory_table``: one row per rollout with its outcome label, study and ground truth.
+* ``trajectory_table``: one row per rollout with its outcome label, study, ground truth and the first
+  human label it carries (faulty agent, step, category, reason).
 * ``failure_frame``: the audit rows (``audit_frame``) joined with the rollouts they audited, plus one
   row per rollout that was not audited (``correct``, ``ungraded``, ``not audited``), so a breakdown
   can show failure categories beside the share of correct rollouts, as the MemEx write-up does.
+  Each row also says where its faulty step sits in the run (``position``: early, middle, late) and
+  whether the verdict agrees with the rollout's human label (``agreement``).
 * ``FailureFilter`` / ``filter_failures`` / ``filter_options``: the failure page's filters.
+* ``group_table``: the breakdown with one row per group and one column per category.
 * ``usage_by`` / ``outcome_totals``: trajectories, failure rate, tokens and cost by model and harness.
 * ``policy_cases`` / ``rollout_votes``: best-of-N per task: a policy's choice against majority vote
   (rescues and harms) and each rollout's answer, votes and whether it was chosen.
 * ``scaling_long``: the accuracy-vs-N table in long form for plotting.
+* ``natural_key``: task ids in numeric order (``task/2`` before ``task/10``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
@@ -50,9 +56,21 @@ FAILURE_COLUMNS = pl.Schema(
         "evidence": pl.Int64(),
         "policy": pl.String(),
         "cost_usd": pl.Float64(),
+        "n_steps": pl.Int64(),
+        "position": pl.String(),
+        "label_agent": pl.String(),
+        "label_step": pl.Int64(),
+        "agreement": pl.String(),
     }
 )
 """Columns of ``failure_frame``; ``primary`` is the category and ``policy`` the audit's producer."""
+
+POSITIONS = ("early", "middle", "late")
+"""Where a faulty step sits in its run: the first, second or last third of the steps."""
+NO_STEP = "no step"
+"""``position`` of a row without a faulty step (or whose run's length is unknown)."""
+AGREES, DISAGREES, NO_LABEL = "agrees", "disagrees", "no label"
+"""``agreement`` values: the verdict's faulty agent and step against the rollout's human label."""
 
 
 def _text(value: object) -> str | None:
@@ -70,9 +88,12 @@ def outcome_of(success: bool | None) -> Outcome:
 
 def trajectory_table(trajectories: Iterable[Trajectory]) -> pl.DataFrame:
     """``trajectories_frame`` plus ``outcome``, ``study`` (``metadata["study"]``), ``ground_truth`` as
-    text, the source ``line``/``position`` and the row's position in ``trajectories`` (``row``)."""
+    text, the source ``line``/``position``, the row's position in ``trajectories`` (``row``), the
+    first human label (``label_agent``, ``label_step``, ``label_category``, ``label_reason``) and the
+    agents that took part (``agents``, comma-separated)."""
     items = list(trajectories)
     base = trajectories_frame(items)
+    labels = [t.labels[0] if t.labels else None for t in items]
     extra = pl.DataFrame(
         {
             "row": list(range(len(items))),
@@ -81,6 +102,11 @@ def trajectory_table(trajectories: Iterable[Trajectory]) -> pl.DataFrame:
             "ground_truth": [_text(t.ground_truth) for t in items],
             "line": [t.source.line if t.source else None for t in items],
             "position": [t.source.position if t.source else None for t in items],
+            "label_agent": [lb.faulty_agent if lb else None for lb in labels],
+            "label_step": [lb.faulty_step if lb else None for lb in labels],
+            "label_category": [lb.category if lb else None for lb in labels],
+            "label_reason": [lb.reason if lb else None for lb in labels],
+            "agents": [", ".join(t.agents) or None for t in items],
         },
         schema={
             "row": pl.Int64,
@@ -89,9 +115,47 @@ def trajectory_table(trajectories: Iterable[Trajectory]) -> pl.DataFrame:
             "ground_truth": pl.String,
             "line": pl.Int64,
             "position": pl.Int64,
+            "label_agent": pl.String,
+            "label_step": pl.Int64,
+            "label_category": pl.String,
+            "label_reason": pl.String,
+            "agents": pl.String,
         },
     )
     return pl.concat([base, extra], how="horizontal")
+
+
+def _position(step: pl.Expr, n_steps: pl.Expr) -> pl.Expr:
+    third = (
+        pl.when(step.is_null() | n_steps.is_null() | (n_steps <= 0)).then(None).otherwise(3 * step // n_steps)
+    )
+    return (
+        pl.when(third.is_null())
+        .then(pl.lit(NO_STEP))
+        .when(third <= 0)
+        .then(pl.lit(POSITIONS[0]))
+        .when(third == 1)
+        .then(pl.lit(POSITIONS[1]))
+        .otherwise(pl.lit(POSITIONS[2]))
+    )
+
+
+def _agreement() -> pl.Expr:
+    """The verdict's faulty agent and step against the human label (agents compared without case)."""
+    has_label = pl.col("label_agent").is_not_null() | pl.col("label_step").is_not_null()
+    agent_off = pl.col("label_agent").is_not_null() & (
+        pl.col("faulty_agent").str.to_lowercase().fill_null("") != pl.col("label_agent").str.to_lowercase()
+    )
+    step_off = pl.col("label_step").is_not_null() & (
+        pl.col("faulty_step").fill_null(-1) != pl.col("label_step")
+    )
+    return (
+        pl.when(~has_label | (pl.col("outcome") != "failed") | pl.col("run").is_null())
+        .then(pl.lit(NO_LABEL))
+        .when(agent_off | step_off)
+        .then(pl.lit(DISAGREES))
+        .otherwise(pl.lit(AGREES))
+    )
 
 
 def failure_frame(audits: pl.DataFrame, trajectories: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -119,17 +183,24 @@ def failure_frame(audits: pl.DataFrame, trajectories: pl.DataFrame | None = None
         pl.col("producer").alias("policy"),
         "cost_usd",
     )
+    info_columns = ["study", "n_steps", "label_agent", "label_step"]
     if trajectories is None or trajectories.height == 0:
-        return verdicts.with_columns(pl.lit(None, pl.String).alias("study")).select(FAILURE_COLUMNS.names())
-    info = trajectories.unique("trajectory_id", keep="first").select("trajectory_id", "study")
-    verdicts = verdicts.join(info, on="trajectory_id", how="left")
-    others = (
-        trajectories.join(audits.select("trajectory_id").unique(), on="trajectory_id", how="anti")
-        .select(
+        verdicts = verdicts.with_columns(
+            pl.lit(None, pl.String).alias("study"),
+            pl.lit(None, pl.Int64).alias("n_steps"),
+            pl.lit(None, pl.String).alias("label_agent"),
+            pl.lit(None, pl.Int64).alias("label_step"),
+        )
+        others = None
+    else:
+        info = trajectories.unique("trajectory_id", keep="first").select("trajectory_id", *info_columns)
+        verdicts = verdicts.join(info, on="trajectory_id", how="left")
+        others = trajectories.join(
+            audits.select("trajectory_id").unique(), on="trajectory_id", how="anti"
+        ).select(
             pl.lit(None, pl.String).alias("run"),
             "trajectory_id",
             "task_id",
-            "study",
             "file",
             pl.col("harness").fill_null("?"),
             pl.col("model").fill_null("?"),
@@ -146,10 +217,21 @@ def failure_frame(audits: pl.DataFrame, trajectories: pl.DataFrame | None = None
             pl.lit(None, pl.Int64).alias("evidence"),
             pl.lit(None, pl.String).alias("policy"),
             pl.lit(None, pl.Float64).alias("cost_usd"),
+            *info_columns,
         )
-        .cast(dict(FAILURE_COLUMNS))  # type: ignore[arg-type]
+    frames = [verdicts] if others is None else [verdicts, others]
+    rows = pl.concat(
+        [f.cast({k: v for k, v in FAILURE_COLUMNS.items() if k in f.columns}) for f in frames],  # type: ignore[arg-type]
+        how="diagonal_relaxed",
     )
-    return pl.concat([verdicts.select(FAILURE_COLUMNS.names()).cast(dict(FAILURE_COLUMNS)), others])  # type: ignore[arg-type]
+    return (
+        rows.with_columns(
+            _position(pl.col("faulty_step"), pl.col("n_steps")).alias("position"),
+            _agreement().alias("agreement"),
+        )
+        .select(FAILURE_COLUMNS.names())
+        .cast(dict(FAILURE_COLUMNS))
+    )  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -167,6 +249,7 @@ class FailureFilter:
     task_id: tuple[str, ...] = ()
     outcome: tuple[str, ...] = ()
     policy: tuple[str, ...] = ()
+    agreement: tuple[str, ...] = ()
 
 
 _FILTER_COLUMNS = {"category": "primary"}
@@ -195,6 +278,35 @@ def filter_options(frame: pl.DataFrame) -> dict[str, list[str]]:
         column = _FILTER_COLUMNS.get(item.name, item.name)
         options[item.name] = sorted(frame.get_column(column).drop_nulls().unique().to_list())
     return options
+
+
+def group_table(
+    frame: pl.DataFrame, by: str, categories: Sequence[str], *, percent: bool = False
+) -> pl.DataFrame:
+    """One row per value of ``by`` (largest first): its rows, then one column per category in
+    ``categories`` order holding the count (or, with ``percent``, the share of the group in %)."""
+    keyed = frame.with_columns(pl.col(by).cast(pl.String).fill_null("?"))
+    counts = keyed.group_by(by, "primary").len()
+    totals = keyed.group_by(by).len().rename({"len": "rows"})
+    present = [c for c in categories if c in set(counts.get_column("primary").to_list())]
+    wide = counts.pivot(on="primary", index=by, values="len") if counts.height else pl.DataFrame({by: []})
+    for category in present:
+        if category not in wide.columns:
+            wide = wide.with_columns(pl.lit(0).alias(category))
+    table = totals.join(wide.select(by, *present), on=by, how="left").with_columns(
+        [pl.col(c).fill_null(0) for c in present]
+    )
+    if percent:
+        table = table.with_columns([(100.0 * pl.col(c) / pl.col("rows")).round(1).alias(c) for c in present])
+    return table.sort(["rows", by], descending=[True, False]).select(by, "rows", *present)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that orders the digit runs of ``text`` as numbers (``t/2`` before ``t/10``)."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 def outcome_totals(table: pl.DataFrame) -> dict[str, float | int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import memex_audit as ma
+from memex_audit.analysis import coding_consistency
+from memex_audit.analysis._coding_reference import category_of_failure_type, label_consistent
 from memex_audit.auditor import detect_signals, verdict_from_signals
 from memex_audit.reading import coding_evidence
-from memex_audit.results import coding_consistency
-from memex_audit.results._coding_reference import category_of_failure_type, label_consistent
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Outcome, Step, ToolCall, Trajectory
 

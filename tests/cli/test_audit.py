@@ -85,7 +85,7 @@ def test_a_killed_audit_process_resumes_without_duplicates(tmp_path: Path) -> No
         "import os, sys\n"
         "from memex_audit.auditor import AuditRunner\n"
         "from memex_audit.loaders import load\n"
-        "from memex_audit.results import RunStore\n"
+        "from memex_audit.runs import RunStore\n"
         "from memex_audit.taxonomy import load_taxonomy\n"
         "done = []\n"
         "def die(key):\n"

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from memex_audit.auditor import AuditReport, Producer, TrajectoryRef
-from memex_audit.errors import UsageError
-from memex_audit.results._audit_agreement import (
+from memex_audit.analysis._audit_agreement import (
     attribution_agreement,
     audit_agreement,
     category_agreement,
@@ -16,7 +14,9 @@ from memex_audit.results._audit_agreement import (
     read_label_file,
     split_of,
 )
-from memex_audit.results._audit_summary import audit_frame, breakdown_table, summarize_audit
+from memex_audit.analysis._audit_summary import audit_frame, breakdown_table, summarize_audit
+from memex_audit.auditor import AuditReport, Producer, TrajectoryRef
+from memex_audit.errors import UsageError
 from memex_audit.trajectory import HumanLabel
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from memex_audit.aggregator import AggregateTaskResult, Aggregation, ScalingPoint
-from memex_audit.results._aggregate_summary import (
+from memex_audit.analysis._aggregate_summary import (
     aggregate_accuracy_frame,
     aggregate_scaling_frame,
     aggregate_tasks_frame,

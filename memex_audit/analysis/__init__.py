@@ -1,0 +1,57 @@
+"""Analysis over run folders: audit summaries and breakdowns, agreement with human or reference
+labels, coding-run consistency with their grading evidence, best-of-N tables. Reads runs and the
+stock agents' report models; writes exports only through the run folder it is given."""
+
+from memex_audit.analysis._aggregate_summary import (
+    aggregate_accuracy_frame,
+    aggregate_scaling_frame,
+    aggregate_tasks_frame,
+    write_aggregate_exports,
+)
+from memex_audit.analysis._audit_agreement import (
+    AuditAgreement,
+    audit_agreement,
+    category_agreement,
+    cohen_kappa,
+    labels_from_trajectories,
+    read_id_list,
+    read_label_file,
+    split_of,
+)
+from memex_audit.analysis._audit_summary import (
+    RunAuditSummary,
+    audit_frame,
+    breakdown_table,
+    category_counts,
+    summarize_audit,
+)
+from memex_audit.analysis._coding_reference import (
+    CodingConsistency,
+    coding_consistency,
+    coding_reference_labels,
+    read_failure_analyses,
+)
+
+__all__ = [
+    "AuditAgreement",
+    "CodingConsistency",
+    "RunAuditSummary",
+    "aggregate_accuracy_frame",
+    "aggregate_scaling_frame",
+    "aggregate_tasks_frame",
+    "audit_agreement",
+    "audit_frame",
+    "breakdown_table",
+    "category_agreement",
+    "category_counts",
+    "coding_consistency",
+    "coding_reference_labels",
+    "cohen_kappa",
+    "labels_from_trajectories",
+    "read_failure_analyses",
+    "read_id_list",
+    "read_label_file",
+    "split_of",
+    "summarize_audit",
+    "write_aggregate_exports",
+]
