@@ -53,20 +53,29 @@ class RunState:
         """
         if self.budget.exhausted:
             raise Stop("budget", f"budget spent before turn {self.turns + 1}: {self.budget.status()}")
+        try:
+            reserved = self.budget.reserve(request)
+        except BudgetExceeded as exc:
+            raise Stop("budget", f"budget would be passed at turn {self.turns + 1}: {exc}") from exc
         started_at, started = now(), time.perf_counter()
         try:
             response = await self.agent.model.complete(request)
         except BudgetExceeded as exc:
+            self.budget.settle(reserved, None)
             raise Stop("budget", str(exc)) from exc
         except ModelError as exc:
+            self.budget.settle(reserved, None)
             self._record_failure(f"ModelError: {exc}", started_at, started)
             raise Stop("error", f"model call failed: {exc}") from exc
-        except Exception as exc:  # a policy function's bug ends this run, not the caller's work
+        except BaseException as exc:  # a policy function's bug ends this run, not the caller's work
+            self.budget.settle(reserved, None)
+            if not isinstance(exc, Exception):
+                raise
             self._record_failure(f"{type(exc).__name__}: {exc}", started_at, started)
             raise Stop("error", f"model call failed: {type(exc).__name__}: {exc}") from exc
         self.turns += 1
         self.usage = self.usage + response.usage
-        self.budget.charge(response.usage)
+        self.budget.settle(reserved, response.usage)
         return response
 
     def start_conversation(self, system: str, first: str) -> list[ChatMessage]:

@@ -28,7 +28,7 @@ from memex_audit.auditor._scope import (
     sources_used,
 )
 from memex_audit.auditor._signals import answer_text, detect_signals
-from memex_audit.llm import LLMClient, estimate_cost, estimate_tokens
+from memex_audit.llm import LLMClient, ModelPrice, estimate_cost, estimate_tokens, worst_case_cost
 from memex_audit.reading import coding_evidence
 from memex_audit.runs import RunError, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
 from memex_audit.taxonomy import Taxonomy
@@ -219,10 +219,15 @@ class AuditRunner:
         model: The LLM to audit with; ``None`` runs the offline policy.
         concurrency: How many trajectories are audited at once.
         max_cost_usd: Stop starting new audits once this much has been spent (in-flight ones finish).
-        kernel: ``inprocess`` or ``subprocess`` (isolation for model-written code).
+        kernel: ``inprocess`` or ``subprocess`` (isolation for model-written code); ``None``:
+            subprocess for a model, in-process for the offline policy.
         max_turns: Agent turns allowed per trajectory.
         on_progress: Called after each trajectory with the run's progress.
         after_result: Called with each key once its result is stored (a hook for tests and tools).
+        price: The model's price at its endpoint; under ``max_cost_usd`` each call reserves its
+            worst-case cost at this price before it is sent, so concurrency cannot overshoot.
+        allow_unpriced: Run under ``max_cost_usd`` although the price is unknown (the cap then only
+            stops new audits once known costs reach it).
     """
 
     def __init__(
@@ -232,26 +237,31 @@ class AuditRunner:
         model: LLMClient | None = None,
         concurrency: int = 4,
         max_cost_usd: float | None = None,
-        kernel: Literal["inprocess", "subprocess"] = "inprocess",
+        kernel: Literal["inprocess", "subprocess"] | None = None,
         max_turns: int = 20,
         on_progress: Callable[[AuditProgress], None] | None = None,
         after_result: Callable[[str], None] | None = None,
+        price: ModelPrice | None = None,
+        allow_unpriced: bool = False,
     ) -> None:
         self.taxonomy = taxonomy
         self.model: LLMClient = model if model is not None else OfflineAuditPolicy()
         self.concurrency = max(1, concurrency)
         self.max_cost_usd = max_cost_usd
-        self.kernel: Literal["inprocess", "subprocess"] = kernel
+        # Model-written code is untrusted: a model run defaults to the subprocess kernel.
+        offline_policy = isinstance(self.model, OfflineAuditPolicy)
+        self.kernel: Literal["inprocess", "subprocess"] = kernel or (
+            "inprocess" if offline_policy else "subprocess"
+        )
         self.max_turns = max_turns
         self.on_progress = on_progress
         self.after_result = after_result
         self.offline = isinstance(self.model, OfflineAuditPolicy)
         self._instructions = auditor_instructions(taxonomy)
         self._groups: dict[int, tuple[TaskGroup, TaskGroup]] = {}
-        # One budget shared by every agent run, so audits in flight also stop when it is spent.
-        self._budget = (
-            Budget(max_cost_usd=max_cost_usd) if max_cost_usd is not None and not self.offline else None
-        )
+        self.price = price
+        self.allow_unpriced = allow_unpriced
+        self._budget: Budget | None = None
 
     def _label_free(self, group: TaskGroup) -> TaskGroup:
         """The group without human labels, made once per task and shared by its audits (read-only)."""
@@ -277,6 +287,14 @@ class AuditRunner:
         results appended as they finish, ``finalize`` (exports) called once at the end, also when
         the run is interrupted.
         """
+        if self.max_cost_usd is not None and not self.offline:
+            # One budget shared by every agent run and continued from the folder's ledger.
+            self._budget = Budget(
+                max_cost_usd=self.max_cost_usd,
+                spent_usd=store.spent_usd(),
+                worst_case=lambda request: worst_case_cost(request, self.price),
+                allow_unpriced=self.allow_unpriced,
+            )
         audit_units, _ = plan_audit(trajectories)
         units = [
             Unit(

@@ -13,6 +13,20 @@ import polars as pl
 import typer
 from rich.table import Table
 
+from memex_audit.analysis._audit_agreement import (
+    AuditAgreement,
+    audit_agreement,
+    labels_from_trajectories,
+    read_id_list,
+    read_label_file,
+    split_of,
+)
+from memex_audit.analysis._audit_summary import audit_frame, breakdown_table, summarize_audit
+from memex_audit.analysis._coding_reference import (
+    coding_consistency,
+    coding_reference_labels,
+    read_failure_analyses,
+)
 from memex_audit.auditor import (
     AuditEstimate,
     AuditProgress,
@@ -36,22 +50,8 @@ from memex_audit.cli._model import (
 )
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient, batch_price, estimate_cost
+from memex_audit.llm import LLMClient, ModelPrice, batch_price, estimate_cost, register_price
 from memex_audit.loaders import load
-from memex_audit.analysis._audit_agreement import (
-    AuditAgreement,
-    audit_agreement,
-    labels_from_trajectories,
-    read_id_list,
-    read_label_file,
-    split_of,
-)
-from memex_audit.analysis._audit_summary import audit_frame, breakdown_table, summarize_audit
-from memex_audit.analysis._coding_reference import (
-    coding_consistency,
-    coding_reference_labels,
-    read_failure_analyses,
-)
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
@@ -71,6 +71,22 @@ def _model_client(
     if spec.offline:
         return OfflineAuditPolicy()
     return build_client(spec, cache=cache, temperature=temperature, batch=batch)
+
+
+def parse_price(text: str) -> ModelPrice:
+    """``IN/OUT`` (USD per million input and output tokens) as a price.
+
+    Raises:
+        UsageError: The text is not two non-negative numbers separated by a slash.
+    """
+    parts = text.split("/")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2 or any(v < 0 for v in values):
+        raise UsageError(f"--price {text!r}: give IN/OUT in USD per million tokens, e.g. 3/15")
+    return ModelPrice(input=values[0], output=values[1])
 
 
 def _print_estimate(estimate: AuditEstimate) -> None:
@@ -129,8 +145,16 @@ def audit(
         None, "--max-cost", help="Stop starting new audits once this many US dollars are spent."
     ),
     max_turns: int = typer.Option(20, "--max-turns", min=1, help="Agent turns allowed per trajectory."),
-    kernel: str = typer.Option(
-        "inprocess", "--kernel", help="Where agent code runs: inprocess, or subprocess (isolated, killable)."
+    price: str | None = typer.Option(
+        None, "--price", help="The model's price as IN/OUT in USD per million tokens (e.g. 0.5/1.5)."
+    ),
+    allow_unpriced: bool = typer.Option(
+        False, "--allow-unpriced", help="Run under --max-cost although the model's price is unknown."
+    ),
+    kernel: str | None = typer.Option(
+        None,
+        "--kernel",
+        help="Where agent code runs: inprocess, or subprocess (isolated, killable; the default with a model).",
     ),
     glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
     format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
@@ -147,7 +171,7 @@ def audit(
     Groups trajectories by task and audits each failed one with its siblings in scope (human labels removed). Rerunning the same command on the same --out folder skips what is done. Prints the breakdown of primary categories by harness and by model at the end.
     """
     existing_path(path)
-    if kernel not in ("inprocess", "subprocess"):
+    if kernel not in (None, "inprocess", "subprocess"):
         raise fail("--kernel must be inprocess or subprocess")
     with user_errors():
         tax = load_taxonomy(taxonomy)
@@ -163,6 +187,8 @@ def audit(
             err_console.print(
                 f"{len(loaded.errors)} files or records could not be read (see `memex-audit info`)"
             )
+        if price is not None:
+            register_price(resolve_spec(model, base_url).name, parse_price(price))
         spec = resolve_spec(model, base_url)
         if dry_run:
             done: set[str] = set()
@@ -172,12 +198,17 @@ def audit(
             estimate = estimate_audit(units, tax, target, done=done, not_failed=not_failed)
             if not spec.offline:  # priced at this endpoint: an unknown price stays unknown
                 tokens = Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
-                price = batch_price(spec.price) if batch and spec.price is not None else spec.price
-                cost = estimate_cost(spec.name, tokens, price=price) if price is not None else None
+                listed = batch_price(spec.price) if batch and spec.price is not None else spec.price
+                cost = estimate_cost(spec.name, tokens, price=listed) if listed is not None else None
                 estimate = dataclasses.replace(estimate, cost_usd=cost)
                 console.print(f"model: {spec.describe()}", highlight=False)
             _print_estimate(estimate)
             return
+        if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
+            raise UsageError(
+                f"--max-cost cannot be kept for {spec}: its price at this endpoint is unknown; give it with "
+                "--price IN/OUT (USD per million tokens) or pass --allow-unpriced"
+            )
         client = _model_client(model, base_url, cache=cache, temperature=temperature, batch=batch)
         if not spec.offline:
             console.print(f"model: {spec.describe()}", highlight=False)
@@ -233,6 +264,8 @@ def audit(
                 model=client,
                 concurrency=concurrency,
                 max_cost_usd=max_cost,
+                price=batch_price(spec.price) if batch and spec.price is not None else spec.price,
+                allow_unpriced=allow_unpriced,
                 kernel=kernel,  # type: ignore[arg-type]
                 max_turns=max_turns,
                 on_progress=on_progress,
@@ -484,6 +517,11 @@ def show(
     fmt: Literal["text", "json"] = format  # type: ignore[assignment]
     with user_errors():
         store = RunStore.read(run_dir)
+        if store.kind == "check":  # findings of user checks (memex-audit check); --category filters labels
+            from memex_audit.cli._check import print_check_run
+
+            print_check_run(store, fmt, label=category)
+            return
         reports = store.read_results(AuditReport)
         errors = store.read_errors()
     if category is not None:

@@ -33,6 +33,7 @@ from memex_audit.llm._pricing import (
     price_for,
     price_for_endpoint,
     register_price,
+    worst_case_cost,
 )
 from memex_audit.llm._protocol import LLMClient
 from memex_audit.llm._retry import RetryPolicy
@@ -71,4 +72,5 @@ __all__ = [
     "price_for_endpoint",
     "register_price",
     "request_key",
+    "worst_case_cost",
 ]

@@ -261,3 +261,22 @@ def estimate_cost(model: str, usage: Usage, *, price: ModelPrice | None = None) 
         + usage.output_tokens * price.output
     )
     return micro_usd / 1_000_000
+
+
+def worst_case_cost(request: object, price: ModelPrice | None) -> float | None:
+    """The most one request can cost: its whole prompt at the (uncached) input price plus its
+    ``max_tokens`` at the output price; ``None`` when the price is unknown.
+
+    A budget reserves this before the request is sent, so concurrent calls cannot overshoot a cap.
+    The prompt is counted with ``estimate_tokens`` and rounded up by a fifth, to stay on the safe
+    side of the provider's own count.
+    """
+    from memex_audit.llm._tokens import estimate_tokens
+    from memex_audit.llm._types import LLMRequest
+
+    if price is None or not isinstance(request, LLMRequest):
+        return None
+    prompt = estimate_tokens(request.system) + sum(estimate_tokens(m.text()) for m in request.messages)
+    prompt = int(prompt * 1.2) + 16
+    usage = Usage(input_tokens=prompt, output_tokens=request.max_tokens)
+    return estimate_cost("", usage, price=price)

@@ -6,6 +6,7 @@ Layout of a run folder::
     results.jsonl       one {"key", "record"} line per finished unit (a trajectory audited, a task aggregated)
     errors.jsonl        one RunError per failed unit, with its cause
     agent_runs.jsonl    every agent run, recorded as a native Trajectory
+    ledger.jsonl        what each unit spent, so a cost cap holds across reruns
     *.parquet, *.json   exports, written to a temporary name and renamed into place
 
 Each line is written whole, flushed and fsynced before the next unit starts, so a run that is killed
@@ -302,6 +303,22 @@ class RunStore:
     def append_error(self, error: RunError) -> None:
         """Record a failed unit with its cause."""
         self._append("errors.jsonl", error.model_dump_json().encode())
+
+    def append_spend(self, key: str, cost_usd: float | None) -> None:
+        """Record what a unit spent in the folder's ledger (``ledger.jsonl``), which every rerun of
+        the run continues: a cost cap holds across resumes."""
+        self._append(
+            "ledger.jsonl",
+            orjson.dumps({"key": key, "cost_usd": cost_usd, "at": datetime.now(UTC).isoformat()}),
+        )
+
+    def spent_usd(self) -> float:
+        """What every invocation of this run has spent so far (known prices only)."""
+        total = 0.0
+        for _, obj in _iter_lines(self.root / "ledger.jsonl"):
+            if isinstance(obj, dict) and isinstance(obj.get("cost_usd"), int | float):
+                total += float(obj["cost_usd"])
+        return total
 
     def append_run_trajectory(self, trajectory: Trajectory) -> None:
         """Record an agent run as a native trajectory (loadable with ``memex_audit.load``)."""

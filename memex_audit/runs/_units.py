@@ -110,7 +110,8 @@ class UnitRunner:
     Args:
         store: The run folder.
         concurrency: Units in flight at once.
-        max_cost_usd: Start no unit once this much has been spent (units in flight finish).
+        max_cost_usd: Start no unit once this much has been spent, counting what earlier invocations
+            of the same run spent (the folder's ledger); units in flight finish.
         on_progress: Called after each unit.
         after_result: Called with each key once its result is stored.
         finalize: Called once at the end (exports), whatever the outcome.
@@ -145,6 +146,7 @@ class UnitRunner:
         """Do every unit the run folder does not have yet, then finalize."""
         started = time.perf_counter()
         done_keys = self.store.done_keys()
+        spent_before = self.store.spent_usd() if self.max_cost_usd is not None else 0.0
         pending = [u for u in units if u.key not in done_keys]
         outcome = RunOutcome(total=len(units), skipped=len(units) - len(pending))
         queue: asyncio.Queue[Unit[P]] = asyncio.Queue()
@@ -152,7 +154,7 @@ class UnitRunner:
             queue.put_nowait(unit)
 
         def over_budget() -> bool:
-            return self.max_cost_usd is not None and outcome.cost_usd >= self.max_cost_usd
+            return self.max_cost_usd is not None and spent_before + outcome.cost_usd >= self.max_cost_usd
 
         async def worker() -> None:
             while not queue.empty():
@@ -222,6 +224,8 @@ class UnitRunner:
         if result.cost_usd is None:
             outcome.unknown_cost = True
         outcome.cost_usd += result.cost_usd or 0.0
+        if result.cost_usd is None or result.cost_usd > 0:
+            self.store.append_spend(unit.key, result.cost_usd)
         if result.record is not None and result.error is None:
             self.store.append_result(unit.key, result.record)
             outcome.done += 1

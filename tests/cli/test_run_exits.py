@@ -87,3 +87,15 @@ def test_a_second_writer_is_refused_by_name(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_cost_cap_over_an_unpriced_model_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    args = ["audit", str(_folder(tmp_path)), "--out", str(run), "--max-cost", "0.01"]
+    local = ["--model", "openai:my-local-model", "--base-url", "http://127.0.0.1:9/v1"]
+    result = runner.invoke(app, [*args, *local])
+    assert result.exit_code == 2
+    assert "price at this endpoint is unknown" in result.output and "--allow-unpriced" in result.output
+    assert not run.exists()
+    bad = runner.invoke(app, [*args, *local, "--price", "cheap"])
+    assert bad.exit_code == 2 and "IN/OUT" in bad.output
