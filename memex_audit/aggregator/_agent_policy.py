@@ -16,6 +16,7 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
+from memex_audit.agent import Budget
 from memex_audit.aggregator._baselines import keys_for
 from memex_audit.aggregator._blind import blind_group
 from memex_audit.aggregator._keys import KeyConfig, cluster_keys, key_of, keys_match
@@ -103,6 +104,7 @@ async def aggregate_with_agent(
     config: KeyConfig | None = None,
     *,
     max_turns: int = 20,
+    budget: Budget | None = None,
 ) -> tuple[Aggregation, Trajectory | None]:
     """Aggregate one task through the agent loop; returns the aggregation and the agent's run.
 
@@ -111,6 +113,7 @@ async def aggregate_with_agent(
         model: The LLM to run; ``None`` runs the offline verifier policy.
         config: How answers are keyed (the agent's helpers use the default).
         max_turns: Turn limit of the agent.
+        budget: A cost budget shared with other aggregations (model runs only).
     """
     from memex_audit.agent import Agent
 
@@ -124,6 +127,8 @@ async def aggregate_with_agent(
         tools=scope_tools(),
         max_turns=2 if offline else max_turns,
         name="aggregator",
+        kernel="inprocess" if offline else "subprocess",  # model-written code runs isolated
+        budget=None if offline else budget,
     )
     run = await agent.run(
         aggregation_task_text(blind),

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from memex_audit.agent import Budget
 from memex_audit.aggregator._agent_policy import aggregate_with_agent
 from memex_audit.aggregator._evaluate import DEFAULT_MAX_SUBSETS, aggregate_task
 from memex_audit.aggregator._keys import KeyConfig
 from memex_audit.aggregator._models import Aggregation
-from memex_audit.errors import BudgetExceeded, ModelError
-from memex_audit.llm import LLMClient
+from memex_audit.llm import LLMClient, ModelPrice, worst_case_cost
 from memex_audit.runs import RunError, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
 from memex_audit.trajectory import TaskGroup
 
@@ -39,6 +39,7 @@ class AggregateRunOutcome:
         remaining: Tasks not attempted (budget).
         cost_usd: What the LLM aggregator spent (known prices only).
         unknown_cost: Some task's cost was unknown.
+        llm_failed: Tasks whose LLM aggregation failed (their offline results are kept).
     """
 
     tasks: int = 0
@@ -50,6 +51,7 @@ class AggregateRunOutcome:
     remaining: int = 0
     cost_usd: float = 0.0
     unknown_cost: bool = False
+    llm_failed: int = 0
 
 
 def agent_loop_available() -> bool:
@@ -75,6 +77,9 @@ async def aggregate_groups(
     on_task: Callable[[str, str], None] | None = None,
     concurrency: int = 1,
     max_cost_usd: float | None = None,
+    max_turns: int = 20,
+    price: ModelPrice | None = None,
+    allow_unpriced: bool = False,
     finalize: Callable[[RunStore], None] | None = None,
 ) -> AggregateRunOutcome:
     """Aggregate every task of ``groups`` not yet done in ``store``, on the unit runner.
@@ -91,7 +96,11 @@ async def aggregate_groups(
         use_agent: Run the verifier through the agent loop (when it is installed).
         on_task: Called with each task id and ``done``, ``skipped`` or ``failed``.
         concurrency: Tasks aggregated at once.
-        max_cost_usd: Start no task once the LLM aggregator has spent this much.
+        max_cost_usd: The LLM aggregator's cost cap, over every rerun of the folder: each model call
+            reserves its worst-case cost at ``price`` first (see ``memex_audit.agent.Budget``).
+        max_turns: Turn limit of the LLM aggregator per task.
+        price: The model's price at its endpoint.
+        allow_unpriced: Run under ``max_cost_usd`` although the price is unknown.
         finalize: Called once at the end (the exports), also when the run is interrupted.
     """
     cfg = config or KeyConfig()
@@ -109,37 +118,41 @@ async def aggregate_groups(
             if unit.key in done_before:
                 on_task(unit.key, "skipped")
 
+    budget = None
+    if model is not None and max_cost_usd is not None:
+        # One budget for every LLM aggregation, continued from the folder's ledger.
+        budget = Budget(
+            max_cost_usd=max_cost_usd,
+            spent_usd=store.spent_usd(),
+            worst_case=lambda request: worst_case_cost(request, price),
+            allow_unpriced=allow_unpriced,
+        )
+
     async def work(unit: Unit[TaskGroup]) -> UnitDone:
         group = unit.payload
         runs = []
         extra: dict[str, Aggregation] = {}
         cost: float | None = 0.0
-        try:
-            if through_agent:
-                verifier, run = await aggregate_with_agent(group, None, cfg)
-                if run is not None:
-                    runs.append(run)
-                extra["verifier"] = verifier
-            if model is not None:
-                llm, run = await aggregate_with_agent(group, model, cfg)
-                if run is not None:
-                    runs.append(run)
-                    cost = run.usage.cost_usd
-                if llm.error is not None:
-                    raise ModelError(llm.error)
-                extra["llm"] = llm
-        except (ModelError, TimeoutError) as exc:
-            # retried on resume: the model may be back, the budget raised
-            kind = "budget" if isinstance(exc, BudgetExceeded) else "model"
-            return UnitDone(
-                error=RunError(key=group.task_id, kind=kind, message=str(exc), final=False),
-                cost_usd=cost,
-                runs=runs,
-            )
+        partial: list[RunError] = []
+        if through_agent:
+            verifier, run = await aggregate_with_agent(group, None, cfg)
+            if run is not None:
+                runs.append(run)
+            extra["verifier"] = verifier
+        if model is not None:
+            llm, run = await aggregate_with_agent(group, model, cfg, max_turns=max_turns, budget=budget)
+            if run is not None:
+                runs.append(run)
+                cost = run.usage.cost_usd
+            extra["llm"] = llm
+            if llm.error is not None:
+                # the offline policies' results are kept; the model step's failure is recorded beside them
+                kind = "budget" if "budget" in llm.error else "model"
+                partial.append(RunError(key=group.task_id, kind=kind, message=f"LLM aggregator: {llm.error}"))
         result = await asyncio.to_thread(
             aggregate_task, group, cfg, extra=extra, scaling=scaling, max_subsets=max_subsets, seed=seed
         )
-        return UnitDone(record=result, cost_usd=cost, runs=runs)
+        return UnitDone(record=result, cost_usd=cost, runs=runs, partial=partial)
 
     def progress(p: UnitProgress) -> None:
         if on_task is not None:
@@ -154,6 +167,7 @@ async def aggregate_groups(
         done=ran.done,
         skipped=ran.skipped,
         failed=ran.errors,
+        llm_failed=ran.partial,
         through_agent=through_agent,
         stopped=ran.stopped,
         remaining=ran.remaining,

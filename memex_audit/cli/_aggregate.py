@@ -15,6 +15,12 @@ from memex_audit.aggregator import AggregateTaskResult, AnswerConfig, KeyConfig
 from memex_audit.aggregator._evaluate import pairwise_by_policy
 from memex_audit.aggregator._models import PairwiseSeparation
 from memex_audit.aggregator._run import aggregate_groups
+from memex_audit.analysis._aggregate_summary import (
+    aggregate_accuracy_frame,
+    aggregate_scaling_frame,
+    aggregate_tasks_frame,
+    write_aggregate_exports,
+)
 from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
 from memex_audit.cli._model import (
     BASE_URL_HELP,
@@ -24,19 +30,14 @@ from memex_audit.cli._model import (
     MODEL_HELP,
     TEMPERATURE_HELP,
     build_client,
+    parse_price,
     record_model_settings,
     resolve_spec,
 )
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient
+from memex_audit.llm import LLMClient, batch_price, register_price
 from memex_audit.loaders import load
-from memex_audit.analysis._aggregate_summary import (
-    aggregate_accuracy_frame,
-    aggregate_scaling_frame,
-    aggregate_tasks_frame,
-    write_aggregate_exports,
-)
 from memex_audit.runs import RunStore
 
 
@@ -97,9 +98,18 @@ def aggregate(
         "--max-cost",
         help="Stop starting new tasks once the LLM aggregator has spent this many US dollars.",
     ),
+    max_turns: int = typer.Option(20, "--max-turns", min=1, help="Turns of the LLM aggregator per task."),
+    price: str | None = typer.Option(
+        None, "--price", help="The model's price as IN/OUT in USD per million tokens (e.g. 0.5/1.5)."
+    ),
+    allow_unpriced: bool = typer.Option(
+        False, "--allow-unpriced", help="Run under --max-cost although the model's price is unknown."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
     fail_on_error: bool = typer.Option(
-        False, "--fail-on-error", help="Exit with status 1 when any task could not be aggregated."
+        False,
+        "--fail-on-error",
+        help="Exit with status 1 when any task could not be aggregated or its LLM aggregation failed.",
     ),
 ) -> None:
     """Aggregate the rollouts of every task: majority, summary-only, the verifier (and an LLM).
@@ -123,7 +133,14 @@ def aggregate(
         "seed": seed,
     }
     with user_errors():
+        if price is not None:
+            register_price(resolve_spec(model, base_url).name, parse_price(price))
         spec = resolve_spec(model, base_url)
+        if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
+            raise UsageError(
+                f"--max-cost cannot be kept for {spec}: its price at this endpoint is unknown; give it with "
+                "--price IN/OUT (USD per million tokens) or pass --allow-unpriced"
+            )
         run_config["model"] = None if spec.offline else str(spec)
         client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
         if not spec.offline:
@@ -159,6 +176,9 @@ def aggregate(
                         on_task=lambda _task, _status: progress.advance(bar),
                         concurrency=concurrency,
                         max_cost_usd=max_cost,
+                        max_turns=max_turns,
+                        price=batch_price(spec.price) if batch and spec.price is not None else spec.price,
+                        allow_unpriced=allow_unpriced,
                         finalize=write_aggregate_exports,
                     )
                 )
@@ -181,6 +201,7 @@ def aggregate(
                     "done": outcome.done,
                     "skipped": outcome.skipped,
                     "failed": outcome.failed,
+                    "llm_failed": outcome.llm_failed,
                     "remaining": outcome.remaining,
                     "stopped": outcome.stopped,
                     "cost_usd": outcome.cost_usd,
@@ -200,6 +221,12 @@ def aggregate(
             f"({len(loaded.errors)} load errors); verifier ran {how}. Results in {out}",
             highlight=False,
         )
+        if outcome.llm_failed:
+            err_console.print(
+                f"[bold yellow]the LLM aggregator failed on {outcome.llm_failed} tasks[/]; their offline results "
+                f"are kept and the causes are in {out / 'errors.jsonl'}",
+                highlight=False,
+            )
     if outcome.stopped == "budget":
         err_console.print(
             f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} tasks left; rerun with a higher "
@@ -207,8 +234,12 @@ def aggregate(
             highlight=False,
         )
         raise typer.Exit(3)
+    llm_failed = outcome.llm_failed if fail_on_error else 0
     exit_for_errors(
-        outcome.failed, outcome.done, fail_on_error=fail_on_error, errors_file=out / "errors.jsonl"
+        outcome.failed + llm_failed,
+        outcome.done - llm_failed,
+        fail_on_error=fail_on_error,
+        errors_file=out / "errors.jsonl",
     )
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 import typer
 
@@ -48,7 +52,70 @@ def streamlit_command(app_file: Path, port: int, address: str, browser: bool) ->
         "false" if browser else "true",
         "--browser.gatherUsageStats",
         "false",
+        # No "Deploy" button or developer menu: the app is a viewer of local runs.
+        "--client.toolbarMode",
+        "viewer",
+        # Page files are code, not notebooks: a bare string in one must not be printed on the page.
+        "--runner.magicEnabled",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
+
+
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals the ``memex-audit app`` process passes on to the Streamlit server it started."""
+STOP_GRACE_S = 10.0
+"""How long the server gets to stop after a forwarded signal before it is killed."""
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # Linux: if this process is killed outright (SIGKILL), the server gets SIGTERM instead of
+    # serving on alone.
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def serve(command: Sequence[str], env: dict[str, str]) -> int:
+    """Run the Streamlit server as a child and stop it with this process.
+
+    SIGINT, SIGTERM and SIGHUP sent to this process are forwarded to the server, which is waited
+    for (killed after ``STOP_GRACE_S``); on Linux the server also gets SIGTERM if this process dies
+    without a chance to forward anything. Returns the server's exit code (0 when stopped by a signal).
+    """
+    child = subprocess.Popen(
+        list(command), env=env, preexec_fn=_die_with_parent if sys.platform == "linux" else None
+    )
+    stopping: list[int] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED_SIGNALS}
+    deadline: float | None = None
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping and deadline is None:
+                    deadline = time.monotonic() + STOP_GRACE_S
+                if deadline is not None and time.monotonic() > deadline:
+                    child.kill()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return 0 if stopping else code
 
 
 @app.command("app")
@@ -101,9 +168,6 @@ def app_command(
         )
         return
     console.print(f"serving on http://{address}:{port} (Ctrl-C stops it)", highlight=False)
-    try:
-        code = subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        code = 0
+    code = serve(command, env)
     if code:
         raise typer.Exit(code)

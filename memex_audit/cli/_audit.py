@@ -45,12 +45,13 @@ from memex_audit.cli._model import (
     MODEL_HELP,
     TEMPERATURE_HELP,
     build_client,
+    parse_price,
     record_model_settings,
     resolve_spec,
 )
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient, ModelPrice, batch_price, estimate_cost, register_price
+from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
 from memex_audit.loaders import load
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
@@ -71,22 +72,6 @@ def _model_client(
     if spec.offline:
         return OfflineAuditPolicy()
     return build_client(spec, cache=cache, temperature=temperature, batch=batch)
-
-
-def parse_price(text: str) -> ModelPrice:
-    """``IN/OUT`` (USD per million input and output tokens) as a price.
-
-    Raises:
-        UsageError: The text is not two non-negative numbers separated by a slash.
-    """
-    parts = text.split("/")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 2 or any(v < 0 for v in values):
-        raise UsageError(f"--price {text!r}: give IN/OUT in USD per million tokens, e.g. 3/15")
-    return ModelPrice(input=values[0], output=values[1])
 
 
 def _print_estimate(estimate: AuditEstimate) -> None:

@@ -10,8 +10,13 @@ import typer
 from rich.table import Table
 
 from memex_audit.cli._app import app, console, existing_path, fail, file_progress, user_errors
-from memex_audit.loaders import LoadResult, iter_files, load, registered_formats, write_jsonl
+from memex_audit.loaders import STDIN, LoadResult, iter_files, load, registered_formats, write_jsonl
 from memex_audit.schemas import stale_schemas, write_schemas
+
+
+def input_path(path: Path) -> Path:
+    """Validate a rollout path argument: an existing file or folder, or ``-`` for standard input."""
+    return path if str(path) == STDIN else existing_path(path)
 
 
 def _load_with_progress(path: Path, glob: str | None, format: str | None) -> LoadResult:
@@ -39,17 +44,20 @@ def _counter_table(title: str, counts: Counter[str], limit: int) -> Table:
 
 @app.command()
 def info(
-    path: Path = typer.Argument(..., help="A rollout file or a folder (read recursively)."),
+    path: Path = typer.Argument(
+        ..., help="A rollout file, a folder (read recursively), or - for standard input."
+    ),
     glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
     format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
     limit: int = typer.Option(15, help="Rows to show per table."),
     as_json: bool = typer.Option(False, "--json", help="Print the counts and errors as JSON."),
 ) -> None:
-    """Count trajectories by task, model, harness, outcome and format; then list load errors.
+    """Count trajectories by task, model, harness, outcome and format; then list load errors and warnings.
 
     Exits 0 even when some files could not be read: each one is listed with file, line and reason.
+    Compressed files (.gz, .zst) are read as the file they hold.
     """
-    existing_path(path)
+    input_path(path)
     with user_errors():
         result = _load_with_progress(path, glob, format)
     trajs = result.trajectories
@@ -68,13 +76,14 @@ def info(
             "skipped": result.skipped,
             "counts": {k: dict(v.most_common()) for k, v in counts.items()},
             "errors": [e.model_dump(mode="json") for e in result.errors],
+            "warnings": [w.model_dump(mode="json") for w in result.warnings],
         }
         typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
         return
     console.print(
         f"[bold]{len(trajs)}[/] trajectories of [bold]{len(counts['task'])}[/] tasks from "
         f"{len(result.files)} files ({len(result.skipped)} other files skipped, "
-        f"{len(result.errors)} load errors)",
+        f"{len(result.errors)} load errors, {len(result.warnings)} warnings)",
         highlight=False,
     )
     for key in ("format", "model", "harness", "outcome", "task"):
@@ -84,17 +93,30 @@ def info(
         console.print(f"\n[bold red]{len(result.errors)} load errors[/] (file:line (format): reason)")
         for error in result.errors:
             console.print(f"  {error}", highlight=False, markup=False, soft_wrap=True)
+    _print_warnings(result)
+
+
+def _print_warnings(result: LoadResult) -> None:
+    if result.warnings:
+        console.print(
+            f"\n[bold yellow]{len(result.warnings)} warnings[/]: loaded, but with nothing to read "
+            "(file:line (format): reason)"
+        )
+        for warning in result.warnings:
+            console.print(f"  {warning}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
 def convert(
-    path: Path = typer.Argument(..., help="A rollout file or folder in any supported format."),
+    path: Path = typer.Argument(
+        ..., help="A rollout file or folder in any supported format, or - for standard input."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="The native JSONL file to write."),
     glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
     format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
 ) -> None:
     """Write native JSONL (one trajectory per line) from whatever `load` reads."""
-    existing_path(path)
+    input_path(path)
     with user_errors():
         result = _load_with_progress(path, glob, format)
         written = write_jsonl(result.trajectories, out)
@@ -103,6 +125,7 @@ def convert(
         console.print(f"[bold red]{len(result.errors)} load errors[/] (not converted):")
         for error in result.errors:
             console.print(f"  {error}", highlight=False, markup=False, soft_wrap=True)
+    _print_warnings(result)
 
 
 @app.command()

@@ -14,7 +14,8 @@ from typing import Any
 
 from memex_audit.agent._code_loop import replay_key_request
 from memex_audit.agent._extract import STOP_SEQUENCES
-from memex_audit.llm import LLMClient
+from memex_audit.errors import UsageError
+from memex_audit.llm import LLMClient, ModelPrice
 from memex_audit.llm._spec import DEFAULT_TEMPERATURE, ModelSpec, client_for_spec, parse_model_spec
 from memex_audit.runs._store import RunModelSettings, RunStore
 
@@ -122,3 +123,19 @@ __all__ = [
     "record_model_settings",
     "resolve_spec",
 ]
+
+
+def parse_price(text: str) -> ModelPrice:
+    """``IN/OUT`` (USD per million input and output tokens) as a price.
+
+    Raises:
+        UsageError: The text is not two non-negative numbers separated by a slash.
+    """
+    parts = text.split("/")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2 or any(v < 0 for v in values):
+        raise UsageError(f"--price {text!r}: give IN/OUT in USD per million tokens, e.g. 3/15")
+    return ModelPrice(input=values[0], output=values[1])

@@ -54,12 +54,15 @@ class UnitDone:
         error: The failure to record (``None`` on success).
         cost_usd: What the unit spent; ``None`` when the price is unknown.
         runs: Agent runs to record in ``agent_runs.jsonl``.
+        partial: Failures of a part of the unit whose result is still kept (a model step that
+            failed beside offline results that did not), recorded in ``errors.jsonl``.
     """
 
     record: BaseModel | None = None
     error: RunError | None = None
     cost_usd: float | None = 0.0
     runs: Sequence[Trajectory] = ()
+    partial: Sequence[RunError] = ()
 
 
 @dataclass
@@ -86,6 +89,7 @@ class RunOutcome:
         errors: Units that failed in this invocation (recorded in ``errors.jsonl``).
         skipped: Units the run folder already had.
         remaining: Units not attempted (budget or interruption).
+        partial: Units kept with a result although a part of them failed (see ``UnitDone.partial``).
         stopped: ``complete``, ``budget`` (the cost budget was spent) or ``interrupted``.
         cost_usd: What this invocation spent (known prices only).
         unknown_cost: Some unit's cost was unknown.
@@ -97,6 +101,7 @@ class RunOutcome:
     errors: int = 0
     skipped: int = 0
     remaining: int = 0
+    partial: int = 0
     stopped: Stopped = "complete"
     cost_usd: float = 0.0
     unknown_cost: bool = False
@@ -226,6 +231,10 @@ class UnitRunner:
         outcome.cost_usd += result.cost_usd or 0.0
         if result.cost_usd is None or result.cost_usd > 0:
             self.store.append_spend(unit.key, result.cost_usd)
+        for failure in result.partial:
+            self.store.append_error(failure)
+        if result.partial:
+            outcome.partial += 1
         if result.record is not None and result.error is None:
             self.store.append_result(unit.key, result.record)
             outcome.done += 1

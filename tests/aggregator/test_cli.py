@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 from typer.testing import CliRunner
 
 from memex_audit.aggregator import AggregateTaskResult
@@ -93,3 +94,38 @@ def test_model_without_key_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["aggregate", str(data), "--out", str(tmp_path / "r"), "--model", "claude-x"])
     assert result.exit_code == 2
     assert "ANTHROPIC_API_KEY" in result.output
+
+
+def test_a_failed_llm_aggregation_keeps_the_offline_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    data = tmp_path / "rollouts.jsonl"
+    _write_rollouts(data)
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    run = tmp_path / "run"
+    args = [
+        "aggregate",
+        str(data),
+        "--out",
+        str(run),
+        "--no-scaling",
+        "--model",
+        "anthropic:claude-sonnet-4-6",
+    ]
+    result = runner.invoke(app, [*args, "--cache", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert "LLM aggregator failed on" in result.output
+    from memex_audit.aggregator import AggregateTaskResult
+    from memex_audit.runs import RunStore
+
+    store = RunStore.read(run)
+    results = store.read_results(AggregateTaskResult)
+    assert results and all("majority" in r.aggregations and "verifier" in r.aggregations for r in results)
+    assert all(r.aggregations["llm"].error for r in results)
+    assert {e.key for e in store.read_errors()} == {r.task_id for r in results}
+    strict = runner.invoke(
+        app, [*args, "--cache", str(cache), "--fail-on-error", "--out", str(tmp_path / "b")]
+    )
+    assert strict.exit_code == 1
