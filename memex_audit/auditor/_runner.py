@@ -9,6 +9,7 @@ where it stopped and never audits a trajectory twice.
 from __future__ import annotations
 
 import asyncio
+import os
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Set
@@ -84,10 +85,13 @@ class AuditUnit:
 def plan_audit(trajectories: Iterable[Trajectory]) -> tuple[list[AuditUnit], int]:
     """The failed trajectories to audit, grouped by task, and how many others were not failed.
 
-    The key of a unit is the trajectory id, or id@file#position when several trajectories share an id.
+    The key of a unit is the trajectory id, or ``id@file#position`` when several trajectories share
+    an id, with ``file`` relative to the folder all the input files share: the same data gives the
+    same keys however its path was spelled, so a resume never audits a trajectory twice.
     """
     groups = group_by_task(trajectories)
     ids = Counter(t.id for g in groups for t in g.trajectories)
+    file_key = _file_keys([t.source.file for g in groups for t in g.trajectories if t.source and t.source.file])
     units, other = [], 0
     for group in groups:
         for traj in group.trajectories:
@@ -97,9 +101,22 @@ def plan_audit(trajectories: Iterable[Trajectory]) -> tuple[list[AuditUnit], int
             key = traj.id
             if ids[traj.id] > 1:
                 src = traj.source
-                key = f"{traj.id}@{src.file if src else '?'}#{(src.position or src.line) if src else '?'}"
+                where = file_key.get(src.file, src.file) if src and src.file else "?"
+                key = f"{traj.id}@{where}#{(src.position or src.line) if src else '?'}"
             units.append(AuditUnit(key, group, traj))
     return units, other
+
+
+def _file_keys(files: list[str]) -> dict[str, str]:
+    """Each file as a path relative to the folder the files share (its name, for a single file)."""
+    unique = sorted(set(files))
+    if not unique:
+        return {}
+    resolved = {f: os.path.realpath(f) for f in unique}
+    common = os.path.commonpath(list(resolved.values()))
+    if len(unique) == 1 or common == resolved[unique[0]]:
+        common = os.path.dirname(common)
+    return {f: os.path.relpath(r, common) for f, r in resolved.items()}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,16 @@ from memex_audit.analysis._aggregate_summary import (
     aggregate_tasks_frame,
     write_aggregate_exports,
 )
-from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
+from memex_audit.cli._app import (
+    app,
+    clean,
+    console,
+    err_console,
+    existing_path,
+    fail,
+    file_progress,
+    user_errors,
+)
 from memex_audit.cli._model import (
     BASE_URL_HELP,
     BATCH_HELP,
@@ -144,7 +153,7 @@ def aggregate(
         run_config["model"] = None if spec.offline else str(spec)
         client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
         if not spec.offline:
-            console.print(f"model: {spec.describe()}", highlight=False)
+            console.print(f"model: {clean(spec.describe())}", highlight=False)
         _check_same_config(out, run_config)
         store = RunStore.open(out, "aggregate", run_config)  # type: ignore[arg-type]
         record_model_settings(
@@ -336,7 +345,7 @@ def _tasks_table(frame: pl.DataFrame, limit: int) -> Table:
         table.add_column(short[p], justify="right")
     table.add_column("verifier vs majority", overflow="fold")
     for row in frame.head(limit).iter_rows(named=True):
-        cells = [str(row["task_id"]), str(row["n_rollouts"])]
+        cells = [clean(row["task_id"]), str(row["n_rollouts"])]
         for p in policies:
             value = row[p]
             cells.append("-" if value is None else f"{value:.2f}" if p == "pass@1" else f"{value:.0f}")
@@ -367,7 +376,7 @@ def _cell(value: object, width: int = 48) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     text = str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return clean(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _check_same_config(out: Path, config: dict[str, object]) -> None:

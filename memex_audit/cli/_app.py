@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -51,9 +53,23 @@ console = Console(width=_width(sys.stdout))
 err_console = Console(stderr=True, width=_width(sys.stderr))
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(value: object) -> str:
+    """Data text made safe for a terminal: control characters (escape sequences that retitle the
+    window, clear the screen or recolour it) are shown as ``\\xNN`` instead of being obeyed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def clean(value: object) -> str:
+    """``plain`` text that is also safe inside rich markup (``[link=…]`` in data stays literal)."""
+    return escape(plain(value))
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error that says what to do and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {clean(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -36,7 +36,17 @@ from memex_audit.auditor import (
     estimate_audit,
     plan_audit,
 )
-from memex_audit.cli._app import app, console, err_console, existing_path, fail, file_progress, user_errors
+from memex_audit.cli._app import (
+    app,
+    clean,
+    console,
+    err_console,
+    existing_path,
+    fail,
+    file_progress,
+    plain,
+    user_errors,
+)
 from memex_audit.cli._model import (
     BASE_URL_HELP,
     BATCH_HELP,
@@ -53,7 +63,7 @@ from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
 from memex_audit.loaders import load
-from memex_audit.runs import RunStore
+from memex_audit.runs import RunStore, StorageError
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
 
@@ -91,9 +101,9 @@ def _frame_table(frame: pl.DataFrame, title: str) -> Table:
     table.add_column("category")
     values = [c[: -len(" n")] for c in frame.columns if c.endswith(" n")]
     for value in values:
-        table.add_column(value, justify="right")
+        table.add_column(clean(value), justify="right")
     for row in frame.iter_rows(named=True):
-        table.add_row(row["category"], *(f"{row[f'{v} n']} ({row[f'{v} %']:.1f}%)" for v in values))
+        table.add_row(clean(row["category"]), *(f"{row[f'{v} n']} ({row[f'{v} %']:.1f}%)" for v in values))
     return table
 
 
@@ -186,7 +196,7 @@ def audit(
                 listed = batch_price(spec.price) if batch and spec.price is not None else spec.price
                 cost = estimate_cost(spec.name, tokens, price=listed) if listed is not None else None
                 estimate = dataclasses.replace(estimate, cost_usd=cost)
-                console.print(f"model: {spec.describe()}", highlight=False)
+                console.print(f"model: {clean(spec.describe())}", highlight=False)
             _print_estimate(estimate)
             return
         if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
@@ -196,13 +206,39 @@ def audit(
             )
         client = _model_client(model, base_url, cache=cache, temperature=temperature, batch=batch)
         if not spec.offline:
-            console.print(f"model: {spec.describe()}", highlight=False)
+            console.print(f"model: {clean(spec.describe())}", highlight=False)
         if (out / "manifest.json").exists():
             previous = RunStore.read(out).manifest.config.get("taxonomy")
             if previous not in (None, tax.name):
                 raise UsageError(
                     f"{out} holds an audit with taxonomy {previous!r}; use another --out for {tax.name!r}"
                 )
+            finished = RunStore.read(out)
+            if {u.key for u in units} <= finished.done_keys():
+                # Nothing left to do: report what is there and write nothing (the folder may be read-only).
+                reports = finished.read_results(AuditReport)
+                if as_json:
+                    typer.echo(
+                        orjson.dumps(
+                            {
+                                "run": str(out),
+                                "audited": 0,
+                                "skipped": len(units),
+                                "errors": 0,
+                                "remaining": 0,
+                                "stopped": "complete",
+                                "primary": dict(Counter(r.primary for r in reports)),
+                            },
+                            option=orjson.OPT_INDENT_2,
+                        ).decode()
+                    )
+                else:
+                    console.print(
+                        f"audited 0 trajectories ({len(units)} already done, 0 errors): nothing left to do in {out}",
+                        highlight=False,
+                    )
+                    print_breakdown(reports, tax.category_ids)
+                return
         store = RunStore.open(
             out,
             kind="audit",
@@ -258,9 +294,9 @@ def audit(
             try:
                 outcome = asyncio.run(runner.run(loaded.trajectories, store, finalize=finalize))
             except KeyboardInterrupt:
-                finished = len(store.result_keys())
+                n_done = len(store.result_keys())
                 err_console.print(
-                    f"interrupted: {finished} trajectories done in {out}; rerun the same command to resume",
+                    f"interrupted: {n_done} trajectories done in {out}; rerun the same command to resume",
                     highlight=False,
                 )
                 raise typer.Exit(130) from None
@@ -333,7 +369,7 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
             table.add_column(column, justify="left" if column == "category" else "right")
         for s in cats.per_class:
             table.add_row(
-                s.category,
+                clean(s.category),
                 f"{s.precision:.3f}",
                 f"{s.recall:.3f}",
                 f"{s.f1:.3f}",
@@ -380,7 +416,7 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
         for column in ("label", "given", "consistent"):
             table.add_column(column, justify="left" if column == "label" else "right")
         for label, (given, consistent) in sorted(cod.by_label.items()):
-            table.add_row(label, str(given), str(consistent))
+            table.add_row(clean(label), str(given), str(consistent))
         console.print(table)
 
 
@@ -459,7 +495,11 @@ def eval_audit(
             ids=ids,
             coding=coding_consistency(in_split, trajectories) if trajectories else None,
         )
-        store.write_json("agreement.json" if split == "all" else f"agreement.{split_name}.json", agreement)
+        name = "agreement.json" if split == "all" else f"agreement.{split_name}.json"
+        try:
+            store.write_json(name, agreement)
+        except StorageError as exc:  # a read-only run folder still evaluates
+            err_console.print(f"[yellow]not saved:[/] {exc}", highlight=False)
     if as_json:
         typer.echo(agreement.model_dump_json(indent=2))
         return
@@ -529,8 +569,8 @@ def show(
     )
     for report in reports:
         typer.echo("")
-        typer.echo("\n".join(_report_text(report)))
+        typer.echo(plain("\n".join(_report_text(report))))
     if open_errors:
         typer.echo("\nerrors:")
         for error in open_errors:
-            typer.echo(f"  {error.key}: {error.kind}: {error.message}")
+            typer.echo(plain(f"  {error.key}: {error.kind}: {error.message}"))

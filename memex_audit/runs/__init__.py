@@ -7,7 +7,7 @@ resume, concurrency, a budget, progress and one finalize step. Nothing here know
 
 from memex_audit.runs._config import AggregateRunConfig, AuditRunConfig, CheckRunConfig, RunConfig
 from memex_audit.runs._lock import RunLock, RunLocked
-from memex_audit.runs._store import RunError, RunKind, RunManifest, RunModelSettings, RunStore
+from memex_audit.runs._store import RunError, RunKind, RunManifest, RunModelSettings, RunStore, StorageError
 from memex_audit.runs._units import RunOutcome, Unit, UnitDone, UnitProgress, UnitRunner
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "RunModelSettings",
     "RunOutcome",
     "RunStore",
+    "StorageError",
     "Unit",
     "UnitDone",
     "UnitProgress",

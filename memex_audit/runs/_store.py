@@ -20,6 +20,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -129,6 +130,24 @@ class _ResultLine(BaseModel):
     record: dict[str, Any]
 
 
+class StorageError(ResultsError):
+    """The run folder cannot be written (disk full, read-only, no permission); nothing recorded
+    before is lost."""
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an OS error while writing ``path`` into one clear ``StorageError``."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StorageError(
+            f"cannot write {path}: {reason}; nothing already recorded was lost — free space or fix "
+            "permissions, then rerun the same command to resume"
+        ) from exc
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -202,8 +221,9 @@ class RunStore:
         from memex_audit import __version__
 
         root = Path(run_dir)
-        root.mkdir(parents=True, exist_ok=True)
-        hold(root)
+        with _writing(root):
+            root.mkdir(parents=True, exist_ok=True)
+            hold(root)
         try:
             return cls._open_locked(root, kind, config, __version__)
         except BaseException:
@@ -285,7 +305,7 @@ class RunStore:
     # -- appending -------------------------------------------------------------------------------
 
     def _append(self, name: str, payload: bytes) -> None:
-        with self._lock, (self.root / name).open("a+b") as fh:
+        with self._lock, _writing(self.root / name), (self.root / name).open("a+b") as fh:
             # A run killed mid-write leaves a torn last line: end it so the new record stands alone.
             if fh.seek(0, os.SEEK_END) > 0:
                 fh.seek(-1, os.SEEK_END)
@@ -392,18 +412,21 @@ class RunStore:
             data = obj.model_dump_json(indent=2).encode()
         else:
             data = orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
-        _atomic_write(path, data + b"\n")
+        with _writing(path):
+            _atomic_write(path, data + b"\n")
         return path
 
     def write_parquet(self, name: str, frame: pl.DataFrame) -> Path:
         """Write a frame as Parquet into the run folder atomically."""
         path = self.root / (name if name.endswith(".parquet") else f"{name}.parquet")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            frame.write_parquet(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with _writing(path):
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            try:
+                frame.write_parquet(tmp)
+                os.chmod(tmp, 0o666 & ~_umask())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         return path

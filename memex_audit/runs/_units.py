@@ -184,15 +184,13 @@ class UnitRunner:
                     )
 
         tasks = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(pending)) or 1)]
+        failing = False
         try:
             await asyncio.gather(*tasks)
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            outcome.stopped = "interrupted"
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-        except BaseException:
+        except BaseException as exc:
+            failing = True
+            if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+                outcome.stopped = "interrupted"
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -203,7 +201,11 @@ class UnitRunner:
                 outcome.stopped = "budget"
             outcome.elapsed_s = time.perf_counter() - started
             if self.finalize is not None:
-                self.finalize(self.store)
+                try:
+                    self.finalize(self.store)
+                except Exception:
+                    if not failing:  # the first error is the one to report
+                        raise
         return outcome
 
     async def _one(self, unit: Unit[P], work: Callable[[Unit[P]], Awaitable[UnitDone]]) -> UnitDone:
