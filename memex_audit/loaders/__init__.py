@@ -1,11 +1,12 @@
 """Reading rollout files: a registry of format adapters, and ``load`` for files and folders."""
 
-from memex_audit.loaders._load import LoadResult, iter_files, iter_load, load
+from memex_audit.loaders._load import STDIN, LoadResult, iter_files, iter_load, load
 from memex_audit.loaders._native import NativeFormat, dump_jsonl_line
 from memex_audit.loaders._registry import (
     FormatAdapter,
     LoadError,
     LoadItem,
+    LoadWarning,
     get_format,
     register_format,
     registered_formats,
@@ -14,10 +15,12 @@ from memex_audit.loaders._registry import (
 from memex_audit.loaders._write import write_jsonl
 
 __all__ = [
+    "STDIN",
     "FormatAdapter",
     "LoadError",
     "LoadItem",
     "LoadResult",
+    "LoadWarning",
     "NativeFormat",
     "dump_jsonl_line",
     "get_format",

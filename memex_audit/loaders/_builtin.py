@@ -6,6 +6,8 @@ The native format comes first so it wins ties.
 from memex_audit.loaders import _native  # noqa: F401
 from memex_audit.loaders._formats import (
     _anthropic,  # noqa: F401
+    _claude_code,  # noqa: F401
+    _codex,  # noqa: F401
     _docent,  # noqa: F401
     _inspect,  # noqa: F401
     _openai_chat,  # noqa: F401

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import gc
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +13,21 @@ from pathlib import Path
 import orjson
 
 from memex_audit.errors import UsageError
+from memex_audit.loaders._compression import (
+    compression_of,
+    decompress_bytes,
+    decompress_to,
+    forget_origin,
+    inner_name,
+    register_origin,
+)
 from memex_audit.loaders._jsonio import decode_error_reason
 from memex_audit.loaders._registry import (
     HEAD_BYTES,
     FormatAdapter,
     LoadError,
     LoadItem,
+    LoadWarning,
     get_format,
     is_companion,
     known_extensions,
@@ -33,12 +44,15 @@ class LoadResult:
     Attributes:
         trajectories: Every trajectory that loaded, in file order.
         errors: One entry per bad file or bad record (file, line, reason).
+        warnings: One entry per trajectory that loaded without any content (no steps, or steps with
+            no text, tool calls or outputs), with the reason when the format knows it.
         files: Each file that held trajectories, with the format that read it.
         skipped: Files that are not trajectory data (unknown extension, or a format's companion file).
     """
 
     trajectories: list[Trajectory] = field(default_factory=list)
     errors: list[LoadError] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
@@ -76,6 +90,13 @@ def iter_files(path: Path, glob: str | None = None) -> list[Path]:
     return files
 
 
+STDIN = "-"
+"""The path that names standard input."""
+
+STDIN_NAME = "<stdin>"
+"""How trajectories and errors read from standard input name their file."""
+
+
 def iter_load(
     path: str | Path,
     *,
@@ -85,44 +106,178 @@ def iter_load(
 ) -> Iterator[LoadItem | tuple[str, Path]]:
     """Stream what ``load`` reads, file by file, without holding it all.
 
-    Yields trajectories and ``LoadError`` records, and ``("skipped", path)`` for files that hold no
-    trajectory data. ``on_file(path, format_name)`` is called before each file is read (for progress).
+    Yields trajectories, ``LoadError`` records (``LoadWarning`` ones for what loaded but holds no
+    content), and ``("skipped", path)`` for files that hold no trajectory data. ``on_file(path,
+    format_name)`` is called before each file is read (for progress). ``path`` may be ``"-"``:
+    standard input, whose format is told by its content.
     """
-    root = Path(path)
     forced: FormatAdapter | None = get_format(format) if format else None
-    extensions = known_extensions()
+    if str(path) == STDIN:
+        with tempfile.TemporaryDirectory(prefix="memex-stdin-") as tmp:
+            staged = _stage_stdin(Path(tmp))
+            if on_file:
+                on_file(Path(STDIN_NAME), None)
+            yield from _renamed(_load_file(staged, forced, True, on_file), staged, STDIN_NAME)
+        return
+    root = Path(path)
     single_file = root.is_file()
     for file in iter_files(root, glob):
-        if forced is not None:
-            adapter: FormatAdapter = forced
-        else:
-            try:
-                head = read_head(file)
-            except OSError as exc:
-                if on_file:
-                    on_file(file, None)
-                yield LoadError(file=str(file), reason=f"cannot read file: {exc.strerror or exc}")
-                continue
-            sniffed = sniff_format(file, head)
-            if sniffed is None:
-                if on_file:
-                    on_file(file, None)
-                if is_companion(file, head):
-                    yield ("skipped", file)
-                elif single_file or file.name.endswith(tuple(extensions)):
-                    yield LoadError(file=str(file), reason=_unknown_reason(file, head))
-                else:
-                    yield ("skipped", file)
-                continue
-            adapter = sniffed
+        yield from _load_file(file, forced, single_file, on_file)
+
+
+def _load_file(
+    file: Path,
+    forced: FormatAdapter | None,
+    single_file: bool,
+    on_file: Callable[[Path, str | None], None] | None,
+) -> Iterator[LoadItem | tuple[str, Path]]:
+    """What one file holds (decompressed first when it is a ``.gz`` / ``.zst`` file)."""
+    try:
+        head = read_head(file)
+    except OSError as exc:
         if on_file:
-            on_file(file, adapter.name)
+            on_file(file, None)
+        yield LoadError(file=str(file), reason=f"cannot read file: {exc.strerror or exc}")
+        return
+    kind = compression_of(file, head)
+    if kind is not None and (
+        single_file or inner_name(file.name) != file.name or file.name.endswith(tuple(known_extensions()))
+    ):
+        yield from _load_compressed(file, kind, forced, single_file, on_file)
+        return
+    adapter = forced
+    if adapter is None and not single_file and is_companion(file, head):
+        # In a folder, a file some format reads with another one (a sub-agent's log beside its
+        # session, a report beside its run) is not data of its own.
+        if on_file:
+            on_file(file, None)
+        yield ("skipped", file)
+        return
+    if adapter is None:
+        adapter = sniff_format(file, head)
+        if adapter is None:
+            if on_file:
+                on_file(file, None)
+            if is_companion(file, head):
+                yield ("skipped", file)
+            elif single_file or file.name.endswith(tuple(known_extensions())):
+                yield LoadError(file=str(file), reason=_unknown_reason(file, head))
+            else:
+                yield ("skipped", file)
+            return
+    if on_file:
+        on_file(file, adapter.name)
+    try:
+        for item in adapter.load(file):
+            yield item
+            if isinstance(item, Trajectory):
+                warning = _empty_warning(item, file, adapter)
+                if warning is not None:
+                    yield warning
+    except Exception as exc:  # an adapter bug must not stop a folder load
+        yield LoadError(
+            file=str(file), format=adapter.name, reason=f"{type(exc).__name__} while reading: {exc}"
+        )
+
+
+def _load_compressed(
+    file: Path,
+    kind: str,
+    forced: FormatAdapter | None,
+    single_file: bool,
+    on_file: Callable[[Path, str | None], None] | None,
+) -> Iterator[LoadItem | tuple[str, Path]]:
+    """Decompress ``file`` into a scratch folder and load the result as if it were ``file``.
+
+    The scratch copy keeps the inner name (``run.jsonl.gz`` → ``run.jsonl``) and the parent
+    folder's name, which adapters use for ids; trajectories and errors name ``file``.
+    """
+    inner = inner_name(file.name)
+    named = inner != file.name  # else compressed without saying so: the content tells the format
+    if named and not single_file and forced is None and not inner.endswith(tuple(known_extensions())):
+        if on_file:
+            on_file(file, None)
+        yield ("skipped", file)
+        return
+    with tempfile.TemporaryDirectory(prefix="memex-unpack-") as tmp:
+        staged = Path(tmp) / (file.parent.name or "_") / inner
+        staged.parent.mkdir(parents=True)
         try:
-            yield from adapter.load(file)
-        except Exception as exc:  # an adapter bug must not stop a folder load
-            yield LoadError(
-                file=str(file), format=adapter.name, reason=f"{type(exc).__name__} while reading: {exc}"
-            )
+            with file.open("rb") as source:
+                decompress_to(source, kind, staged)
+        except UsageError:
+            raise
+        except Exception as exc:  # a damaged archive is one bad file, not a stopped folder load
+            if on_file:
+                on_file(file, None)
+            yield LoadError(file=str(file), reason=f"cannot decompress this {kind} file: {exc}")
+            return
+        if not named:
+            staged = staged.rename(staged.with_name(_guess_name(staged.read_bytes(), file.name)))
+        register_origin(staged, file)
+        try:
+            yield from _renamed(_load_file(staged, forced, single_file, on_file), staged, str(file))
+        finally:
+            forget_origin(staged)
+
+
+def _stage_stdin(folder: Path) -> Path:
+    """Standard input written to a file in ``folder`` whose name says what the content is."""
+    data = sys.stdin.buffer.read()
+    kind = compression_of(Path(STDIN), data[:8])
+    if kind is not None:
+        data = decompress_bytes(data, kind)
+    staged = folder / _guess_name(data, "stdin")
+    staged.write_bytes(data)
+    return staged
+
+
+def _guess_name(data: bytes, stem: str) -> str:
+    """A file name for ``data``: ``.eval`` for a zip, ``.json`` for one JSON document, else ``.jsonl``."""
+    if data.startswith(b"PK\x03\x04"):
+        return f"{stem}.eval"
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return f"{stem}.jsonl"
+    return f"{stem}.json"
+
+
+def _renamed(
+    items: Iterator[LoadItem | tuple[str, Path]], staged: Path, name: str
+) -> Iterator[LoadItem | tuple[str, Path]]:
+    """Pass items through, naming ``name`` where they name the scratch file ``staged``."""
+    staged_text = str(staged)
+    for item in items:
+        if isinstance(item, Trajectory):
+            if item.source is not None and item.source.file == staged_text:
+                item.source.file = name
+        elif isinstance(item, LoadError):
+            if item.file == staged_text:
+                item.file = name
+            item.reason = item.reason.replace(staged_text, name)
+        else:
+            item = (item[0], Path(name))
+        yield item
+
+
+def _empty_warning(trajectory: Trajectory, file: Path, adapter: FormatAdapter) -> LoadWarning | None:
+    """A warning when ``trajectory`` has no step with any text, tool call or output."""
+    if any(step.searchable_text() for step in trajectory.steps):
+        return None
+    what = (
+        "no steps"
+        if not trajectory.steps
+        else f"{len(trajectory.steps)} steps, none with text, tool calls or outputs"
+    )
+    hint = getattr(adapter, "empty_reason", None)
+    line = trajectory.source.line if trajectory.source is not None else None
+    return LoadWarning(
+        file=str(file),
+        line=line,
+        format=adapter.name,
+        reason=f"trajectory {trajectory.id} loaded with {what}" + (f"; {hint}" if hint else ""),
+    )
 
 
 def load(
@@ -134,10 +289,11 @@ def load(
 ) -> LoadResult:
     """Load a file or a folder (recursively) of rollouts in any registered format.
 
-    One bad file or record never stops the rest: it becomes an entry in ``errors``.
+    One bad file or record never stops the rest: it becomes an entry in ``errors``. Compressed
+    files (``.gz``, ``.zst``) are read as the file they hold; ``"-"`` reads standard input.
 
     Args:
-        path: A file or a folder.
+        path: A file, a folder, or ``"-"`` for standard input.
         glob: Only read files matching this pattern (see ``iter_files``).
         format: Read every file with this adapter instead of sniffing.
         on_file: Called with each file and the format chosen for it, before it is read.
@@ -157,6 +313,8 @@ def load(
                 result.trajectories.append(item)
                 if item.source is not None and item.source.file is not None:
                     result.files.setdefault(item.source.file, item.source.format or "?")
+            elif isinstance(item, LoadWarning):
+                result.warnings.append(item)
             elif isinstance(item, LoadError):
                 result.errors.append(item)
             else:

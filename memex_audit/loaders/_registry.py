@@ -51,6 +51,13 @@ class LoadError(BaseModel):
         return f"{where}{fmt}: {self.reason}{field}"
 
 
+class LoadWarning(LoadError):
+    """A file or record that loaded, but not as a user would expect (no steps, no content): where and why.
+
+    It has the fields of ``LoadError``; ``load`` lists warnings apart from errors.
+    """
+
+
 LoadItem = Trajectory | LoadError
 
 

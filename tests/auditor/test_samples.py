@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from memex_audit.analysis._audit_agreement import audit_agreement, labels_from_trajectories
 from memex_audit.auditor import AuditReport, AuditRunner
 from memex_audit.loaders import load
 from memex_audit.runs import RunStore
-from memex_audit.results._audit_agreement import audit_agreement, labels_from_trajectories
 from memex_audit.taxonomy import load_taxonomy
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_trajectories"

@@ -163,3 +163,54 @@ def test_a_log_folder_index_is_a_companion_and_a_sampleless_log_says_why(tmp_pat
     assert [Path(p).name for p in result.skipped] == ["logs.json"]
     [error] = result.errors
     assert error.format == "inspect" and "no samples" in error.reason
+
+
+REAL_EVAL = Path(__file__).parent / "fixtures" / "inspect_mockllm_0.3.285.eval"
+
+
+def test_an_eval_written_by_inspect_ai_with_zstd_entries_loads() -> None:
+    # inspect_ai 0.3.285 compresses every entry with zstd (zip method 93); see fixtures/README.md.
+    with zipfile.ZipFile(REAL_EVAL) as archive:
+        assert {info.compress_type for info in archive.infolist()} == {93}
+    result = load(REAL_EVAL)
+    assert result.errors == [] and result.warnings == []
+    by_id = {t.metadata["sample_id"]: t for t in result.trajectories}
+    solved, wrong = by_id["outlays-1944"], by_id["seven-plus-five"]
+    assert (solved.success, wrong.success) == (True, False)
+    assert (solved.task_id, solved.model) == ("outlays/outlays-1944", "mockllm/model")
+    assert solved.question == "What were total federal outlays in 1944, in millions?"
+    assert (solved.ground_truth, solved.final_answer) == ("95,059", "ANSWER: 95,059")
+    assert [s.role for s in solved.steps] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    first_call = solved.steps[2].tool_calls[0]
+    assert (first_call.name, first_call.arguments) == ("lookup", {"year": 1844})
+    refused = solved.steps[3]
+    assert (
+        refused.tool_call_id == first_call.id
+        and refused.error is not None
+        and "no bulletin for 1844" in refused.error
+    )
+    assert solved.steps[5].output == "Total outlays in 1944: 95,059 million dollars"
+    assert solved.usage.input_tokens == 120 + 160 + 200
+    assert wrong.final_answer == "ANSWER: 12" and wrong.ground_truth == "13"
+
+
+def test_a_damaged_zstd_entry_is_one_error(tmp_path: Path) -> None:
+    data = bytearray(REAL_EVAL.read_bytes())
+    with zipfile.ZipFile(REAL_EVAL) as archive:
+        info = archive.getinfo("samples/seven-plus-five_epoch_1.json")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 20 : start + 40] = b"\x00" * 20
+    path = tmp_path / "damaged.eval"
+    path.write_bytes(bytes(data))
+    result = load(path)
+    assert [t.metadata["sample_id"] for t in result.trajectories] == ["outlays-1944"]
+    [error] = result.errors
+    assert error.field == "samples/seven-plus-five_epoch_1.json" and "malformed sample" in error.reason

@@ -95,9 +95,10 @@ def test_info_on_the_shared_data_reads_every_file_without_errors(shared_data: Pa
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["errors"] == []
-    assert payload["counts"]["format"] == {"tau2": 410, "who_and_when": 55, "tau_bench": 12, "swe_agent": 7}
-    assert payload["trajectories"] == 484
-    skipped = {Path(p).name for p in payload["skipped"]}
+    assert payload["counts"]["format"] == {"tau2": 410, "who_and_when": 55, "tau_bench": 12, "swe_agent": 132}
+    assert payload["trajectories"] == 609
+    # People's failure analyses (failure_reports/*.md) are notes, not rollouts.
+    skipped = {Path(p).name for p in payload["skipped"] if Path(p).parent.name != "failure_reports"}
     assert skipped == {
         "README.md",
         "LICENSE",
@@ -117,7 +118,7 @@ def test_the_shared_data_converts_to_native_and_back_unchanged(shared_data: Path
     result = runner.invoke(app, ["convert", str(shared_data), "--out", str(out)])
     assert result.exit_code == 0, result.output
     back = load(out)
-    assert back.errors == [] and len(back) == len(loaded) == 484
+    assert back.errors == [] and len(back) == len(loaded) == 609
     for original, converted in zip(loaded.trajectories, back.trajectories, strict=True):
         assert converted == original, original.id
 

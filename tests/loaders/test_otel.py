@@ -121,16 +121,18 @@ def test_otlp_spans_become_steps_in_time_order(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(otlp_export()))
     assert sniff_format(path).name == "otel"  # type: ignore[union-attr]
     [t] = load(path).trajectories
-    assert [s.metadata["span_id"] for s in t.steps] == ["root", "llm1", "tool1", "llm2"]
-    assert [s.role for s in t.steps] == ["assistant", "assistant", "tool", "assistant"]
+    # The LLM span's input message (the task) becomes a user step before the LLM step.
+    assert [s.metadata["span_id"] for s in t.steps] == ["root", "llm1", "llm1", "tool1", "llm2"]
+    assert [s.role for s in t.steps] == ["assistant", "user", "assistant", "tool", "assistant"]
     assert t.steps[0].agent == "agent" and t.steps[0].metadata["span_kind"] == "AGENT"
-    llm = t.steps[1]
+    assert t.steps[1].text == "Outlays in 1944?" and t.steps[1].metadata["from"] == "llm input messages"
+    llm = t.steps[2]
     assert llm.text == "I will search." and llm.duration_s == 1.0
     call = llm.tool_calls[0]
     assert (call.id, call.name, call.arguments) == ("call_9", "search", {"q": "outlays"})
     assert llm.usage is not None and (llm.usage.input_tokens, llm.usage.output_tokens) == (100, 20)
-    assert llm.metadata["attributes"]["llm.input_messages.0.message.content"] == "Outlays in 1944?"  # type: ignore[index]
-    tool = t.steps[2]
+    assert "llm.input_messages.0.message.content" not in llm.metadata["attributes"]  # type: ignore[operator]
+    tool = t.steps[3]
     assert (tool.tool_name, tool.tool_call_id, tool.output) == ("search", "call_9", "95,059")
     assert tool.metadata["parent_span_id"] == "root"
     assert (t.task_id, t.model, t.harness) == ("5b8efff798038103d269b633813fc60c", "gpt-4o", "budget-agent")
@@ -218,3 +220,107 @@ def test_sdk_jsonl_groups_spans_by_trace_and_reports_a_bad_line(tmp_path: Path) 
     assert result.trajectories[0].steps[1].output == "out-b"
     [error] = result.errors
     assert error.line == 3 and "no trace_id" in error.reason
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GENAI = FIXTURES / "otel_genai_openai_v2_2.4b0.json"
+OPENINFERENCE = FIXTURES / "openinference_openai_0.1.66.json"
+
+
+def _roles_and_calls(t: Any) -> list[tuple[str, str | None, list[str], str | None]]:
+    return [(s.role, s.text, [c.name for c in s.tool_calls], s.output) for s in t.steps]
+
+
+EXPECTED_STEPS = [
+    ("system", "Use the lookup tool when you need data.", [], None),
+    ("user", "What were total federal outlays in 1944, in millions?", [], None),
+    ("assistant", None, ["lookup"], None),
+    ("tool", None, [], "Total outlays in 1944: 95,059 million dollars"),
+    ("assistant", "Total outlays in 1944 were 95,059 million dollars.", [], None),
+]
+
+
+def test_spans_of_the_current_genai_conventions_become_steps() -> None:
+    # Written by opentelemetry-instrumentation-openai-v2 on opentelemetry-util-genai, with
+    # gen_ai.input.messages / gen_ai.output.messages as JSON and an execute_tool span.
+    result = load(GENAI)
+    assert result.errors == [] and result.warnings == []
+    [t] = result.trajectories
+    root = t.steps[0]
+    assert root.metadata["span_kind"] == "AGENT" and root.agent == "outlays-agent"
+    assert _roles_and_calls(t)[1:] == EXPECTED_STEPS
+    call = t.steps[3].tool_calls[0]
+    assert (call.id, call.arguments) == ("call_7Fq2", {"year": 1944})
+    tool = t.steps[4]
+    assert (tool.tool_call_id, tool.tool_name) == ("call_7Fq2", "lookup")
+    assert t.question == "What were total federal outlays in 1944, in millions?"
+    assert t.final_answer == "Total outlays in 1944 were 95,059 million dollars."
+    assert (t.model, t.usage.input_tokens, t.usage.output_tokens) == ("gpt-4o-mini-2024-07-18", 61 + 88, 28)
+    assert t.steps[5].metadata["finish_reason"] == "stop"
+
+
+def test_openinference_input_messages_become_steps_and_tool_call_only_outputs_have_no_text() -> None:
+    [t] = load(OPENINFERENCE).trajectories
+    assert _roles_and_calls(t)[1:] == EXPECTED_STEPS
+    assert t.steps[3].text is None  # not the raw response JSON
+    assert t.steps[1].metadata["from"] == "llm input messages"
+    assert (t.question, t.final_answer) == (
+        "What were total federal outlays in 1944, in millions?",
+        "Total outlays in 1944 were 95,059 million dollars.",
+    )
+
+
+def test_spans_without_captured_content_load_with_a_warning_that_says_why(tmp_path: Path) -> None:
+    spans = orjson.loads(GENAI.read_bytes())
+    for span in spans:
+        for key in (
+            "gen_ai.input.messages",
+            "gen_ai.output.messages",
+            "gen_ai.tool.call.arguments",
+            "gen_ai.tool.call.result",
+        ):
+            span["attributes"].pop(key, None)
+    path = tmp_path / "no-content.json"
+    path.write_bytes(orjson.dumps(spans))
+    result = load(path)
+    assert len(result.trajectories) == 1 and result.errors == []
+    [warning] = result.warnings
+    assert "none with text, tool calls or outputs" in warning.reason
+    assert "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT" in warning.reason
+
+
+def test_content_recorded_as_a_span_event_and_older_indexed_prompts_are_read(tmp_path: Path) -> None:
+    spans = orjson.loads(GENAI.read_bytes())
+    chat = next(
+        s
+        for s in spans
+        if s["name"].startswith("chat") and "tool_calls" in s["attributes"]["gen_ai.output.messages"]
+    )
+    moved = {k: chat["attributes"].pop(k) for k in ("gen_ai.input.messages", "gen_ai.output.messages")}
+    chat["events"] = [
+        {
+            "name": "gen_ai.client.inference.operation.details",
+            "timestamp": chat["start_time"],
+            "attributes": moved,
+        }
+    ]
+    final = next(s for s in spans if s is not chat and s["name"].startswith("chat"))
+    final["attributes"].pop("gen_ai.input.messages")
+    final["attributes"].pop("gen_ai.output.messages")
+    final["attributes"].update(
+        {
+            "gen_ai.prompt.0.role": "user",
+            "gen_ai.prompt.0.content": "What were total federal outlays in 1944, in millions?",
+            "gen_ai.prompt.1.role": "tool",
+            "gen_ai.prompt.1.tool_call_id": "call_7Fq2",
+            "gen_ai.prompt.1.content": "Total outlays in 1944: 95,059 million dollars",
+            "gen_ai.completion.0.role": "assistant",
+            "gen_ai.completion.0.content": "95,059 million dollars.",
+        }
+    )
+    path = tmp_path / "mixed.json"
+    path.write_bytes(orjson.dumps(spans))
+    [t] = load(path).trajectories
+    roles = [s.role for s in t.steps]
+    assert roles == ["assistant", "system", "user", "assistant", "tool", "assistant"]  # nothing repeated
+    assert t.steps[3].tool_calls[0].name == "lookup" and t.final_answer == "95,059 million dollars."

@@ -14,15 +14,23 @@ def test_trajectories_load_and_reports_are_companions_not_errors(shared_data: Pa
     folder = shared_data / "mini_swe_agent"
     result = load(folder)
     assert result.errors == []
-    assert len(result.trajectories) == 7
-    assert sum(1 for s in result.skipped if s.endswith("report.json")) == 7
+    runs = list(folder.glob("trajs/*/*.traj.json"))
+    assert len(result.trajectories) == len(runs) > 0
+    reports = list(folder.glob("logs/*/report.json"))
+    assert sum(1 for s in result.skipped if s.endswith("report.json")) == len(reports)
     assert any(s.endswith("results_summary.json") for s in result.skipped)
     summary = json.loads((folder / "results_summary.json").read_text())
     resolved = {i["instance_id"]: i["resolved"] for i in summary["instances"]}
     for t in result.trajectories:
         assert t.outcome.correct == resolved[t.task_id]
-        assert t.harness == "mini-swe-agent" and t.model == "google/gemini-3-pro-preview"
-    assert sum(t.outcome.correct is True for t in result.trajectories) == 3
+        # A few upstream files spell the model "@google/…": the adapter keeps what the file says.
+        assert t.harness == "mini-swe-agent" and t.model in (
+            "google/gemini-3-pro-preview",
+            "@google/gemini-3-pro-preview",
+        )
+    assert sum(t.outcome.correct is True for t in result.trajectories) == sum(
+        resolved[t.task_id] is True for t in result.trajectories
+    )
 
 
 def test_bash_actions_become_tool_calls_answered_by_observations(shared_data: Path) -> None:

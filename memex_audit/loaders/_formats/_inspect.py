@@ -3,7 +3,8 @@
 A log holds the eval's spec (``eval``: task, model, solver…), its ``plan``, ``results`` and
 ``stats``, and its ``samples``. In the ``.eval`` format (a zip) the header lives in
 ``header.json`` (or ``_journal/start.json`` while a run is in progress) and each sample in
-``samples/<id>_epoch_<n>.json``. Large message content may be stored once in the sample's
+``samples/<id>_epoch_<n>.json``; current Inspect versions compress the entries with zstd (zip
+method 93), which ``_compression.read_zip_entry`` reads. Large message content may be stored once in the sample's
 ``attachments`` and referenced as ``attachment://<hash>``; references are resolved on read.
 
 Each sample's ``messages`` become the steps (Inspect's chat shape, see ``_chat_messages``); its
@@ -25,6 +26,7 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.loaders._compression import read_zip_entry
 from memex_audit.loaders._formats._chat_messages import chat_steps, first_user_text, last_assistant_text
 from memex_audit.loaders._formats._record_errors import (
     RecordError,
@@ -118,7 +120,7 @@ class InspectFormat:
             header: Any = {}
             if header_name is not None:
                 try:
-                    header = orjson.loads(archive.read(header_name))
+                    header = orjson.loads(read_zip_entry(archive, header_name))
                 except (orjson.JSONDecodeError, zipfile.BadZipFile, OSError) as exc:
                     yield file_error(path, FORMAT, f"malformed {header_name}: {exc}", field=header_name)
                     return
@@ -127,7 +129,7 @@ class InspectFormat:
                 yield file_error(path, FORMAT, _NO_SAMPLES, field="samples")
             for position, name in enumerate(sample_names):
                 try:
-                    sample = orjson.loads(archive.read(name))
+                    sample = orjson.loads(read_zip_entry(archive, name))
                 except (orjson.JSONDecodeError, zipfile.BadZipFile, OSError) as exc:
                     yield LoadError(
                         file=str(path),

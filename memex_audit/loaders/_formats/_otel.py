@@ -5,20 +5,26 @@ or ``.jsonl``) are grouped by trace and become steps in start-time order, one st
 
 * LLM spans (OpenInference ``openinference.span.kind = LLM``, or GenAI ``gen_ai.*`` chat spans)
   are assistant steps: the output message text, its tool calls, the token counts and the model.
-* TOOL spans (and RETRIEVER / RERANKER / EMBEDDING) are tool steps: ``output.value`` is the
-  output; a tool span is linked to the LLM tool call it answers by ``tool_call.id`` or, failing
-  that, to the latest unanswered call of the same tool name.
-* Other spans (AGENT, CHAIN, GUARDRAIL…) are assistant steps naming the span as the ``agent``;
-  their input and output go to the step's metadata.
+  Their input messages (GenAI ``gen_ai.input.messages`` or the older ``gen_ai.prompt.<i>.*``,
+  OpenInference ``llm.input_messages``; read by ``_otel_messages``) become steps before it when
+  no earlier step holds them: the task, and tool results no tool span recorded. Without output
+  messages, an OpenAI response in ``output.value`` is read for its message.
+* TOOL spans (and RETRIEVER / RERANKER / EMBEDDING, and GenAI ``execute_tool``) are tool steps:
+  ``output.value`` or ``gen_ai.tool.call.result`` is the output; a tool span is linked to the LLM
+  tool call it answers by ``tool_call.id`` / ``gen_ai.tool.call.id`` or, failing that, to the
+  latest unanswered call of the same tool name.
+* Other spans (AGENT, CHAIN, GUARDRAIL, ``invoke_agent``…) are assistant steps naming the span as
+  the ``agent``; their input and output go to the step's metadata.
 
 Every step keeps ``span_id``, ``parent_span_id``, the span name and kind and the attributes that
 were not mapped, so annotations made against span ids (TRAIL) can be joined back. The root span's
-input is the question and its output the final answer.
+input is the question and its output the final answer; without them, the first user message and
+the last assistant text.
 """
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
@@ -28,18 +34,17 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text, tool_call_from
+from memex_audit.loaders._formats._otel_messages import DETAILS_EVENT, SpanMessage, span_messages
 from memex_audit.loaders._formats._otel_spans import Span, spans_in
 from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
-from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, summed_usage, usage_from
+from memex_audit.loaders._formats._record_fields import json_value, split_content, summed_usage, usage_from
 from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records, read_json_document
 from memex_audit.loaders._registry import LoadError, LoadItem, register_format
 from memex_audit.trajectory import Role, Source, Step, ToolCall, Trajectory, Usage
 
 FORMAT = "otel"
 _TOOL_KINDS = frozenset({"TOOL", "RETRIEVER", "RERANKER", "EMBEDDING"})
-_OUTPUT_MESSAGE = re.compile(r"^llm\.output_messages\.(\d+)\.message\.(.+)$")
-_GENAI_COMPLETION = re.compile(r"^gen_ai\.completion\.(\d+)\.(.+)$")
-_TOOL_CALL = re.compile(r"^tool_calls\.(\d+)\.(?:tool_call\.)?(.+)$")
 
 
 class OtelFormat:
@@ -47,6 +52,11 @@ class OtelFormat:
 
     name: str = FORMAT
     extensions: tuple[str, ...] = (".json", ".jsonl")
+    empty_reason: str = (
+        "the spans carry no message content: GenAI instrumentations record prompts and completions "
+        "only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT is set (span_only or true), "
+        "OpenInference ones unless OPENINFERENCE_HIDE_INPUTS / _OUTPUTS hide them"
+    )
 
     def sniff(self, path: Path, head: bytes) -> float:
         if not path.name.endswith(self.extensions) or first_json_char(head) not in (b"[", b"{"):
@@ -113,16 +123,16 @@ def trace_trajectory(
     root = roots[0]
     steps: list[Step] = []
     pending: list[ToolCall] = []  # LLM tool calls not yet answered by a tool span
+    seen: Counter[tuple[str, ...]] = Counter()  # messages the steps so far already hold
     models: dict[str, None] = {}
     for span in ordered:
-        step, model = _span_step(span, len(steps), pending)
+        model = _span_steps(span, steps, pending, seen)
         if model:
             models.setdefault(model, None)
-        steps.append(step)
     usage = summed_usage(steps)
     attrs = root.attributes
-    question = _text_value(attrs.get("input.value"))
-    answer = _text_value(attrs.get("output.value"))
+    question = _text_value(attrs.get("input.value")) or first_user_text(steps)
+    answer = _text_value(attrs.get("output.value")) or last_assistant_text(steps)
     task_id = next(
         (str(attrs[k]) for k in ("task_id", "task.id", "metadata.task_id") if attrs.get(k) is not None),
         trace_id,
@@ -146,7 +156,14 @@ def trace_trajectory(
     )
 
 
-def _span_step(span: Span, index: int, pending: list[ToolCall]) -> tuple[Step, str | None]:
+def _span_steps(
+    span: Span, steps: list[Step], pending: list[ToolCall], seen: Counter[tuple[str, ...]]
+) -> str | None:
+    """Append the steps of one span to ``steps``; return the model it names, if any.
+
+    An LLM span first adds the input messages no earlier step holds (the task, tool results that
+    no tool span recorded), then its own assistant step.
+    """
     attrs = dict(span.attributes)
     kind = span.kind
     attrs.pop("openinference.span.kind", None)
@@ -157,8 +174,9 @@ def _span_step(span: Span, index: int, pending: list[ToolCall]) -> tuple[Step, s
     }
     if span.parent_id:
         metadata["parent_span_id"] = span.parent_id
-    if span.events:
-        metadata["events"] = span.events
+    events = [e for e in span.events if not (isinstance(e, dict) and e.get("name") == DETAILS_EVENT)]
+    if events:
+        metadata["events"] = events
     if span.extra:
         metadata["span"] = span.extra
     if span.status_code:
@@ -171,12 +189,16 @@ def _span_step(span: Span, index: int, pending: list[ToolCall]) -> tuple[Step, s
     if kind == "LLM":
         role = "assistant"
         model = _pop_first(attrs, "llm.model_name", "gen_ai.response.model", "gen_ai.request.model")
-        text, calls = _llm_output(attrs)
-        if text is None:
-            text = _text_value(attrs.pop("output.value", None))
-            attrs.pop("output.mime_type", None)
+        inputs = span_messages(attrs, span.events, "input")
+        outputs = span_messages(attrs, span.events, "output")
+        if inputs:
+            metadata["input_messages"] = len(inputs)
+            _add_input_steps(inputs, span, steps, seen)
+        text, reasoning, calls, extra = _llm_output(attrs, outputs)
+        metadata.update(extra)
         pending.extend(calls)
-        fields = {"text": text, "tool_calls": calls, "usage": _llm_usage(attrs)}
+        seen[SpanMessage(role="assistant", text=text, tool_calls=calls).signature()] += 1
+        fields = {"text": text, "reasoning": reasoning, "tool_calls": calls, "usage": _llm_usage(attrs)}
         if model:
             metadata["model"] = model
     elif kind in _TOOL_KINDS:
@@ -184,65 +206,125 @@ def _span_step(span: Span, index: int, pending: list[ToolCall]) -> tuple[Step, s
         name = _pop_first(attrs, "tool.name", "gen_ai.tool.name") or span.name
         call_id = _pop_first(attrs, "tool_call.id", "gen_ai.tool.call.id")
         call = _answered_call(pending, name, call_id)
-        output = _text_value(attrs.pop("output.value", None))
+        output = _text_value(_pop_first(attrs, "output.value", "gen_ai.tool.call.result"))
         attrs.pop("output.mime_type", None)
         if output is None and kind == "RETRIEVER":
             docs = {k: v for k, v in attrs.items() if k.startswith("retrieval.documents.")}
             output = orjson.dumps(docs).decode() if docs else None
-        fields = {
-            "tool_name": name,
-            "tool_call_id": call_id or (call.id if call else None),
-            "output": output if output is not None else "",
-        }
+        call_id = call_id or (call.id if call else None)
+        seen[SpanMessage(role="tool", text=output, tool_call_id=call_id).signature()] += 1
+        fields = {"tool_name": name, "tool_call_id": call_id, "output": output if output is not None else ""}
     else:
         role = "assistant"
         fields = {"agent": _pop_first(attrs, "agent.name", "gen_ai.agent.name") or span.name}
     metadata["attributes"] = json_value(attrs)
-    step = Step(
-        index=index,
-        role=role,
-        error=error,
-        started_at=span.start,
-        duration_s=duration,
-        metadata=metadata,
-        **fields,
-    )
-    return step, model
-
-
-def _llm_output(attrs: dict[str, Any]) -> tuple[str | None, list[ToolCall]]:
-    """The output message text and tool calls of an LLM span (the keys used are removed)."""
-    texts: dict[int, list[str]] = {}
-    calls: dict[tuple[int, int], dict[str, Any]] = {}
-    for key in list(attrs):
-        match = _OUTPUT_MESSAGE.match(key) or _GENAI_COMPLETION.match(key)
-        if not match:
-            continue
-        message, rest = int(match.group(1)), match.group(2)
-        call = _TOOL_CALL.match(rest)
-        if call:
-            calls.setdefault((message, int(call.group(1))), {})[call.group(2)] = attrs.pop(key)
-        elif rest == "content" or rest.endswith("message_content.text"):
-            value = attrs.pop(key)
-            if isinstance(value, str):
-                texts.setdefault(message, []).append(value)
-    text = "\n".join(t for _, parts in sorted(texts.items()) for t in parts) or None
-    tool_calls = []
-    for _, data in sorted(calls.items()):
-        name = data.get("function.name", data.get("name"))
-        if not isinstance(name, str):
-            continue
-        arguments, raw = parse_arguments(data.get("function.arguments", data.get("arguments")))
-        call_id = data.get("id")
-        tool_calls.append(
-            ToolCall(
-                id=str(call_id) if call_id is not None else None,
-                name=name,
-                arguments=arguments,
-                arguments_raw=raw,
-            )
+    steps.append(
+        Step(
+            index=len(steps),
+            role=role,
+            error=error,
+            started_at=span.start,
+            duration_s=duration,
+            metadata=metadata,
+            **fields,
         )
-    return text, tool_calls
+    )
+    return model
+
+
+def _add_input_steps(
+    inputs: list[SpanMessage], span: Span, steps: list[Step], seen: Counter[tuple[str, ...]]
+) -> None:
+    """Add a step for each input message that no earlier step holds (repeats are matched once each)."""
+    available = Counter(seen)
+    names = {c.id: c.name for s in steps for c in s.tool_calls if c.id is not None}
+    for message in inputs:
+        signature = message.signature()
+        if available[signature] > 0:
+            available[signature] -= 1
+            continue
+        seen[signature] += 1
+        metadata: dict[str, JsonValue] = {"span_id": span.span_id, "from": "llm input messages"}
+        metadata.update(message.extra)
+        if message.role == "tool":
+            step = Step(
+                index=len(steps),
+                role="tool",
+                tool_call_id=message.tool_call_id,
+                tool_name=message.name or names.get(message.tool_call_id or ""),
+                output=message.text or "",
+                started_at=span.start,
+                metadata=metadata,
+            )
+        else:
+            step = Step(
+                index=len(steps),
+                role=message.role,
+                agent=message.name,
+                text=message.text,
+                reasoning=message.reasoning,
+                tool_calls=message.tool_calls,
+                started_at=span.start,
+                metadata=metadata,
+            )
+        for call in message.tool_calls:
+            if call.id is not None:
+                names[call.id] = call.name
+        steps.append(step)
+
+
+def _llm_output(
+    attrs: dict[str, Any], outputs: list[SpanMessage] | None
+) -> tuple[str | None, str | None, list[ToolCall], dict[str, JsonValue]]:
+    """Text, reasoning and tool calls of an LLM span's output, and what else it recorded.
+
+    Without output messages, ``output.value`` stands in: an OpenAI chat completion response is read
+    for its first choice's message; other text is the step's text.
+    """
+    extra: dict[str, JsonValue] = {}
+    if outputs is None:
+        raw = attrs.get("output.value")
+        message = _response_message(raw)
+        if message is not None:
+            attrs.pop("output.value")
+            attrs.pop("output.mime_type", None)
+            extra["output_value"] = json_value(raw)
+            outputs = [message]
+        else:
+            text = _text_value(attrs.pop("output.value", None))
+            attrs.pop("output.mime_type", None)
+            return text, None, [], extra
+    texts = [m.text for m in outputs if m.text]
+    thoughts = [m.reasoning for m in outputs if m.reasoning]
+    calls = [c for m in outputs for c in m.tool_calls]
+    for i, message in enumerate(outputs):
+        for key, value in message.extra.items():
+            extra[key if len(outputs) == 1 else f"{key}.{i}"] = value
+    return "\n".join(texts) or None, "\n".join(thoughts) or None, calls, extra
+
+
+def _response_message(raw: Any) -> SpanMessage | None:
+    """The first choice of an OpenAI chat completion response given as JSON text, or ``None``."""
+    if not isinstance(raw, str) or '"choices"' not in raw:
+        return None
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    choices = doc.get("choices") if isinstance(doc, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        return None
+    text, reasoning, _ = split_content(message.get("content"))
+    calls = []
+    for i, raw_call in enumerate(message.get("tool_calls") or []):
+        try:
+            calls.append(tool_call_from(raw_call, f"output.value.choices.0.message.tool_calls.{i}")[0])
+        except RecordError:
+            continue
+    return SpanMessage(role="assistant", text=text, reasoning=reasoning, tool_calls=calls)
 
 
 def _llm_usage(attrs: dict[str, Any]) -> Usage | None:

@@ -59,13 +59,16 @@ class Span:
         operation = self.attributes.get("gen_ai.operation.name")
         if operation == "execute_tool" or "gen_ai.tool.name" in self.attributes:
             return "TOOL"
-        if (
-            operation in ("chat", "text_completion", "generate_content")
-            or "gen_ai.request.model" in self.attributes
-        ):
-            return "LLM"
         if operation in ("invoke_agent", "create_agent"):
             return "AGENT"
+        if operation == "embeddings":
+            return "EMBEDDING"
+        if operation == "invoke_workflow":
+            return "CHAIN"
+        if operation in ("chat", "text_completion", "generate_content") or (
+            operation is None and "gen_ai.request.model" in self.attributes
+        ):
+            return "LLM"
         return "UNKNOWN"
 
 

@@ -40,7 +40,9 @@ from memex_audit.loaders._registry import LoadItem, register_format
 from memex_audit.trajectory import Outcome, Source, Step, ToolCall, Trajectory
 
 FORMAT = "swe_agent"
-_BASH_BLOCK = re.compile(r"```(?:bash|sh|shell)?[ \t]*\n(.*?)\n?```", re.DOTALL)
+# mini-swe-agent runs the one ```bash block of a message; the language tag is required, or the
+# closing fence of a ```python listing would open a block of its own.
+_BASH_BLOCK = re.compile(r"```bash\s*\n(.*?)\n```", re.DOTALL)
 _RETURNCODE = re.compile(r"<returncode>\s*(-?\d+)\s*</returncode>")
 _PR_DESCRIPTION = re.compile(r"<pr_description>\s*(.*?)\s*</pr_description>", re.DOTALL)
 _SUMMARY_NAMES = ("results_summary.json", "results.json")
