@@ -1,4 +1,4 @@
-"""memex_audit's web app: failure breakdowns, trajectories and best-of-N results over run folders.
+"""memex_audit's web app: failure breakdowns, trajectories, search and best-of-N over run folders.
 
 Start it with ``memex-audit app RUN_DIR...``, or ``streamlit run apps/streamlit_app.py -- RUN_DIR...``,
 or with the run folders in ``MEMEX_AUDIT_RUNS`` (separated by ``os.pathsep``).
@@ -15,16 +15,12 @@ from memex_audit.app._text import escape_markdown
 
 HERE = Path(__file__).resolve().parent
 
-st.set_page_config(page_title="memex_audit", page_icon=":material/search:", layout="wide")
+# The icon is a file served by the app itself: an emoji or material icon would be fetched elsewhere.
+st.set_page_config(page_title="memex_audit", page_icon=str(HERE / "favicon.png"), layout="wide")
 st.session_state["_memex_app_file"] = str(HERE / "streamlit_app.py")
 
 pages = [
-    st.Page(
-        HERE / "views" / "overview.py",
-        title="Overview",
-        icon=":material/dashboard:",
-        default=True,
-    ),
+    st.Page(HERE / "views" / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page(
         HERE / "views" / "failures.py",
         title="Failure breakdown",
@@ -37,6 +33,7 @@ pages = [
         icon=":material/timeline:",
         url_path="trajectories",
     ),
+    st.Page(HERE / "views" / "search.py", title="Search", icon=":material/search:", url_path="search"),
     st.Page(
         HERE / "views" / "best_of_n.py",
         title="Best-of-N",
@@ -48,7 +45,7 @@ navigation = st.navigation(pages)
 
 with st.sidebar:
     workspace = current_workspace()
-    st.caption(f"{len(workspace.runs)} runs · {len(workspace.trajectories):,} trajectories")
+    st.caption(f"{len(workspace.runs)} runs")
     for run in workspace.runs:
         st.caption(f"{run.kind} · {escape_markdown(run.name)}")
     if new_results_waiting():

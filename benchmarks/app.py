@@ -10,7 +10,13 @@ memex taxonomy's categories), then times:
 * the app's first run in Streamlit's AppTest (the workspace load), then the Failure breakdown and
   Overview pages rendered, rerun after changing a filter, and rerun as is (cached load).
 
-Run: ``.venv/bin/python benchmarks/app.py [--rows 100000]``
+With ``--real RUN_DIR...`` it measures the app as a user meets it instead, over real run folders
+(e.g. a SWE-bench coding audit, Who&When, a tau2 best-of-4): ``memex-audit app`` started, the time to
+the server answering and to the first page drawn in headless chromium (cold start), then each page
+drawn, a trajectory opened at its faulty step, a search, and the server's memory over ten reloads.
+
+Run: ``.venv/bin/python benchmarks/app.py [--rows 100000]`` or
+``.venv/bin/python benchmarks/app.py --real /tmp/app_runs``
 """
 
 from __future__ import annotations
@@ -27,11 +33,11 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from memex_audit.analysis._audit_summary import audit_frame, category_counts
 from memex_audit.app import discover_runs, load_workspace
 from memex_audit.auditor import AuditReport, Evidence, Producer, TrajectoryRef
-from memex_audit.results import RunStore
-from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures
-from memex_audit.results._audit_summary import audit_frame, breakdown_table, category_counts
+from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures, group_table
+from memex_audit.runs import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["source_selection", "interpretation", "search_strategy", "execution", "unclassified"]
@@ -85,8 +91,105 @@ def breakdown(frame: pl.DataFrame, flt: FailureFilter, by: str, order: list[str]
     groups = rows.group_by(by).len().sort(["len", by], descending=[True, False])
     kept = groups.head(top).get_column(by)
     category_counts(rows.filter(pl.col(by).is_in(kept.implode())), by)
-    if groups.height <= top:
-        breakdown_table(rows, by, order)
+    group_table(rows, by, order)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def real(paths: list[str]) -> None:
+    """Cold start, page times and reload memory of ``memex-audit app`` over real run folders."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    sys.path.insert(0, str(ROOT))
+    from tests.app.cdp import Chromium, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit("chromium is not installed (apt-get install -y chromium)")
+    size = sum(f.stat().st_size for p in paths for f in Path(p).rglob("*") if f.is_file())
+    ws = load_workspace(discover_runs(paths))
+    inputs = {f for spec in ws.specs for f in ([spec[0]] if spec[0].is_file() else spec[0].rglob("*"))}
+    input_mb = sum(f.stat().st_size for f in inputs if f.is_file()) / 1e6
+    print(f"runs: {len(ws.runs)} ({size / 1e6:.1f} MB of results), rollouts read: {input_mb:.1f} MB")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from memex_audit.cli import main; main()",
+            "app",
+            *paths,
+            "--port",
+            str(port),
+            "--no-browser",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        print(f"cold start: server answering after {time.perf_counter() - start:.2f}s")
+        idle = "!!document.querySelector('h1') && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        with Chromium(chromium, width=1440, height=1000) as browser:
+            browser.goto(url)
+            browser.wait_for("!!document.querySelector('h1')", settle_s=0)
+            print(f"cold start: first page title drawn after {time.perf_counter() - start:.2f}s")
+            browser.wait_for(
+                "document.querySelectorAll('[data-testid=\"stMetricValue\"]').length >= 5", settle_s=0
+            )
+            print(f"cold start: Overview with rollout counts after {time.perf_counter() - start:.2f}s")
+            faulty = ws.audit_rows.sort("faulty_step", descending=True, nulls_last=True).row(0, named=True)
+            for name, path in [
+                ("Overview", ""),
+                ("Failure breakdown", "failures"),
+                ("Failure breakdown by step position", "failures?group=step+position"),
+                (
+                    f"Trajectory viewer ({faulty['trajectory_id']}, faulty step {faulty['faulty_step']})",
+                    f"trajectories?task={faulty['task_id']}&rollout={faulty['trajectory_id']}",
+                ),
+                ("Search 'Traceback'", "search?q=Traceback"),
+                ("Best-of-N", "best_of_n"),
+            ]:
+                for attempt in ("first", "again"):
+                    begin = time.perf_counter()
+                    browser.goto(f"{url}/{path}")
+                    time.sleep(0.3)
+                    browser.wait_for(idle, timeout_s=120, settle_s=0)
+                    print(f"page {name} ({attempt}): {time.perf_counter() - begin:.2f}s")
+            server = int(Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()[0])
+            browser.goto(url)
+            browser.wait_for(idle, settle_s=0.5)
+            click = "[...document.querySelectorAll('button')].find(b => b.innerText.includes('Reload runs')).click()"
+            rss = [_rss_mb(server)]
+            for _ in range(10):
+                browser.evaluate(click)
+                time.sleep(0.3)
+                browser.wait_for(idle, timeout_s=120, settle_s=0.3)
+                rss.append(_rss_mb(server))
+            print(
+                f"server memory over ten reloads: {rss[0]:.0f} MB -> {rss[-1]:.0f} MB (max {max(rss):.0f} MB)"
+            )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def main() -> None:
@@ -94,7 +197,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--real", nargs="+", metavar="RUN_DIR", help="measure the app over these runs")
     args = parser.parse_args()
+    if args.real:
+        real(args.real)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         run = build_run(Path(tmp), args.rows)
@@ -142,7 +249,7 @@ def main() -> None:
         at.run()
         print(f"AppTest first run (Overview, workspace load included): {time.perf_counter() - start:.2f}s")
         for page, change in [
-            ("views/failures.py", ("failures:filter:model", ["model-b"])),
+            ("views/failures.py", ("model", ["model-b"])),
             ("views/overview.py", None),
         ]:
             start = time.perf_counter()

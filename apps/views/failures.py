@@ -1,15 +1,18 @@
-"""Failure breakdown: categories by harness, model or task group, the breakdown table, filters,
-the audited rows (paged) and downloads of the filtered table."""
+"""Failure breakdown: one taxonomy at a time, categories by harness, model, task, faulty agent or step
+position, a fixed colour per category, the groups as table rows, the audited rows (click one to open
+it), and downloads. Every choice is in the URL."""
 
 from __future__ import annotations
 
-from dataclasses import astuple
+from dataclasses import astuple, fields
 from functools import partial
 
 import plotly.express as px
+import polars as pl
 import streamlit as st
 
-from memex_audit.app._render import show_paged_frame
+from memex_audit.app._charts import CHART_CONFIG, category_colors, plot_frame
+from memex_audit.app._render import selected_row, show_paged_frame
 from memex_audit.app._state import (
     current_key,
     current_workspace,
@@ -18,7 +21,9 @@ from memex_audit.app._state import (
     filtered_failures,
     open_in_viewer,
 )
-from memex_audit.results._app_queries import FailureFilter, filter_options
+from memex_audit.app._text import escape_markdown, plot_text
+from memex_audit.results._app_queries import POSITIONS, FailureFilter, filter_options
+from memex_audit.taxonomy import UNCLASSIFIED
 
 GROUPINGS = {
     "harness": "harness",
@@ -26,78 +31,140 @@ GROUPINGS = {
     "task group": "study",
     "task": "task_id",
     "audit policy": "policy",
+    "faulty agent": "faulty_agent",
+    "step position": "position",
 }
 TOP_GROUPS = 40
+FILTER_LABELS = {"task_id": "task", "policy": "audit policy", "agreement": "human label"}
 
 st.title("Failure breakdown")
 ws = current_workspace()
 paths, fingerprint = current_key()
-if ws.failures.height == 0:
+with st.spinner("Loading the rollouts the runs read…"):
+    failures = ws.failures
+if failures.height == 0:
     st.info("No audit results and no rollouts loaded: run `memex-audit audit ROLLOUTS --out RUN_DIR` first.")
     st.stop()
 
-options = filter_options(ws.failures)
+options = filter_options(failures)
+taxonomies = options.pop("taxonomy")
+top = st.columns([2, 2, 2, 2])
+# One taxonomy per chart: categories of different taxonomies are not comparable.
+taxonomy = (
+    top[0].selectbox("Taxonomy", taxonomies, key="taxonomy", bind="query-params") if taxonomies else None
+)
+group_label = top[1].selectbox("Group by", list(GROUPINGS), key="group", bind="query-params")
+scale = top[2].segmented_control(
+    "Scale", ["count", "percent"], default="count", required=True, key="scale", bind="query-params"
+)
+hide_unclassified = top[3].toggle("Hide unclassified", key="hide_unclassified", bind="query-params")
+
 with st.expander("Filters", expanded=True):
     cols = st.columns(4)
-    chosen: dict[str, tuple[str, ...]] = {}
-    labels = {"task_id": "task", "policy": "audit policy"}
+    chosen: dict[str, tuple[str, ...]] = {"taxonomy": (taxonomy,) if taxonomy else ()}
     for n, name in enumerate(options):
         default = ["failed"] if name == "outcome" and "failed" in options[name] else []
         chosen[name] = tuple(
             cols[n % 4].multiselect(
-                labels.get(name, name), options[name], default=default, key=f"failures:filter:{name}"
+                FILTER_LABELS.get(name, name),
+                options[name],
+                default=default,
+                key=name,
+                bind="query-params",
+                help="Verdicts against the human label the rollout carries (faulty agent and step)"
+                if name == "agreement"
+                else None,
             )
         )
-flt = astuple(FailureFilter(**chosen))
+flt = astuple(FailureFilter(**{f.name: chosen.get(f.name, ()) for f in fields(FailureFilter)}))
 rows = filtered_failures(paths, fingerprint, flt)
-
-cols = st.columns([2, 2, 2, 3])
-group_label = cols[0].selectbox("Group by", list(GROUPINGS), key="failures:group_by")
-mode = cols[1].radio("Bars", ["stacked", "grouped"], horizontal=True, key="failures:barmode")
-scale = cols[2].radio("Scale", ["count", "percent"], horizontal=True, key="failures:scale")
-cols[3].metric(
-    "Rows", f"{rows.height:,}", help="Audit verdicts, plus rollouts without one, passing the filters"
-)
 by = GROUPINGS[group_label]
+hide = (UNCLASSIFIED,) if hide_unclassified else ()
+if hide:
+    rows = rows.filter(~pl.col("primary").is_in(list(hide)))
+st.metric("Rows", f"{rows.height:,}", help="Audit verdicts, plus rollouts without one, passing the filters")
 
-counts, table, order = failure_breakdown(paths, fingerprint, flt, by, TOP_GROUPS)
+counts, table, order = failure_breakdown(
+    paths, fingerprint, flt, by, TOP_GROUPS, hide, percent=scale == "percent"
+)
 if counts.height == 0:
     st.info("Nothing passes these filters.")
     st.stop()
-figure = px.bar(
-    counts.to_pandas(),
-    x=by,
-    y=scale,
-    color="category",
-    barmode="relative" if mode == "stacked" else "group",
-    category_orders={"category": order},
-    labels={by: group_label, scale: "share of the group (%)" if scale == "percent" else "trajectories"},
-    title=f"Categories by {group_label}",
+colors = category_colors(ws.taxonomy_ids, order)
+group_order = (
+    [p for p in [*POSITIONS, "no step"] if p in set(counts.get_column(by).to_list())]
+    if by == "position"
+    else table.get_column(by).head(TOP_GROUPS).to_list()
 )
-st.plotly_chart(figure, key="failures:chart")
-
-st.subheader(f"Categories × {group_label}")
-if table is None:
+shown = plot_frame(counts, [by, "category"])
+figure = px.bar(
+    shown.to_pandas(),
+    x=by,
+    y="percent" if scale == "percent" else "count",
+    color="category",
+    color_discrete_map=colors,
+    category_orders={"category": [plot_text(c) for c in order], by: [plot_text(g) for g in group_order]},
+    labels={
+        by: plot_text(group_label),
+        "percent": "share of the group (%)",
+        "count": "trajectories",
+        "category": "category",
+    },
+    title=plot_text(f"{taxonomy or 'Categories'} by {group_label}"),
+)
+figure.update_xaxes(type="category")
+st.plotly_chart(figure, key="failures:chart", config=CHART_CONFIG)
+if len(group_order) < table.height:
     st.caption(
-        f"More than {TOP_GROUPS} groups: the chart shows the {TOP_GROUPS} largest; choose a coarser grouping for the table."
+        f"The chart shows the {TOP_GROUPS} largest of {table.height:,} groups; the table has them all."
     )
-else:
-    st.dataframe(table, hide_index=True, key="failures:table")
 
-st.subheader("Rows")
-shown = show_paged_frame(rows, key="failures:rows", page_size=50)
-left, mid, right = st.columns([3, 1, 1])
-if shown.height:
-    pick = left.selectbox(
-        "Open a row in the trajectory viewer",
-        shown.get_column("trajectory_id").to_list(),
-        key="failures:open_pick",
-    )
-    if left.button("Open", key="failures:open"):
-        task = shown.filter(shown.get_column("trajectory_id") == pick).get_column("task_id")[0]
-        open_in_viewer(task, pick)
-mid.download_button(
-    "CSV",
+st.subheader(f"{escape_markdown(group_label.capitalize())} × category")
+st.caption("Select a row to list only that group's rows below.")
+table_event = st.dataframe(
+    table,
+    hide_index=True,
+    key="failures:table",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={by: st.column_config.TextColumn(group_label, pinned=True)},
+)
+picked_group = None
+if table_event and table_event.selection.rows:
+    picked_group = table.get_column(by)[table_event.selection.rows[0]]
+    rows = rows.filter(pl.col(by).cast(pl.String).fill_null("?") == picked_group)
+
+st.subheader("Rows" + (f" of {escape_markdown(str(picked_group))}" if picked_group is not None else ""))
+st.caption("Select a row to open it in the trajectory viewer at its faulty step.")
+columns = [
+    "trajectory_id",
+    "task_id",
+    "primary",
+    "secondary",
+    "faulty_step",
+    "faulty_agent",
+    "position",
+    "label_agent",
+    "label_step",
+    "agreement",
+    "confidence",
+    "evidence",
+    "harness",
+    "model",
+    "policy",
+    "run",
+]
+page = show_paged_frame(
+    rows.select(columns), key="failures:rows", page_size=50, on_select="rerun", selection_mode="single-row"
+)
+pick = selected_row("failures:rows")
+if pick is not None and pick < page.height:
+    row = page.row(pick, named=True)
+    open_in_viewer(row["task_id"], row["trajectory_id"], row["faulty_step"])
+
+left, right = st.columns(2)
+left.download_button(
+    "Rows as CSV (with explanations and quotes)",
     partial(failures_download, paths, fingerprint, flt, "csv"),
     file_name="failures.csv",
     mime="text/csv",
@@ -105,7 +172,7 @@ mid.download_button(
     key="failures:csv",
 )
 right.download_button(
-    "Parquet",
+    "Rows as Parquet",
     partial(failures_download, paths, fingerprint, flt, "parquet"),
     file_name="failures.parquet",
     mime="application/vnd.apache.parquet",

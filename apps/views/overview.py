@@ -5,10 +5,11 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+from memex_audit.app._charts import CHART_CONFIG, plot_frame
 from memex_audit.app._discovery import RUNS_ENV
 from memex_audit.app._render import show_paged_frame
 from memex_audit.app._state import current_workspace
-from memex_audit.app._text import escape_markdown
+from memex_audit.app._text import escape_markdown, plot_text
 from memex_audit.results._app_queries import outcome_totals, usage_by
 
 st.title("Overview")
@@ -25,9 +26,12 @@ if not ws.runs:
 
 st.subheader("Runs")
 st.dataframe(ws.runs_frame(), hide_index=True, key="overview:runs")
-
-totals = outcome_totals(ws.table)
 audit_cost = float(ws.audit_rows.get_column("cost_usd").fill_null(0.0).sum())
+
+# The results above come from the run folders' index; the rollouts behind them load next.
+with st.spinner("Loading the rollouts the runs read…"):
+    table = ws.table
+totals = outcome_totals(table)
 cols = st.columns(5)
 cols[0].metric("Trajectories", f"{totals['trajectories']:,}")
 cols[1].metric("Tasks", f"{totals['tasks']:,}")
@@ -40,12 +44,12 @@ if errors.height:
     with st.expander(f"{errors.height:,} errors recorded by the runs"):
         show_paged_frame(errors, key="overview:errors", page_size=50)
 
-if ws.table.height == 0:
+if table.height == 0:
     st.info("The rollouts these runs read could not be loaded from here: only results are shown.")
     st.stop()
 
 st.subheader("By model and harness")
-by = usage_by(ws.table, ["model", "harness"])
+by = usage_by(table, ["model", "harness"])
 st.dataframe(
     by,
     hide_index=True,
@@ -56,24 +60,33 @@ st.dataframe(
         "mean_steps": st.column_config.NumberColumn("mean steps", format="%.1f"),
     },
 )
+shown = plot_frame(by, ["model", "harness"]).to_pandas()
 left, right = st.columns(2)
 left.plotly_chart(
-    px.bar(
-        by.to_pandas(), x="model", y="failure_rate", color="harness", barmode="group", title="Failure rate"
-    ).update_yaxes(tickformat=".0%"),
+    px.bar(shown, x="model", y="failure_rate", color="harness", barmode="group", title="Failure rate")
+    .update_yaxes(tickformat=".0%")
+    .update_xaxes(type="category"),
     key="overview:failure_chart",
+    config=CHART_CONFIG,
 )
 metric = right.radio(
     "Show",
     ["cost_usd", "total_tokens", "input_tokens", "output_tokens"],
     horizontal=True,
-    key="overview:metric",
+    key="metric",
+    bind="query-params",
 )
 right.plotly_chart(
     px.bar(
-        by.to_pandas(), x="model", y=metric, color="harness", barmode="group", title=metric.replace("_", " ")
-    ),
+        shown,
+        x="model",
+        y=metric,
+        color="harness",
+        barmode="group",
+        title=plot_text(metric.replace("_", " ")),
+    ).update_xaxes(type="category"),
     key="overview:usage_chart",
+    config=CHART_CONFIG,
 )
 if ws.load_errors:
     with st.expander(f"{len(ws.load_errors)} files or records could not be loaded"):

@@ -16,9 +16,9 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from memex_audit.analysis._audit_summary import audit_frame
 from memex_audit.auditor import AuditReport
 from memex_audit.results import RunStore
-from memex_audit.results._audit_summary import audit_frame
 
 _EXPORT = "audit.parquet"
 _RESULTS = "results.jsonl"
@@ -45,6 +45,36 @@ class AuditResults:
             if trajectory_id not in self._by_id and self.from_export:
                 self._by_id[trajectory_id] = _scan(self.root / _RESULTS, trajectory_id)
             return self._by_id.get(trajectory_id, [])
+
+    def explanations(self) -> pl.DataFrame:
+        """``trajectory_id, explanation, quotes`` for every report (the last written per key), read
+        from ``results.jsonl`` without validating the reports (for exports)."""
+        rows: dict[str, tuple[str, str, str]] = {}
+        try:
+            fh = (self.root / _RESULTS).open("rb")
+        except OSError:
+            fh = None
+        if fh is not None:
+            with fh:
+                for raw in fh:
+                    try:
+                        line = orjson.loads(raw)
+                        record = line["record"]
+                        quotes = " | ".join(
+                            f"step {e['step']}: {e['quote']}" for e in record.get("evidence", [])
+                        )
+                        rows[line["key"]] = (
+                            record["trajectory"]["id"],
+                            str(record.get("explanation", "")),
+                            quotes,
+                        )
+                    except (orjson.JSONDecodeError, KeyError, TypeError):
+                        continue
+        return pl.DataFrame(
+            list(rows.values()),
+            schema={"trajectory_id": pl.String, "explanation": pl.String, "quotes": pl.String},
+            orient="row",
+        )
 
 
 def _scan(path: Path, trajectory_id: str) -> list[AuditReport]:

@@ -18,7 +18,7 @@ from memex_audit.results import RunManifest, RunStore
 RUNS_ENV = "MEMEX_AUDIT_RUNS"
 """Environment variable naming run folders (separated by ``os.pathsep``) for the app to show."""
 
-_INPUT_KEYS = ("path", "paths", "input", "inputs")
+_INPUT_KEYS = ("path_abs", "path", "path_rel", "paths", "input", "inputs")
 _SEARCH_DEPTH = 2
 
 
@@ -49,6 +49,11 @@ class RunInfo:
         """The ``--format`` the run read its inputs with, if any."""
         value = self.manifest.config.get("format")
         return value if isinstance(value, str) and value else None
+
+    @property
+    def records_inputs(self) -> bool:
+        """Whether the manifest names the rollouts the run read (found here or not)."""
+        return any(self.manifest.config.get(key) for key in _INPUT_KEYS)
 
     @property
     def kind(self) -> str:

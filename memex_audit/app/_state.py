@@ -10,7 +10,11 @@ its data while a run grows, and is offered the new results (``new_results_waitin
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import io
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,10 +22,16 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
+from memex_audit.analysis._audit_summary import category_counts
 from memex_audit.app._discovery import discover_runs, paths_from_env, run_fingerprint
+from memex_audit.app._search import compile_query, search_steps
 from memex_audit.app._workspace import Workspace, load_workspace
-from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures
-from memex_audit.results._audit_summary import breakdown_table, category_counts
+from memex_audit.results._app_queries import (
+    FailureFilter,
+    category_order,
+    filter_failures,
+    group_table,
+)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -83,10 +93,24 @@ def current_workspace() -> Workspace:
 
 
 def clear_caches() -> None:
-    """Forget every cached load and query, and read the run folders again."""
+    """Forget every cached load and query, and read the run folders again.
+
+    The parsed rollout files stay in their process-wide memo (``_rollouts``) and are reused when
+    unchanged, so a reload does not hold a second copy of them; what is dropped is collected and
+    its memory handed back to the system.
+    """
     st.cache_resource.clear()
     st.cache_data.clear()
     st.session_state.pop(_KEY, None)
+    release_memory()
+
+
+def release_memory() -> None:
+    """Collect garbage and return freed heap pages to the system (glibc ``malloc_trim``)."""
+    gc.collect()
+    # Not glibc: nothing to trim, the process reuses the memory instead.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 # -- cached queries -------------------------------------------------------------------------------------
@@ -107,26 +131,61 @@ def filtered_failures(
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def failure_breakdown(
-    paths: tuple[str, ...], fingerprint: Fingerprint, flt: tuple[tuple[str, ...], ...], by: str, top: int
-) -> tuple[pl.DataFrame, pl.DataFrame | None, list[str]]:
-    """For the filtered rows: ``category_counts`` by ``by`` (its ``top`` largest groups), the
-    ``breakdown_table`` (``None`` past ``top`` groups), and the category order."""
+    paths: tuple[str, ...],
+    fingerprint: Fingerprint,
+    flt: tuple[tuple[str, ...], ...],
+    by: str,
+    top: int,
+    hide: tuple[str, ...] = (),
+    percent: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """For the filtered rows (without the categories in ``hide``): ``category_counts`` by ``by`` (its
+    ``top`` largest groups), the ``group_table`` (groups as rows), and the category order."""
     ws = _workspace(paths, fingerprint)
-    frame = filter_failures(ws.failures, _filter_from(flt)).with_columns(pl.col(by).fill_null("?"))
+    frame = filter_failures(ws.failures, _filter_from(flt)).with_columns(
+        pl.col(by).cast(pl.String).fill_null("?")
+    )
+    if hide:
+        frame = frame.filter(~pl.col("primary").is_in(list(hide)))
     order = category_order(frame, ws.taxonomy_ids)
     groups = frame.group_by(by).len().sort(["len", by], descending=[True, False])
     kept = groups.head(top).get_column(by)
     counts = category_counts(frame.filter(pl.col(by).is_in(kept.implode())), by)
-    table = breakdown_table(frame, by, order) if groups.height <= top else None
-    return counts, table, order
+    return counts, group_table(frame, by, order, percent=percent), order
+
+
+@st.cache_data(max_entries=16, show_spinner="Searching the transcripts…")
+def search_hits(
+    paths: tuple[str, ...],
+    fingerprint: Fingerprint,
+    query: str,
+    regex: bool,
+    case_sensitive: bool,
+    limit: int,
+) -> tuple[pl.DataFrame, bool, str | None]:
+    """Hits of ``query`` in every loaded rollout (see ``search_steps``), whether some were left out,
+    and the problem with the query when it is not a valid regular expression."""
+    try:
+        pattern = compile_query(query, regex=regex, case_sensitive=case_sensitive)
+    except re.error as exc:
+        return pl.DataFrame(), False, f"not a valid regular expression: {exc}"
+    hits, more = search_steps(_workspace(paths, fingerprint).trajectories, pattern, limit=limit)
+    return hits, more, None
 
 
 @st.cache_data(max_entries=8, show_spinner="Preparing the download…")
 def failures_download(
     paths: tuple[str, ...], fingerprint: Fingerprint, flt: tuple[tuple[str, ...], ...], fmt: str
 ) -> bytes:
-    """The filtered rows as ``csv`` or ``parquet`` bytes."""
+    """The filtered rows as ``csv`` or ``parquet`` bytes, each verdict with its explanation and the
+    evidence quotes (``step N: quote``, separated by `` | ``)."""
     frame = filtered_failures(paths, fingerprint, flt)
+    ws = _workspace(paths, fingerprint)
+    texts = [
+        results.explanations().with_columns(pl.lit(name).alias("run")) for name, results in ws.audits.items()
+    ]
+    if texts:
+        frame = frame.join(pl.concat(texts), on=["run", "trajectory_id"], how="left")
     buffer = io.BytesIO()
     if fmt == "csv":
         frame.write_csv(buffer)
@@ -136,16 +195,18 @@ def failures_download(
 
 
 VIEWER_PAGE = "views/trajectories.py"
-GOTO_KEY = "memex:goto"
 
 
-def open_in_viewer(task_id: str, trajectory_id: str) -> None:
-    """Switch to the trajectory viewer showing ``trajectory_id`` of ``task_id``."""
-    st.session_state[GOTO_KEY] = (task_id, trajectory_id)
-    st.switch_page(VIEWER_PAGE)
+def viewer_params(task_id: str, trajectory_id: str | None = None, step: int | None = None) -> dict[str, str]:
+    """The query string of the viewer showing a rollout of a task, at a step."""
+    params = {"task": task_id}
+    if trajectory_id:
+        params["rollout"] = trajectory_id
+    if step is not None:
+        params["step"] = str(step)
+    return params
 
 
-def take_goto() -> tuple[str, str] | None:
-    """The ``(task_id, trajectory_id)`` another page asked the viewer to show, once."""
-    value = st.session_state.pop(GOTO_KEY, None)
-    return value if isinstance(value, tuple) else None
+def open_in_viewer(task_id: str, trajectory_id: str | None = None, step: int | None = None) -> None:
+    """Switch to the trajectory viewer showing ``trajectory_id`` of ``task_id`` at ``step``."""
+    st.switch_page(VIEWER_PAGE, query_params=viewer_params(task_id, trajectory_id, step))

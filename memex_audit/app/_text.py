@@ -111,3 +111,12 @@ def shorten(text: str | None, limit: int = 120) -> str:
         return ""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def plot_text(text: object) -> str:
+    """``text`` for a plotly label, legend, tick or hover: ``&``, ``<`` and ``>`` as entities.
+
+    Plotly draws a subset of HTML in every text it shows (``<b>``, ``<br>``, ``<a href>``); with the
+    three characters escaped, markup in the data is drawn as the characters it is made of.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

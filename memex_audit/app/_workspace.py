@@ -1,13 +1,16 @@
-"""Everything the app shows, read once from the run folders and the rollouts they read.
+"""Everything the app shows, read from the run folders and the rollouts they read.
 
-``load_workspace`` reads every run's results and errors, loads the rollout files the runs recorded
-as their inputs (with the glob and format they were read with; a rollout read by several runs is kept
-once), and builds the polars tables the pages
-query. It does not depend on Streamlit, so tests and benchmarks use it directly.
+``load_workspace`` reads every run's results and errors at once (the index the pages start from:
+milliseconds from an ``audit.parquet`` export). The rollout files the runs recorded as their inputs
+(with the glob and format they were read with; a rollout read by several runs is kept once) are
+loaded the first time a page asks for them (``trajectories``, ``table``, ``failures``), through the
+process-wide memo of parsed files, so a reload reuses what did not change. It does not depend on
+Streamlit, so tests and benchmarks use it directly.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,14 +18,15 @@ from pathlib import Path
 import polars as pl
 
 from memex_audit.aggregator import AggregateTaskResult
+from memex_audit.analysis._audit_summary import audit_frame
 from memex_audit.app._audits import AuditResults, read_audit_results
 from memex_audit.app._discovery import Discovery, RunInfo
+from memex_audit.app._rollouts import ROLLOUT_FILES, InputSpec
 from memex_audit.auditor import AuditReport
 from memex_audit.errors import MemexAuditError
-from memex_audit.loaders import LoadError, load
+from memex_audit.loaders import LoadError
 from memex_audit.results import RunError, RunStore
 from memex_audit.results._app_queries import failure_frame, trajectory_table
-from memex_audit.results._audit_summary import audit_frame
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
 
@@ -37,12 +41,12 @@ class Workspace:
         audits: Audit run name → its results (the table, and reports on demand).
         aggregates: Aggregate run name → its per-task results.
         errors: Run name → the errors it recorded.
-        trajectories: The rollouts the runs read (empty when their inputs are not reachable).
-        load_errors: Problems loading those rollouts.
         audit_rows: ``audit_frame`` of every audit run, with a ``run`` column.
-        table: ``trajectory_table`` of ``trajectories``.
-        failures: ``failure_frame`` of the two.
         taxonomy_ids: Taxonomy name → its category ids in order (the taxonomies that could be found).
+        specs: The inputs the runs read, loaded on first use (see ``trajectories``).
+
+    ``trajectories``, ``load_errors``, ``table`` and ``failures`` load the rollouts the first time one
+    of them is read.
     """
 
     runs: list[RunInfo]
@@ -50,25 +54,56 @@ class Workspace:
     audits: dict[str, AuditResults] = field(default_factory=dict)
     aggregates: dict[str, list[AggregateTaskResult]] = field(default_factory=dict)
     errors: dict[str, list[RunError]] = field(default_factory=dict)
-    trajectories: list[Trajectory] = field(default_factory=list)
-    load_errors: list[LoadError] = field(default_factory=list)
     audit_rows: pl.DataFrame = field(default_factory=pl.DataFrame)
-    table: pl.DataFrame = field(default_factory=pl.DataFrame)
-    failures: pl.DataFrame = field(default_factory=pl.DataFrame)
     taxonomy_ids: dict[str, list[str]] = field(default_factory=dict)
-    _by_id: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    _rows_by_spec: dict[InputSpec, list[int]] = field(default_factory=dict, repr=False)
+    specs: list[InputSpec] = field(default_factory=list)
+    _rollouts: _Rollouts | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- the rollouts, loaded on first use ----------------------------------------------------------
+
+    def _loaded(self) -> _Rollouts:
+        with self._lock:
+            if self._rollouts is None:
+                self._rollouts = _load_rollouts(self)
+            return self._rollouts
+
+    @property
+    def rollouts_loaded(self) -> bool:
+        """Whether the rollouts were loaded already (a page can say it is about to load them)."""
+        return self._rollouts is not None
+
+    @property
+    def trajectories(self) -> list[Trajectory]:
+        """The rollouts the runs read (empty when their inputs are not reachable)."""
+        return self._loaded().trajectories
+
+    @property
+    def load_errors(self) -> list[LoadError]:
+        """Problems loading those rollouts."""
+        return self._loaded().load_errors
+
+    @property
+    def table(self) -> pl.DataFrame:
+        """``trajectory_table`` of ``trajectories``."""
+        return self._loaded().table
+
+    @property
+    def failures(self) -> pl.DataFrame:
+        """``failure_frame`` of the audit rows and the rollouts."""
+        return self._loaded().failures
 
     # -- lookups -----------------------------------------------------------------------------------
 
     def trajectory(self, trajectory_id: str, file: str | None = None) -> Trajectory | None:
         """The rollout with this id (from ``file`` when several share the id), if it was loaded."""
-        rows = self._by_id.get(trajectory_id, [])
+        loaded = self._loaded()
+        rows = loaded.by_id.get(trajectory_id, [])
         for row in rows:
-            traj = self.trajectories[row]
+            traj = loaded.trajectories[row]
             if file is None or (traj.source is not None and traj.source.file == file):
                 return traj
-        return self.trajectories[rows[0]] if rows else None
+        return loaded.trajectories[rows[0]] if rows else None
 
     def task(self, task_id: str) -> list[Trajectory]:
         """The loaded rollouts of a task, in load order."""
@@ -160,46 +195,59 @@ def _read_run(run: RunInfo, workspace: Workspace) -> None:
         workspace.problems.append(f"{run.name}: {exc}")
 
 
-InputSpec = tuple[Path, str | None, str | None]
-"""What a run read: a path, with the ``--glob`` and ``--format`` it was read with."""
+@dataclass
+class _Rollouts:
+    trajectories: list[Trajectory] = field(default_factory=list)
+    load_errors: list[LoadError] = field(default_factory=list)
+    table: pl.DataFrame = field(default_factory=pl.DataFrame)
+    failures: pl.DataFrame = field(default_factory=pl.DataFrame)
+    by_id: dict[str, list[int]] = field(default_factory=dict)
 
 
-def _load_inputs(specs: Sequence[InputSpec], workspace: Workspace) -> None:
+def _load_rollouts(workspace: Workspace) -> _Rollouts:
     """Load each spec once; a rollout read by several specs (the same file) is kept once."""
+    out = _Rollouts()
     row_of: dict[tuple[str | None, int | None, int | None, str], int] = {}
-    for spec in dict.fromkeys(specs):
-        path, glob, fmt = spec
-        try:
-            loaded = load(path, glob=glob, format=fmt)
-        except MemexAuditError as exc:
-            workspace.problems.append(f"{path}: {exc}")
+    rows_by_spec: dict[InputSpec, list[int]] = {}
+    seen_errors: set[tuple[str | None, int | None, str]] = set()
+    for spec in dict.fromkeys(workspace.specs):
+        loaded = ROLLOUT_FILES.load_spec(spec)
+        if loaded.problem is not None:
+            if loaded.problem not in workspace.problems:
+                workspace.problems.append(loaded.problem)
             continue
-        rows = workspace._rows_by_spec.setdefault(spec, [])
-        for traj in loaded.trajectories:
-            src = traj.source
-            key = (src.file, src.line, src.position, traj.id) if src else (None, None, None, traj.id)
-            row = row_of.get(key)
-            if row is None:
-                row = row_of[key] = len(workspace.trajectories)
-                workspace.trajectories.append(traj)
-            rows.append(row)
-        workspace.load_errors.extend(e for e in loaded.errors if e not in workspace.load_errors)
-
-
-def _spec(run: RunInfo, path: Path) -> InputSpec:
-    return (path, run.glob, run.format)
-
-
-def _read_by_audits(workspace: Workspace) -> pl.DataFrame:
-    """The rows of ``workspace.table`` that an audit run read (not only an aggregate run)."""
-    rows = {
+        rows = rows_by_spec.setdefault(spec, [])
+        for _, file_load in loaded.files:
+            for traj in file_load.trajectories:
+                src = traj.source
+                key = (src.file, src.line, src.position, traj.id) if src else (None, None, None, traj.id)
+                row = row_of.get(key)
+                if row is None:
+                    row = row_of[key] = len(out.trajectories)
+                    out.trajectories.append(traj)
+                rows.append(row)
+            for error in file_load.errors:
+                error_key = (error.file, error.line, error.reason)
+                if error_key not in seen_errors:
+                    seen_errors.add(error_key)
+                    out.load_errors.append(error)
+    for row, traj in enumerate(out.trajectories):
+        out.by_id.setdefault(traj.id, []).append(row)
+    out.table = trajectory_table(out.trajectories)
+    audited_rows = {
         row
         for run in workspace.runs
         if run.kind == "audit"
         for path in run.inputs
-        for row in workspace._rows_by_spec.get(_spec(run, path), [])
+        for row in rows_by_spec.get(_spec(run, path), [])
     }
-    return workspace.table.filter(pl.col("row").is_in(sorted(rows)))
+    read_by_audits = out.table.filter(pl.col("row").is_in(sorted(audited_rows)))
+    out.failures = failure_frame(workspace.audit_rows, read_by_audits)
+    return out
+
+
+def _spec(run: RunInfo, path: Path) -> InputSpec:
+    return (path, run.glob, run.format)
 
 
 def _taxonomy_ids(names: Sequence[str]) -> dict[str, list[str]]:
@@ -217,26 +265,23 @@ def load_workspace(discovery: Discovery, *, load_trajectories: bool = True) -> W
 
     Args:
         discovery: The runs (from ``discover_runs``).
-        load_trajectories: Load the runs' input rollouts (without them the pages show results only).
+        load_trajectories: Load the runs' input rollouts when first asked for (without them the
+            pages show results only).
     """
     workspace = Workspace(runs=list(discovery.runs), problems=list(discovery.problems))
     for run in workspace.runs:
         _read_run(run, workspace)
-        if load_trajectories and not run.inputs and run.manifest.config:
+        if load_trajectories and not run.inputs and run.records_inputs:
             workspace.problems.append(
                 f"{run.name}: the rollouts it read are not reachable from here; trajectories are not shown"
             )
     if load_trajectories:
-        _load_inputs([_spec(run, p) for run in workspace.runs for p in run.inputs], workspace)
-    for row, traj in enumerate(workspace.trajectories):
-        workspace._by_id.setdefault(traj.id, []).append(row)
+        workspace.specs = [_spec(run, p) for run in workspace.runs for p in run.inputs]
     frames = []
     for name, results in workspace.audits.items():
         frames.append(results.frame.with_columns(pl.lit(name).alias("run")))
     workspace.audit_rows = (
         pl.concat(frames) if frames else audit_frame([]).with_columns(pl.lit(None, pl.String).alias("run"))
     )
-    workspace.table = trajectory_table(workspace.trajectories)
-    workspace.failures = failure_frame(workspace.audit_rows, _read_by_audits(workspace))
     workspace.taxonomy_ids = _taxonomy_ids(workspace.audit_rows.get_column("taxonomy").unique().to_list())
     return workspace

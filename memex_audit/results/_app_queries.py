@@ -230,7 +230,7 @@ def failure_frame(audits: pl.DataFrame, trajectories: pl.DataFrame | None = None
             _agreement().alias("agreement"),
         )
         .select(FAILURE_COLUMNS.names())
-        .cast(dict(FAILURE_COLUMNS))
+        .cast(dict(FAILURE_COLUMNS))  # type: ignore[arg-type]
     )  # type: ignore[arg-type]
 
 

@@ -58,6 +58,8 @@ class Chromium:
         os.close(from_child_w)
         self._buffer = b""
         self._next_id = 0
+        self.requests: list[str] = []
+        """URLs the page requested (after ``watch_network``)."""
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})[
             "sessionId"
@@ -99,6 +101,8 @@ class Chromium:
         deadline = time.monotonic() + 60
         while True:
             reply = self._receive(deadline)
+            if reply.get("method") == "Network.requestWillBeSent":
+                self.requests.append(reply["params"]["request"]["url"])
             if reply.get("id") != self._next_id:
                 continue  # an event, or a late reply
             if "error" in reply:
@@ -109,6 +113,17 @@ class Chromium:
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """A protocol command on the page."""
         return self._call(method, params, self._session)
+
+    def watch_network(self) -> None:
+        """Record every URL the page requests from now on in ``requests``."""
+        self.call("Network.enable")
+
+    def click(self, x: float, y: float) -> None:
+        """A left mouse click at page coordinates."""
+        for kind in ("mousePressed", "mouseReleased"):
+            self.call(
+                "Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}
+            )
 
     def goto(self, url: str) -> None:
         """Navigate the page to ``url``."""

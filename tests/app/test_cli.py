@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -52,3 +58,43 @@ def test_a_missing_app_file_is_reported(app_runs: AppRuns, monkeypatch: pytest.M
     result = CliRunner().invoke(app, ["app", str(app_runs.root), "--dry-run"])
     assert result.exit_code == 2
     assert "apps/streamlit_app.py was not found" in " ".join(result.output.split())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_app_process_stops_the_server(app_runs: AppRuns, signum: int) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "MEMEX_AUDIT_RUNS"}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-c", "from memex_audit.cli import main; main()"),
+            *("app", str(app_runs.root), "--port", str(port), "--no-browser"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # the signal reaches this process only, as `kill PID` does
+    )
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(health, timeout=2):
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the app did not start"
+                time.sleep(0.5)
+        server = int(Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()[0])
+        process.send_signal(signum)
+        assert process.wait(timeout=30) == 0
+        with pytest.raises(OSError):
+            urllib.request.urlopen(health, timeout=2)
+        assert not Path(f"/proc/{server}").exists() or "zombie" in Path(f"/proc/{server}/status").read_text()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

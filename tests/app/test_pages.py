@@ -6,14 +6,15 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from memex_audit.aggregator import AggregateTaskResult
+from memex_audit.analysis._aggregate_summary import aggregate_accuracy_frame
 from memex_audit.auditor import AuditReport
 from memex_audit.results import RunStore
-from memex_audit.results._aggregate_summary import aggregate_accuracy_frame
 from tests.app.conftest import APP_FILE, HOSTILE, PLANTED_ID, PLANTED_TASK, AppRuns
 
 pytestmark = pytest.mark.timeout(240)
@@ -28,7 +29,7 @@ def _app(page: str | None = None) -> AppTest:
     return at
 
 
-def _plotly_specs(at: AppTest) -> list[dict[str, object]]:
+def _plotly_specs(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
@@ -50,7 +51,7 @@ def test_overview_counts_runs_trajectories_and_failure_rate(runs_env: AppRuns) -
     assert usage["trajectories"].sum() == 96
     assert (usage["cost_usd"] > 0).all(), "the samples model a cost for every rollout"
     assert len(_plotly_specs(at)) == 2
-    at.radio(key="overview:metric").set_value("total_tokens").run()
+    at.radio(key="metric").set_value("total_tokens").run()
     assert not at.exception
 
 
@@ -61,53 +62,84 @@ def test_overview_without_runs_says_how_to_start(monkeypatch: pytest.MonkeyPatch
     assert any("no run folder here" in w.value for w in at.warning)
 
 
-def test_failure_breakdown_table_filters_and_downloads(runs_env: AppRuns) -> None:
+def _colors(spec: dict[str, Any]) -> dict[str, str]:
+    return {t["name"]: t["marker"]["color"] for t in spec["data"]}
+
+
+def test_failure_breakdown_groups_as_rows_filters_and_downloads(runs_env: AppRuns) -> None:
     at = _app("failures")
     reports = RunStore.read(runs_env.audit).read_results(AuditReport)
-    # default: the failed rollouts, one row each (all audited here)
+    # default: the failed rollouts, one row each (all audited here), one taxonomy
     assert _metric(at, "Rows") == str(len(reports))
     table = at.dataframe[0].value
-    total = table.set_index("category").loc["total"]
-    assert total["total n"] == len(reports)
+    assert list(table.columns[:2]) == ["harness", "rows"], "the groups are the table's rows"
+    assert table["rows"].sum() == len(reports)
     memex = sum(1 for r in reports if r.harness == "memex")
-    assert total["memex n"] == memex
-    first = table.iloc[0]
-    assert first["total %"] == pytest.approx(100.0 * first["total n"] / len(reports), abs=0.1)
+    assert table.set_index("harness").loc["memex", "rows"] == memex
+    categories = [c for c in table.columns if c not in ("harness", "rows")]
+    assert (table[categories].sum(axis=1) == table["rows"]).all()
     spec = _plotly_specs(at)[0]
-    assert {trace["name"] for trace in spec["data"]} <= set(table["category"])
+    assert {trace["name"] for trace in spec["data"]} == set(categories)
+    by_harness = _colors(spec)
 
-    at.multiselect(key="failures:filter:harness").set_value(["memex"]).run()
+    at.multiselect(key="harness").set_value(["memex"]).run()
     assert _metric(at, "Rows") == str(memex)
-    at.multiselect(key="failures:filter:outcome").set_value(["correct", "failed"]).run()
+    at.multiselect(key="outcome").set_value(["correct", "failed"]).run()
     table = at.dataframe[0].value
-    assert "correct" in set(table["category"]), "correct rollouts are counted beside the failures"
-    at.selectbox(key="failures:group_by").set_value("model").run()
-    at.radio(key="failures:barmode").set_value("grouped").run()
-    at.radio(key="failures:scale").set_value("percent").run()
+    assert "correct" in table.columns, "correct rollouts are counted beside the failures"
+    at.selectbox(key="group").set_value("model").run()
+    at.segmented_control(key="scale").set_value("percent").run()
     assert not at.exception
-    assert list(at.dataframe[0].value.columns) == [
-        "category",
-        "qwen-3.6-27b n",
-        "qwen-3.6-27b %",
-        "total n",
-        "total %",
-    ]
-    labels = {b.label for b in at.get("download_button")}
-    assert labels == {"CSV", "Parquet"}
+    table = at.dataframe[0].value
+    assert list(table["model"]) == ["qwen-3.6-27b"]
+    assert table.drop(columns=["model", "rows"]).sum(axis=1).round().tolist() == [100.0]
+    by_model = _colors(_plotly_specs(at)[0])
+    shared = set(by_harness) & set(by_model)
+    assert shared and all(by_harness[c] == by_model[c] for c in shared), "a category keeps its colour"
+    for grouping, column in (("faulty agent", "faulty_agent"), ("step position", "position")):
+        at.selectbox(key="group").set_value(grouping).run()
+        assert not at.exception
+        assert column in at.dataframe[0].value.columns
+    assert set(at.dataframe[0].value["position"]) <= {"early", "middle", "late", "no step"}
+    labels = {b.label for b in at.get("download_button")}  # type: ignore[union-attr]
+    assert labels == {"Rows as CSV (with explanations and quotes)", "Rows as Parquet"}
 
 
-def test_failure_breakdown_opens_a_row_in_the_viewer(runs_env: AppRuns) -> None:
+def test_failure_breakdown_hides_unclassified_and_keeps_one_taxonomy(runs_env: AppRuns) -> None:
     at = _app("failures")
-    pick = at.selectbox(key="failures:open_pick").value
-    at.button(key="failures:open").click().run()
-    assert at.title[0].value == "Trajectory viewer"
-    assert at.selectbox(key="viewer:trajectory").value == pick
+    assert at.selectbox(key="taxonomy").value == "memex"
+    at.toggle(key="hide_unclassified").set_value(True).run()
+    assert not at.exception
+    names = {trace["name"] for trace in _plotly_specs(at)[0]["data"]}
+    assert "unclassified" not in names
+    assert "unclassified" not in at.dataframe[0].value.columns
+
+
+def test_viewer_opens_at_the_step_in_the_url_and_warns_about_unknown_ids(runs_env: AppRuns) -> None:
+    reports = RunStore.read(runs_env.audit).read_results(AuditReport)
+    report = next(r for r in reports if r.evidence)
+    at = AppTest.from_file(str(APP_FILE), default_timeout=90)
+    at.query_params.update({"task": report.task_id, "rollout": report.trajectory.id, "step": "2"})
+    at.switch_page("views/trajectories.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="task").value == report.task_id
+    assert at.selectbox(key="rollout").value == report.trajectory.id
+    assert at.number_input(key="step").value == 2
+    scripts = [h.proto.body for h in at.get("html") if "scrollIntoView" in h.proto.body]
+    assert scripts and "viewer-left-step-2" in scripts[0], "the page scrolls to the step"
+
+    at = AppTest.from_file(str(APP_FILE), default_timeout=90)
+    at.query_params.update({"task": "no-such-task"})
+    at.switch_page("views/trajectories.py").run()
+    assert not at.exception
+    shown = [w.value.replace("\\", "") for w in at.warning]
+    assert any("no-such-task" in w and "not in the loaded runs" in w for w in shown), shown
 
 
 def test_viewer_shows_hostile_output_as_text(runs_env: AppRuns) -> None:
     at = _app("trajectories")
-    at.selectbox(key="viewer:task").set_value(PLANTED_TASK).run()
-    at.selectbox(key="viewer:trajectory").set_value(PLANTED_ID).run()
+    at.selectbox(key="task").set_value(PLANTED_TASK).run()
+    at.selectbox(key="rollout").set_value(PLANTED_ID).run()
     assert not at.exception
     shown = [c.value for c in at.code]
     assert any(HOSTILE in text for text in shown), "the tool output is shown verbatim, as code"
@@ -121,18 +153,49 @@ def test_viewer_marks_evidence_at_the_cited_step_beside_a_correct_sibling(runs_e
     reports = RunStore.read(runs_env.audit).read_results(AuditReport)
     report = next(r for r in reports if r.evidence)
     at = _app("trajectories")
-    at.selectbox(key="viewer:task").set_value(report.task_id).run()
-    at.selectbox(key="viewer:trajectory").set_value(report.trajectory.id).run()
+    at.selectbox(key="task").set_value(report.task_id).run()
+    at.selectbox(key="rollout").set_value(report.trajectory.id).run()
     assert not at.exception
-    marked = [m.value for m in at.markdown if ":orange-background[" in m.value]
-    assert marked, "the evidence quote is highlighted"
+    # the verdict comes first, and its evidence steps are links
+    link = at.button(key="viewer-left:report:0:evidence:0")
+    assert link.proto.type == "tertiary" and link.label.startswith(f"step {report.evidence[0].step}")
+    link.click().run()
+    assert not at.exception
+    assert at.number_input(key="step").value == report.evidence[0].step
+    marked = [h.proto.body for h in at.get("html") if "<mark" in h.proto.body]
+    assert marked, "the evidence quote is highlighted, in a monospace excerpt"
     assert any(m.value.startswith("**Evidence**") for m in at.markdown)
-    sibling = at.selectbox(key="viewer:sibling").value
+    sibling = at.selectbox(key="sibling").value
     assert sibling is not None and sibling != report.trajectory.id
     answers = [c for c in at.caption if c.value == "final answer"]
     assert len(answers) == 2, "the rollout and its sibling are shown side by side"
-    at.toggle(key="viewer:side_by_side").set_value(False).run()
+    assert not any("ground truth" in c.value and "None" in c.value for c in at.caption)
+    at.toggle(key="side").set_value(False).run()
     assert not at.exception
+
+
+def test_a_positional_guess_is_marked_as_a_guess() -> None:
+    from memex_audit.app._render import StepMarks
+    from memex_audit.app._verdicts import attribution_of
+    from memex_audit.auditor import Producer, TrajectoryRef
+
+    def report(primary: str, attribution: str | None) -> AuditReport:
+        return AuditReport(
+            primary=primary,
+            faulty_step=3,
+            attribution=attribution,
+            explanation="x",
+            confidence=0.1,
+            trajectory=TrajectoryRef(id="t", task_id="k"),
+            taxonomy="memex",
+            producer=Producer(kind="offline", name="offline-signals/1"),
+        )
+
+    assert attribution_of(report("unclassified", "guess")) == "guess"
+    assert attribution_of(report("unclassified", None)) == "guess", "older reports: unclassified is a guess"
+    assert attribution_of(report("unclassified", "finding")) == "finding"
+    marks = StepMarks.of([report("unclassified", "guess")])
+    assert marks.guessed == {3} and not marks.faulty
 
 
 def test_best_of_n_accuracy_scaling_cases_and_votes(runs_env: AppRuns) -> None:
@@ -143,20 +206,22 @@ def test_best_of_n_accuracy_scaling_cases_and_votes(runs_env: AppRuns) -> None:
     assert list(accuracy["policy"]) == list(expected["policy"])
     specs = _plotly_specs(at)
     assert any(spec["layout"]["title"]["text"] == "Accuracy as N grows" for spec in specs)
-    assert at.selectbox(key="bon:policy").value == "verifier"
-    cases = at.multiselect(key="bon:cases")
-    at.selectbox(key="bon:task").set_value(results[0].task_id).run()
-    votes = at.dataframe[-1].value
-    assert len(votes) == results[0].n_rollouts
+    assert at.selectbox(key="policy").value == "verifier"
+    cases = at.multiselect(key="cases")
+    at.selectbox(key="b_task").set_value(results[0].task_id).run()
+    assert not at.exception
+    votes = next(d.value for d in at.dataframe if "rollout_id" in d.value.columns)
+    assert len(votes) == results[0].n_rollouts, "every rollout of the task is listed"
     assert votes["returned"].sum() == 1
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith("ground truth") for c in captions)
+    assert set(votes["label"]) <= set("ABCDEFGH"), "answers get short labels"
+    assert any("ground truth" in m.value for m in at.markdown)
+    vote_chart = next(s for s in _plotly_specs(at) if "Votes per answer" in s["layout"]["title"]["text"])
+    ticks = {x for trace in vote_chart["data"] for x in trace["x"]}
+    assert ticks <= set("ABCDEFGH"), "the chart's axis shows the short labels"
     for kind in ("rescue", "harm"):
         if kind in cases.options:
-            at.multiselect(key="bon:cases").set_value([kind]).run()
+            at.multiselect(key="cases").set_value([kind]).run()
             assert set(at.dataframe[1].value["case"]) == {kind}
-    at.button(key="bon:open").click().run()
-    assert at.title[0].value == "Trajectory viewer"
 
 
 def test_new_results_are_offered_not_forced_on_an_open_page(
@@ -181,14 +246,41 @@ def test_new_results_are_offered_not_forced_on_an_open_page(
     assert not at.sidebar.info
 
 
-def test_viewer_task_search_narrows_the_picker(runs_env: AppRuns) -> None:
+def test_viewer_task_picker_filters(runs_env: AppRuns) -> None:
     at = _app("trajectories")
-    assert len(at.selectbox(key="viewer:task").options) == 8 + 6
-    at.text_input(key="viewer:find").set_value("officeqa").run()
-    assert len(at.selectbox(key="viewer:task").options) == 8
-    at.text_input(key="viewer:find").set_value("officeqa-005").run()
-    assert at.selectbox(key="viewer:task").value == "officeqa-005"
-    assert len(at.selectbox(key="viewer:task").options) == 1
-    at.text_input(key="viewer:find").set_value("no such task").run()
-    assert any("No task id" in i.value for i in at.info)
+    assert len(at.selectbox(key="task").options) == 8 + 6
+    at.text_input(key="find").set_value("officeqa").run()
+    assert len(at.selectbox(key="task").options) == 8
+    at.text_input(key="find").set_value("officeqa-005").run()
+    assert at.selectbox(key="task").value == "officeqa-005"
+    assert len(at.selectbox(key="task").options) == 1
+    at.text_input(key="find").set_value("").run()
+    at.multiselect(key="v_harness").set_value(["tool_calling"]).run()
+    assert 0 < len(at.selectbox(key="task").options) <= 8 + 6
+    at.multiselect(key="v_harness").set_value([]).run()
+    at.text_input(key="find").set_value("no such task").run()
+    assert any("No task matches" in i.value for i in at.info)
     assert not at.exception
+
+
+def test_search_finds_text_inside_transcripts(runs_env: AppRuns) -> None:
+    at = AppTest.from_file(str(APP_FILE), default_timeout=90)
+    at.query_params["q"] = "<script>document.title"
+    at.switch_page("views/search.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    links = [b for b in at.button if (b.key or "").startswith("search:hit:")]
+    assert links and all(PLANTED_ID.replace("-", "\\-") in b.label for b in links)
+    assert any("step 3" in b.label for b in links), "the hit names the step that holds the text"
+    next(b for b in links if "step 3" in b.label).click().run()
+    assert not at.exception
+    assert at.title[0].value == "Trajectory viewer"
+    assert at.selectbox(key="rollout").value == PLANTED_ID
+    assert at.number_input(key="step").value == 3
+
+
+def test_search_takes_any_text_and_says_when_a_regex_is_bad(runs_env: AppRuns) -> None:
+    at = _app("search")
+    at.text_input(key="q").set_value("[unclosed").run()
+    assert not at.exception and not at.error, "a literal search takes any text"
+    at.toggle(key="regex").set_value(True).run()
+    assert any("regular expression" in e.value for e in at.error)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import polars as pl
 
 from memex_audit.aggregator import AggregateTaskResult
+from memex_audit.analysis._aggregate_summary import aggregate_accuracy_frame, aggregate_scaling_frame
+from memex_audit.analysis._audit_summary import audit_frame
 from memex_audit.results import RunStore
-from memex_audit.results._aggregate_summary import aggregate_accuracy_frame, aggregate_scaling_frame
 from memex_audit.results._app_queries import (
     NOT_AUDITED,
     FailureFilter,
@@ -21,7 +22,6 @@ from memex_audit.results._app_queries import (
     trajectory_table,
     usage_by,
 )
-from memex_audit.results._audit_summary import audit_frame
 from memex_audit.trajectory import Outcome, Trajectory, Usage
 from tests.app.conftest import AppRuns
 

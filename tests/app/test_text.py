@@ -87,9 +87,29 @@ def test_evidence_excerpt_finds_quotes_wherever_the_auditor_may_cite_them() -> N
         output="y" * 5000 + " total <b>335,972</b> " + "z" * 5000,
     )
     for quote in ("python_exec", '{"code":"x = 114233"}', "<b>335,972</b>", "Sum the   months."):
-        markdown, found = evidence_excerpt(step, quote)
-        assert found and ":orange-background[" in markdown, quote
-        assert UNESCAPED.search(markdown.replace(":orange-background[**", "").replace("**]", "")) is None
-    markdown, _ = evidence_excerpt(step, "<b>335,972</b>")
-    assert len(markdown) < 3000, "only a window around a quote in a long output is shown"
-    assert evidence_excerpt(step, "absent") == ("absent", False)
+        excerpt, found = evidence_excerpt(step, quote)
+        assert found and "<mark" in excerpt and excerpt.startswith("<pre"), quote
+        body = re.sub(r"</?(pre|mark)[^>]*>", "", excerpt)
+        assert "<" not in body and ">" not in body, "every character of the content is escaped"
+    excerpt, _ = evidence_excerpt(step, "<b>335,972</b>")
+    assert "&lt;b&gt;335,972&lt;/b&gt;</mark>" in excerpt
+    assert len(excerpt) < 3000, "only a window around a quote in a long output is shown"
+    excerpt, found = evidence_excerpt(step, "absent")
+    assert not found and "<mark" not in excerpt and "absent" in excerpt
+
+
+def test_a_step_shows_its_code_once() -> None:
+    from memex_audit.app._render import step_fields
+    from memex_audit.trajectory import Step, ToolCall
+
+    step = Step(
+        index=2,
+        role="assistant",
+        text="THOUGHT: list the files.\n\n```bash\nls -la\n```",
+        code="ls -la",
+        tool_calls=[ToolCall(id="a", name="bash", arguments={"command": "ls -la"})],
+    )
+    fields = step_fields(step)
+    assert [label for label, _, _ in fields] == ["thought", "code"]
+    assert fields[0][1] == "THOUGHT: list the files."
+    assert sum("ls -la" in text for _, text, _ in fields) == 1
