@@ -1,8 +1,8 @@
-"""What the model sees of a block's result: bounded, whatever the block printed."""
+"""What the model sees of a block's result: bounded and encodable, whatever the block printed."""
 
 from __future__ import annotations
 
-from memex_audit.kernel import ExecutionResult
+from memex_audit.kernel import ExecutionResult, safe_text
 
 
 def truncate_middle(text: str, limit: int) -> str:
@@ -29,4 +29,5 @@ def format_observation(result: ExecutionResult, limit: int) -> str:
     parts.extend(f"[kernel] {notice}" for notice in result.notices)
     if not parts:
         parts.append("(the block printed nothing)")
-    return "\n".join(parts)
+    # Kernels send valid text; a custom kernel may not, and the model client must encode this.
+    return safe_text("\n".join(parts))

@@ -1,13 +1,20 @@
-"""Recording an agent's run as a native ``Trajectory``, so it can be loaded and audited."""
+"""Recording an agent's run as a native ``Trajectory``, so it can be loaded and audited.
+
+Everything recorded is made encodable on the way in: agent code can print a lone surrogate
+(``print('\\ud800')``), which no JSON writer accepts, and one such character must not cost the
+run its record. Such characters become U+FFFD (``safe_text``).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, JsonValue
 
+from memex_audit.kernel import safe_text
 from memex_audit.trajectory import Step, ToolCall, Trajectory, Usage
 
 T = TypeVar("T")
@@ -72,15 +79,17 @@ def task_id_for(task: str) -> str:
 def json_safe(value: Any) -> JsonValue:
     """``value`` as JSON data for the record (models dumped, unknown objects as their repr)."""
     if isinstance(value, BaseModel):
-        dumped: JsonValue = value.model_dump(mode="json")
+        dumped: JsonValue = json_safe(value.model_dump(mode="json"))
         return dumped
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, str):
+        return safe_text(value)
+    if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    return repr(value)
+        return {safe_text(str(k)): json_safe(v) for k, v in value.items()}
+    return safe_text(repr(value))
 
 
 class RunRecorder:
@@ -95,6 +104,11 @@ class RunRecorder:
         self.steps: list[Step] = []
 
     def add(self, role: Literal["system", "user", "assistant", "tool"], **fields: Any) -> Step:
+        for name, value in fields.items():
+            if isinstance(value, str):
+                fields[name] = safe_text(value)
+            elif name == "metadata" and isinstance(value, dict):
+                fields[name] = json_safe(value)
         step = Step(index=len(self.steps), role=role, agent=self.agent, **fields)
         self.steps.append(step)
         return step
@@ -141,21 +155,29 @@ class RunRecorder:
         if stop_reason == "submitted":
             answer = getattr(output, "answer", None)
             if isinstance(output, BaseModel):
-                final_answer = str(answer) if answer is not None else output.model_dump_json()
+                final_answer = str(answer) if answer is not None else _model_json(output)
             else:
                 final_answer = str(output)
+            final_answer = safe_text(final_answer)
         return Trajectory(
             id=self.run_id,
             task_id=task_id_for(self.task),
-            question=self.task,
+            question=safe_text(self.task),
             submitted=submitted,
             final_answer=final_answer,
             harness=self.harness,
             model=self.model,
             steps=self.steps,
             usage=usage,
-            metadata={**metadata, "agent": self.agent, "stop_reason": stop_reason, "error": error},
+            metadata=json_safe({**metadata, "agent": self.agent, "stop_reason": stop_reason, "error": error}),  # type: ignore[arg-type]
         )
+
+
+def _model_json(model: BaseModel) -> str:
+    try:
+        return model.model_dump_json()
+    except ValueError:  # a string pydantic cannot encode (a lone surrogate)
+        return json.dumps(json_safe(model), ensure_ascii=False, separators=(",", ":"))
 
 
 def now() -> datetime:

@@ -12,7 +12,6 @@ import ast
 import asyncio
 import contextvars
 import inspect
-import io
 import linecache
 import threading
 import time
@@ -21,7 +20,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from memex_audit.kernel._builtins import restore_host_builtins
 from memex_audit.kernel._capture import start_capture, stop_capture
+from memex_audit.kernel._output import OutputBuffer, bounded_text
+
+ERROR_LIMIT = 20_000
+"""Characters of a traceback a kernel keeps (an exception's message can be any size)."""
 
 
 class SubmitSignal(BaseException):
@@ -102,6 +106,7 @@ class BlockOutcome:
     submission: Any = None
     timed_out: bool = False
     duration_s: float = 0.0
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,7 +130,7 @@ async def run_block(
     slot: SubmitSlot,
     *,
     timeout_message: str = "the block ran past its timeout and was stopped",
-    buffer: io.StringIO | None = None,
+    buffer: OutputBuffer | None = None,
 ) -> BlockOutcome:
     """Run ``code`` in ``namespace``, capturing what it prints in this context only.
 
@@ -135,8 +140,8 @@ async def run_block(
         sources: Cell sources of the kernel (the block is added to it).
         slot: Where ``submit()`` records its value.
         timeout_message: The error shown when the block is stopped by ``BlockTimeout``.
-        buffer: Where prints go (a fresh buffer by default); the subprocess kernel reads it
-            while the block runs, so output printed before a timeout is not lost.
+        buffer: Where prints go (a fresh bounded buffer by default); the subprocess kernel reads
+            it while the block runs, so output printed before a timeout is not lost.
     """
     filename = sources.add(code)
     block = sources.count
@@ -146,24 +151,34 @@ async def run_block(
     started = time.perf_counter()
     outcome = BlockOutcome(output="")
     try:
-        await _execute(code, filename, namespace)
-    except SubmitSignal as signal:
-        outcome.submitted, outcome.submission = True, signal.value
+        try:
+            try:
+                await _execute(code, filename, namespace)
+            finally:
+                # First thing after agent code: the kernel's own code below needs ``len`` & co.
+                outcome.notices = restore_host_builtins()
+        except SubmitSignal as signal:
+            outcome.submitted, outcome.submission = True, signal.value
+        except (BlockTimeout, asyncio.CancelledError):
+            outcome.timed_out = True
+            outcome.error = f"TimeoutError: {timeout_message}"
+        except SyntaxError as exc:
+            outcome.error = _format_syntax_error(exc, sources)
+        except BaseException as exc:  # agent code may raise anything, SystemExit included
+            outcome.error = format_agent_traceback(exc, sources)
+        finally:
+            stop_capture(token)
     except (BlockTimeout, asyncio.CancelledError):
+        # The stop request landed after the block's own code, in the handlers above: still a timeout.
         outcome.timed_out = True
         outcome.error = f"TimeoutError: {timeout_message}"
-    except SyntaxError as exc:
-        outcome.error = _format_syntax_error(exc, sources)
-    except BaseException as exc:  # agent code may raise anything, SystemExit included
-        outcome.error = format_agent_traceback(exc, sources)
-    finally:
-        stop_capture(token)
     if slot.submitted and not outcome.submitted:
         # Agent code caught the signal (``except BaseException``): the submission still counts.
         outcome.submitted, outcome.submission = True, slot.value
     if outcome.submitted:
         outcome.error = None
     outcome.output = buffer.getvalue()
+    outcome.error = bounded_text(outcome.error, ERROR_LIMIT) if outcome.error is not None else None
     outcome.duration_s = time.perf_counter() - started
     return outcome
 

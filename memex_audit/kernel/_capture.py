@@ -14,7 +14,9 @@ import sys
 import threading
 from typing import Any, TextIO
 
-_buffer: contextvars.ContextVar[io.StringIO | None] = contextvars.ContextVar(
+from memex_audit.kernel._output import OutputBuffer
+
+_buffer: contextvars.ContextVar[OutputBuffer | None] = contextvars.ContextVar(
     "memex_audit_capture", default=None
 )
 _install_lock = threading.Lock()
@@ -67,15 +69,15 @@ def install_capture() -> None:
 
 
 def start_capture(
-    buffer: io.StringIO | None = None,
-) -> tuple[io.StringIO, contextvars.Token[io.StringIO | None]]:
+    buffer: OutputBuffer | None = None,
+) -> tuple[OutputBuffer, contextvars.Token[OutputBuffer | None]]:
     """Route this context's prints into ``buffer`` (a fresh one by default); returns it and the token."""
     install_capture()
-    buffer = io.StringIO() if buffer is None else buffer
+    buffer = OutputBuffer() if buffer is None else buffer
     return buffer, _buffer.set(buffer)
 
 
-def stop_capture(token: contextvars.Token[io.StringIO | None]) -> None:
+def stop_capture(token: contextvars.Token[OutputBuffer | None]) -> None:
     """Stop routing this context's prints into its buffer."""
     _buffer.reset(token)
 
@@ -83,3 +85,24 @@ def stop_capture(token: contextvars.Token[io.StringIO | None]) -> None:
 def clear_capture() -> None:
     """Make prints in the current context go to the real streams (used by bridged calls)."""
     _buffer.set(None)
+
+
+def host_streams() -> tuple[Any, Any]:
+    """``sys.stdout`` and ``sys.stderr`` as they are now (taken before an in-process block)."""
+    return sys.stdout, sys.stderr
+
+
+def restore_streams(streams: tuple[Any, Any]) -> list[str]:
+    """Put back ``sys.stdout`` / ``sys.stderr`` when a block replaced them; one notice per stream.
+
+    In-process, they are the host's streams: a block that sets ``sys.stdout = None`` would
+    otherwise silence (or break) every later print of the host.
+    """
+    notices = []
+    if sys.stdout is not streams[0]:
+        sys.stdout = streams[0]
+        notices.append("`sys.stdout` was replaced and has been restored; print to capture output.")
+    if sys.stderr is not streams[1]:
+        sys.stderr = streams[1]
+        notices.append("`sys.stderr` was replaced and has been restored.")
+    return notices

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from typing import Any
 
 import orjson
 
+from memex_audit.errors import KernelError
+from memex_audit.kernel._output import safe_tree
+
 _HEADER = 8
+MAX_MESSAGE_BYTES = 512 * 1024 * 1024
+"""The largest message the host accepts from a kernel process (a submission, a tool call)."""
 
 
 def frame(message: dict[str, Any]) -> bytes:
-    """One message as it goes on the wire: an 8-byte big-endian length, then JSON."""
-    data = orjson.dumps(message)
+    """One message as it goes on the wire: an 8-byte big-endian length, then JSON.
+
+    Text JSON cannot carry (lone surrogates) is replaced, and integers past 64 bits go as text,
+    rather than failing the whole message.
+    """
+    try:
+        data = orjson.dumps(message)
+    except orjson.JSONEncodeError:
+        data = orjson.dumps(safe_tree(message))
     return len(data).to_bytes(_HEADER, "big") + data
 
 
@@ -24,8 +37,12 @@ class SyncChannel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._send_lock = threading.Lock()
+        self._owner = os.getpid()
 
     def send(self, message: dict[str, Any]) -> None:
+        """Send ``message``; a process the kernel forked cannot (it would answer for the kernel)."""
+        if os.getpid() != self._owner:
+            raise OSError("the kernel's channel belongs to the kernel process, not to a process it forked")
         data = frame(message)
         with self._send_lock:
             self.sock.sendall(data)
@@ -49,11 +66,25 @@ class SyncChannel:
 
 
 async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
-    """The host's receive: the next message, or ``None`` at end of stream."""
+    """The host's receive: the next message, or ``None`` at end of stream.
+
+    Raises:
+        KernelError: The kernel process broke the protocol (an oversized or malformed message).
+    """
     try:
         header = await reader.readexactly(_HEADER)
-        body = await reader.readexactly(int.from_bytes(header, "big"))
-    except (asyncio.IncompleteReadError, ConnectionError):
+        size = int.from_bytes(header, "big")
+        if size > MAX_MESSAGE_BYTES:
+            raise KernelError(
+                f"the kernel process sent a message of {size:,} bytes (limit {MAX_MESSAGE_BYTES:,})"
+            )
+        body = await reader.readexactly(size)
+    except (asyncio.IncompleteReadError, ConnectionError, OSError):
         return None
-    message: dict[str, Any] = orjson.loads(body)
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise KernelError(f"the kernel process sent a message that is not JSON: {exc}") from exc
+    if not isinstance(message, dict):
+        raise KernelError("the kernel process sent a message that is not a JSON object")
     return message

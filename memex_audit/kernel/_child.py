@@ -1,9 +1,14 @@
-"""The kernel process: ``python -m memex_audit.kernel._child FD LIMITS_JSON``.
+"""The kernel process: ``serve(fd, config)``, in the process the guardian forks (``_lifetime``).
 
 It holds one namespace and runs the host's blocks one at a time in its main thread. A reader
 thread receives messages; tools and ``spawn_agent`` are stubs that send a request to the host and
 wait for its reply (sync tools block, async tools and ``spawn_agent`` return awaitables), so tools
 always run in the host process, next to the data and clients they close over.
+
+Every reply carries the id of the request it answers. A process that agent code forked returns
+from the block into this loop too: it exits there, silently, and its channel refuses to send, so
+it can never answer for the kernel. When the channel to the host closes, the process exits at
+once, whatever block is running.
 """
 
 from __future__ import annotations
@@ -11,24 +16,23 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import io
 import itertools
+import os
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-import orjson
-
 from memex_audit.kernel._block import CellSources, SubmitSlot, make_submit, restore_reserved, run_block
+from memex_audit.kernel._builtins import KernelBuiltins, restore_host_builtins
 from memex_audit.kernel._channel import SyncChannel
 from memex_audit.kernel._codec import ScopeRefs, decode, encode, encode_type
 from memex_audit.kernel._env import apply_limits
+from memex_audit.kernel._output import DEFAULT_OUTPUT_LIMIT, OutputBuffer, bounded_text, safe_text
 
 _STREAM_EVERY_S = 0.25
-_STREAM_LIMIT = 1_000_000  # characters of a block's output kept in case it times out
+_BROKEN_EXIT = 70  # the kernel's own machinery cannot answer: the host restarts the process
 
 
 class _Reply:
@@ -50,9 +54,12 @@ def _raise_remote(message: dict[str, Any]) -> None:
 
 
 class _Child:
-    def __init__(self, channel: SyncChannel) -> None:
+    def __init__(self, channel: SyncChannel, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> None:
         self.channel = channel
-        self.namespace: dict[str, Any] = {"__name__": "__memex__", "__builtins__": builtins}
+        self.pid = os.getpid()
+        self.output_limit = output_limit
+        self.builtins = KernelBuiltins()
+        self.namespace: dict[str, Any] = {"__name__": "__memex__", "__builtins__": self.builtins.module}
         self.reserved: dict[str, Any] = {}
         self.sources = CellSources()
         self.refs = ScopeRefs()
@@ -61,9 +68,7 @@ class _Child:
         self.pending: dict[int, _Reply] = {}
         self.lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.live: tuple[int, io.StringIO] | None = None
-        self.blocks = 0
-        self.streamed = 0
+        self.live: tuple[int, OutputBuffer] | None = None
         self.inbox: asyncio.Queue[dict[str, Any] | None] | None = None
 
     # -- messages ------------------------------------------------------------------------------
@@ -71,11 +76,15 @@ class _Child:
     def read_forever(self) -> None:
         assert self.loop is not None and self.inbox is not None
         while True:
-            message = self.channel.receive()
-            if message is None or message.get("kind") != "reply":
+            try:
+                message = self.channel.receive()
+            except Exception:  # a broken channel (agent code closed its socket, say)
+                message = None
+            if message is None:
+                # The host is gone or closed the channel: nobody will read another answer.
+                os._exit(0)
+            if message.get("kind") != "reply":
                 self.loop.call_soon_threadsafe(self.inbox.put_nowait, message)
-                if message is None:
-                    return
                 continue
             with self.lock:
                 reply = self.pending.pop(int(message["id"]), None)
@@ -166,50 +175,61 @@ class _Child:
         return spawn_agent
 
     def stream_forever(self) -> None:
-        """Send what the running block printed so far, a few times a second.
+        """Send what the running block printed so far (bounded), a few times a second.
 
         If the block then runs past its timeout, the host kills this process; the output sent
         until then is what the model gets to see of it.
         """
+        sent: tuple[int, int] = (-1, 0)
         while True:
             time.sleep(_STREAM_EVERY_S)
             live = self.live
-            if live is None or self.streamed >= _STREAM_LIMIT:
+            if live is None:
                 continue
             block, buffer = live
-            text = buffer.getvalue()
-            if len(text) > self.streamed:
-                chunk = text[self.streamed : _STREAM_LIMIT]
-                self.streamed += len(chunk)
-                with contextlib.suppress(OSError):
-                    # Numbered, so a chunk that arrives after its block ended is not taken for the next's.
-                    self.channel.send({"kind": "output", "block": block, "text": chunk})
+            if (block, buffer.total) == sent:
+                continue
+            sent = (block, buffer.total)
+            with contextlib.suppress(Exception):
+                # The whole (bounded) output so far, numbered by block: a snapshot that arrives
+                # after its block ended is not taken for the next block's.
+                self.channel.send({"kind": "output", "block": block, "text": buffer.getvalue()})
 
-    async def run(self, code: str) -> dict[str, Any]:
-        notices = restore_reserved(self.namespace, self.reserved)
-        self.streamed = 0
-        self.blocks += 1
-        buffer = io.StringIO()
-        self.live = (self.blocks, buffer)
+    def restore(self) -> list[str]:
+        """Put back reserved names and builtins agent code rebound (its copy and the real module)."""
+        return [
+            *restore_reserved(self.namespace, self.reserved),
+            *self.builtins.restore(),
+            *restore_host_builtins(),
+        ]
+
+    async def run(self, block: int, code: str) -> dict[str, Any]:
+        notices = self.restore()
+        buffer = OutputBuffer(self.output_limit)
+        self.live = (block, buffer)
         try:
             outcome = await run_block(code, self.namespace, self.sources, self.slot, buffer=buffer)
         finally:
             self.live = None
-        notices += restore_reserved(self.namespace, self.reserved)
+        if os.getpid() != self.pid:
+            # A process agent code forked came back from the block: it must not answer for the kernel.
+            os._exit(0)
+        notices += outcome.notices
+        notices += self.restore()
         submission: Any = None
         if outcome.submitted:
             try:
                 submission = encode(outcome.submission, "submit()", self.refs)
             except Exception as exc:
                 outcome.submitted = False
-                outcome.error = f"TypeError: {exc}"
+                outcome.error = bounded_text(f"TypeError: {exc}", 20_000)
         return {
             "kind": "result",
             "output": outcome.output,
             "error": outcome.error,
             "submitted": outcome.submitted,
             "submission": submission,
-            "notices": notices,
+            "notices": [safe_text(notice) for notice in notices],
             "duration_s": outcome.duration_s,
         }
 
@@ -223,12 +243,39 @@ class _Child:
             if message is None or message.get("kind") == "close":
                 return
             started = time.perf_counter()
-            if message["kind"] == "init":
-                reply = self.init(message)
-            else:
-                reply = await self.run(str(message["code"]))
+            try:
+                if message["kind"] == "init":
+                    reply = self.init(message)
+                else:
+                    reply = await self.run(int(message.get("id", 0)), str(message["code"]))
+            except BaseException as exc:  # agent code broke the kernel's own machinery
+                if os.getpid() != self.pid:
+                    os._exit(0)
+                reply = {
+                    "kind": "result",
+                    "error": bounded_text(f"KernelError: the kernel failed: {exc!r}", 2000),
+                }
+            reply["id"] = message.get("id")
             reply["elapsed_s"] = time.perf_counter() - started
+            self.answer(reply)
+
+    def answer(self, reply: dict[str, Any]) -> None:
+        """Send ``reply``; when even that fails, exit so that the host restarts the process."""
+        try:
             self.channel.send(reply)
+        except BaseException as exc:
+            try:
+                self.channel.send(
+                    {
+                        "kind": "result",
+                        "id": reply.get("id"),
+                        "error": bounded_text(
+                            f"KernelError: the kernel could not send its reply: {exc!r}", 2000
+                        ),
+                    }
+                )
+            except BaseException:
+                os._exit(_BROKEN_EXIT)
 
 
 def _resolve(future: asyncio.Future[Any], message: dict[str, Any]) -> None:
@@ -250,13 +297,8 @@ def _validate(value: Any, output_type: Any) -> Any:
     return TypeAdapter(output_type).validate_python(value)
 
 
-def main() -> None:
-    fd = int(sys.argv[1])
-    limits = orjson.loads(sys.argv[2])
-    apply_limits(limits.get("memory_mb"), limits.get("cpu_s"))
+def serve(fd: int, config: dict[str, Any]) -> None:
+    """Run the kernel on the channel ``fd`` (in the process the guardian forked, see ``_lifetime``)."""
+    apply_limits(config.get("memory_mb"), config.get("cpu_s"))
     channel = SyncChannel(socket.socket(fileno=fd))
-    asyncio.run(_Child(channel).serve())
-
-
-if __name__ == "__main__":
-    main()
+    asyncio.run(_Child(channel, int(config.get("output_limit") or DEFAULT_OUTPUT_LIMIT)).serve())

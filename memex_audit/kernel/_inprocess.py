@@ -10,12 +10,23 @@ effect at the next Python bytecode. A block stuck inside one C call (``time.slee
 blocking socket read) cannot be interrupted by any in-process means: it is abandoned, still
 running, in its thread; the kernel moves on with a fresh worker thread and the same namespace,
 and the result says so. Use the subprocess kernel when that matters: it kills the process.
+
+What the host is protected from, in-process: output is bounded and made valid UTF-8 (a lone
+surrogate, a gigabyte print); a stop request that lands outside the block's own code becomes a
+timeout, never an exception in the host; the namespace has its own copy of the builtins, so
+``builtins.len = None`` stays in the kernel, and builtins or ``sys.stdout`` changed in the real
+modules are put back right after the block (the host sees them changed while it runs).
+
+What it cannot contain, because the block *is* the host process: ``os._exit``, a segfault
+(``ctypes.string_at(0)``), a fatal signal, ``os.fork`` (the copy of the host has no event loop
+thread), memory a block keeps referenced, and ``os.environ`` (the host's, API keys included).
+That is why model runs default to the subprocess kernel; this one is for trusted code (the
+offline policies) and for users who opt in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import builtins
 import concurrent.futures
 import contextlib
 import ctypes
@@ -35,8 +46,10 @@ from memex_audit.kernel._block import (
     restore_reserved,
     run_block,
 )
-from memex_audit.kernel._capture import clear_capture
+from memex_audit.kernel._builtins import KernelBuiltins, restore_host_builtins
+from memex_audit.kernel._capture import clear_capture, host_streams, install_capture, restore_streams
 from memex_audit.kernel._clock import BlockClock, wait_active
+from memex_audit.kernel._output import DEFAULT_OUTPUT_LIMIT, OutputBuffer, safe_text
 from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
 
@@ -62,6 +75,12 @@ class _Worker:
     @property
     def alive(self) -> bool:
         return self.thread.is_alive() and not self.loop.is_closed()
+
+    def clear_interrupt(self) -> None:
+        """Withdraw a ``BlockTimeout`` not delivered yet (it would land in the next block)."""
+        ident = self.thread.ident
+        if ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
 
     def interrupt(self) -> None:
         """Raise ``BlockTimeout`` in the worker thread at its next bytecode."""
@@ -92,6 +111,22 @@ def _no_input(prompt: object = "") -> str:
     raise EOFError("input() is not available in the kernel: there is no terminal to read from")
 
 
+def _outcome_of(future: asyncio.Future[BlockOutcome], message: str) -> BlockOutcome:
+    """The block's outcome; a stop request that escaped the block is still only a timeout.
+
+    ``BlockTimeout`` is raised asynchronously in the worker thread and can land outside the block's
+    own handlers (while its capture is being reset, say); it must never reach the host.
+    """
+    if future.cancelled():
+        return BlockOutcome(output="", error=f"TimeoutError: {message}", timed_out=True)
+    exc = future.exception()
+    if exc is None:
+        return future.result()
+    if isinstance(exc, BlockTimeout | asyncio.CancelledError):
+        return BlockOutcome(output="", error=f"TimeoutError: {message}", timed_out=True)
+    return BlockOutcome(output="", error=safe_text(f"KernelError: the block ended abnormally: {exc!r}"))
+
+
 async def _collect(future: concurrent.futures.Future[Any]) -> Any:
     """Await a call already started on the host loop.
 
@@ -110,13 +145,23 @@ class InProcessKernel(ClosesOnExit):
         stop_grace_s: After a timeout, how long to keep trying to stop the block before
             abandoning it in its thread.
         name: Names the worker thread (shows in thread dumps).
+        output_limit: Characters of a block's output kept (head and tail; the rest is counted).
     """
 
-    def __init__(self, *, timeout_s: float = 30.0, stop_grace_s: float = 2.0, name: str = "kernel") -> None:
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 30.0,
+        stop_grace_s: float = 2.0,
+        name: str = "kernel",
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+    ) -> None:
         self.timeout_s = timeout_s
         self.stop_grace_s = stop_grace_s
         self.name = name
+        self.output_limit = output_limit
         self.namespace: dict[str, Any] = {}
+        self._builtins = KernelBuiltins()
         self._reserved: dict[str, Any] = {}
         self._sources = CellSources()
         self._slot = SubmitSlot()
@@ -131,8 +176,10 @@ class InProcessKernel(ClosesOnExit):
         if self._started:
             raise KernelError("kernel already started")
         self._host_loop = asyncio.get_running_loop()
+        # The namespace's own builtins: rebinding ``len`` or ``print`` cannot reach the host.
         # ``input()`` would wait on the host's terminal: nobody is there to answer.
-        self.namespace = {"__name__": "__memex__", "__builtins__": builtins, "input": _no_input}
+        self._builtins = KernelBuiltins({"input": _no_input})
+        self.namespace = {"__name__": "__memex__", "__builtins__": self._builtins.module}
         self.namespace.update(setup.scope)
         for tool in setup.tools:
             self._reserved[tool.__name__] = self._bind_tool(tool)
@@ -186,7 +233,7 @@ class InProcessKernel(ClosesOnExit):
             raise KernelError("kernel not started: await kernel.start(setup) first")
         timeout = self.timeout_s if timeout_s is None else timeout_s
         async with self._lock:
-            notices = restore_reserved(self.namespace, self._reserved)
+            notices = self._restore()
             restarted_worker = False
             if self._worker is None or not self._worker.alive:
                 restarted_worker = self._worker is not None
@@ -195,16 +242,22 @@ class InProcessKernel(ClosesOnExit):
             if restarted_worker:
                 notices.append("The kernel's worker thread was restarted; your variables are kept.")
             message = f"the block ran longer than {timeout:g}s and was stopped"
+            install_capture()
+            streams = host_streams()
             self._clock.restart()
             future = asyncio.wrap_future(
                 asyncio.run_coroutine_threadsafe(self._run_in_worker(worker, code, message), worker.loop)
             )
-            abandoned = False
+            abandoned = stopped = False
             if not await wait_active(future, self._clock, timeout):
+                stopped = True
                 abandoned = not await self._stop(worker, future)
-            if abandoned:
+            if stopped:
+                # Retire the thread: a stop request not delivered yet must not hit the next block.
+                worker.clear_interrupt()
                 self._worker = None
                 worker.stop(join_s=0)
+            if abandoned:
                 outcome = BlockOutcome(output="", error=f"TimeoutError: {message}", timed_out=True)
                 notices.append(
                     "The block could not be interrupted (it is blocked inside a C call) and was "
@@ -212,8 +265,11 @@ class InProcessKernel(ClosesOnExit):
                 )
                 outcome.duration_s = timeout
             else:
-                outcome = future.result()
-            notices.extend(restore_reserved(self.namespace, self._reserved))
+                outcome = _outcome_of(future, message)
+            notices.extend(outcome.notices)
+            notices.extend(self._restore())
+            if not abandoned:  # an abandoned block may still print; its streams stay as they are
+                notices.extend(restore_streams(streams))
             return ExecutionResult(
                 output=outcome.output,
                 error=outcome.error,
@@ -221,14 +277,25 @@ class InProcessKernel(ClosesOnExit):
                 submission=outcome.submission,
                 timed_out=outcome.timed_out,
                 abandoned=abandoned,
-                notices=notices,
+                notices=[safe_text(notice) for notice in notices],
                 duration_s=outcome.duration_s,
             )
+
+    def _restore(self) -> list[str]:
+        """Put back reserved names and builtins that agent code rebound (here and in the host)."""
+        return [
+            *restore_reserved(self.namespace, self._reserved),
+            *self._builtins.restore(),
+            *restore_host_builtins(),
+        ]
 
     async def _run_in_worker(self, worker: _Worker, code: str, message: str) -> BlockOutcome:
         worker.busy = True
         try:
-            return await run_block(code, self.namespace, self._sources, self._slot, timeout_message=message)
+            buffer = OutputBuffer(self.output_limit)
+            return await run_block(
+                code, self.namespace, self._sources, self._slot, timeout_message=message, buffer=buffer
+            )
         finally:
             worker.busy = False
 

@@ -1,9 +1,26 @@
 """The subprocess kernel: a separate Python process that can be killed and resource-limited.
 
 Isolation, not a security sandbox: the process runs as the same user with the same file-system
-access. What it gives: a timeout that really stops any block (the process is killed and started
-again), caps on memory (``RLIMIT_AS``) and CPU seconds (``RLIMIT_CPU``), a scratch working
-directory removed on close, and an environment without API keys.
+access. What it gives:
+
+- the host survives whatever the block does: a crash (``ctypes.string_at(0)``), ``os._exit``, a
+  signal, rebound builtins, a broken channel all end in a restarted process and an error
+  observation naming the cause; a timeout really stops any block (the process is killed);
+- output is bounded (head and tail kept, the rest counted) and valid UTF-8 before it leaves the
+  process; the host refuses oversized or malformed messages;
+- caps on memory (``RLIMIT_AS``) and CPU seconds (``RLIMIT_CPU``);
+- a lifetime (see ``_lifetime``): the process and everything it forks die on close, on restart
+  and when the host dies, even by SIGKILL; its scratch folder goes with them;
+- every reply carries the id of its request, and a process forked by agent code cannot answer;
+- secrets: the process starts from a fresh ``exec`` with an environment without API keys, and
+  the secret values in the host's *initial* environment block (what ``/proc/<host>/environ``
+  shows) are overwritten once a subprocess kernel starts; ``os.environ`` and C ``getenv`` in
+  the host keep working (see ``_env.hide_secrets_from_proc``).
+
+What is not isolated: the file system (same user; the scratch folder is only the working
+directory), the network, other processes of the same user (their ``/proc/<pid>/environ`` and,
+where ptrace is allowed, their memory, the host's included: run the host as another user, or in
+a container, when that matters), and the host itself (same user: agent code can signal it).
 
 Scope objects cross once, at start, through a JSON channel (``_codec``): pydantic models as JSON
 re-validated in the child, never pickle. The child works on copies; when it hands a scope object
@@ -30,12 +47,17 @@ from typing import Any
 import orjson
 
 from memex_audit.errors import KernelError
+from memex_audit.kernel import _lifetime
 from memex_audit.kernel._channel import frame, read_message
 from memex_audit.kernel._clock import BlockClock, wait_active
 from memex_audit.kernel._codec import decode, decode_type, encode
-from memex_audit.kernel._env import clean_environment
+from memex_audit.kernel._env import clean_environment, hide_secrets_from_proc
+from memex_audit.kernel._lifetime import kill_tree
+from memex_audit.kernel._output import DEFAULT_OUTPUT_LIMIT, bounded_text, safe_text
 from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
+
+_GUARDIAN = str(Path(_lifetime.__file__).resolve())  # run as a script; it forks the kernel
 
 _RESET_NOTICE = (
     "The kernel process was restarted: the namespace was reset. Variables, functions and imports "
@@ -52,6 +74,14 @@ class SubprocessKernel(ClosesOnExit):
         cpu_limit_s: CPU seconds the process may use over its life (``None``: no cap).
         start_timeout_s: How long starting the process and loading the scope may take.
         python: The interpreter to run (default: this one).
+        output_limit: Characters of a block's output kept (head and tail; the rest is counted).
+        hide_host_secrets: Overwrite secret values in this process's initial environment block
+            so the kernel cannot read them from ``/proc/<host pid>/environ``.
+
+    Attributes:
+        scratch: The kernel's working directory, inside its scratch folder
+            (``/tmp/memex-kernel-*``, which also holds its log); both are removed on close and
+            when the host dies.
     """
 
     def __init__(
@@ -62,13 +92,19 @@ class SubprocessKernel(ClosesOnExit):
         cpu_limit_s: int | None = None,
         start_timeout_s: float = 120.0,
         python: str | None = None,
+        output_limit: int = DEFAULT_OUTPUT_LIMIT,
+        hide_host_secrets: bool = True,
     ) -> None:
         self.timeout_s = timeout_s
         self.memory_limit_mb = memory_limit_mb
         self.cpu_limit_s = cpu_limit_s
         self.start_timeout_s = start_timeout_s
         self.python = python or sys.executable
+        self.output_limit = output_limit
+        self.hide_host_secrets = hide_host_secrets
         self.scratch: Path | None = None
+        self._folder: Path | None = None
+        self._guard: int | None = None  # write end of the guardian's pipe (see _lifetime)
         self.load_problems: list[str] = []
         self._setup = KernelSetup()
         self._init_frame = b""
@@ -78,8 +114,9 @@ class SubprocessKernel(ClosesOnExit):
         self._reader_task: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
         self._waiting: asyncio.Future[dict[str, Any]] | None = None
-        self._partial: list[str] = []
-        self._blocks = 0  # blocks sent to the current process (the child numbers them the same way)
+        self._expected: int | None = None  # id of the request whose reply is awaited
+        self._requests = 0
+        self._partial = ""
         self._stderr_path: Path | None = None
         self._clock = BlockClock()
         self._lock = asyncio.Lock()
@@ -99,6 +136,7 @@ class SubprocessKernel(ClosesOnExit):
         self._tools = {tool.__name__: tool for tool in setup.tools}
         message = {
             "kind": "init",
+            "id": 0,
             "scope": {name: encode(value, name) for name, value in setup.scope.items()},
             "tools": [
                 {"name": name, "async": inspect.iscoroutinefunction(tool), "doc": inspect.getdoc(tool) or ""}
@@ -108,54 +146,78 @@ class SubprocessKernel(ClosesOnExit):
         }
         # Encoded once: a restart after a timeout reloads the same bytes.
         self._init_frame = frame(message)
-        self.scratch = Path(tempfile.mkdtemp(prefix="memex-kernel-"))
-        fd, stderr_name = tempfile.mkstemp(prefix="memex-kernel-", suffix=".stderr")
-        os.close(fd)
-        self._stderr_path = Path(stderr_name)
-        await self._launch()
+        if self.hide_host_secrets:
+            hide_secrets_from_proc()
+        self._folder = Path(tempfile.mkdtemp(prefix="memex-kernel-"))
+        self.scratch = self._folder / "work"
+        self.scratch.mkdir()
+        self._stderr_path = self._folder / "kernel.log"
+        self._stderr_path.touch()
+        try:
+            await self._launch()
+        except BaseException:
+            await self.close()
+            raise
 
     async def _launch(self) -> None:
-        self._blocks = 0
         parent_sock, child_sock = socket.socketpair()
+        guard_read, self._guard = os.pipe()  # both ends non-inheritable; the read end is passed
         env = clean_environment()
         # Whatever the host can import (its models, its package), the child can import too.
         paths = [p for p in sys.path if p and Path(p).is_dir()]
         env["PYTHONPATH"] = os.pathsep.join(paths)
-        limits = orjson.dumps({"memory_mb": self.memory_limit_mb, "cpu_s": self.cpu_limit_s}).decode()
+        config = orjson.dumps(
+            {
+                "memory_mb": self.memory_limit_mb,
+                "cpu_s": self.cpu_limit_s,
+                "output_limit": self.output_limit,
+                "parent": os.getpid(),
+                "guard_fd": guard_read,
+                "folder": str(self._folder),
+            }
+        ).decode()
         assert self._stderr_path is not None and self.scratch is not None
-        with open(self._stderr_path, "ab") as stderr:
-            self._proc = await asyncio.create_subprocess_exec(
-                self.python,
-                "-m",
-                "memex_audit.kernel._child",
-                str(child_sock.fileno()),
-                limits,
-                pass_fds=[child_sock.fileno()],
-                cwd=self.scratch,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,
-            )
-        child_sock.close()
+        try:
+            with open(self._stderr_path, "ab") as stderr:
+                # A fresh exec with an explicit environment: nothing of the host's state but
+                # these two descriptors reaches the kernel process.
+                self._proc = await asyncio.create_subprocess_exec(
+                    self.python,
+                    _GUARDIAN,
+                    str(child_sock.fileno()),
+                    config,
+                    pass_fds=[child_sock.fileno(), guard_read],
+                    cwd=self.scratch,
+                    env=env,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=stderr,
+                    stderr=stderr,
+                    start_new_session=True,
+                )
+        finally:
+            child_sock.close()
+            os.close(guard_read)
         reader, self._writer = await asyncio.open_connection(sock=parent_sock, limit=1 << 20)
         self._reader_task = asyncio.create_task(self._read_forever(reader))
         try:
-            ready = await self._exchange(self._init_frame, self.start_timeout_s)
+            ready = await self._exchange(0, self._init_frame, self.start_timeout_s)
         except TimeoutError as exc:
             await self._kill()
             raise KernelError(
                 f"the kernel process did not load its scope within {self.start_timeout_s:g}s"
             ) from exc
-        self.load_problems = [str(p) for p in ready.get("problems", [])]
+        self.load_problems = [safe_text(str(p)) for p in ready.get("problems", [])]
 
-    async def _exchange(self, data: bytes, timeout_s: float | None) -> dict[str, Any]:
+    async def _exchange(self, request_id: int, data: bytes, timeout_s: float | None) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         self._waiting = loop.create_future()
+        self._expected = request_id
         assert self._writer is not None
-        self._writer.write(data)
-        await self._writer.drain()
+        try:
+            self._writer.write(data)
+            await self._writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the process is gone; the reader reports why
         self._clock.restart()
         if not await wait_active(self._waiting, self._clock, timeout_s):
             raise TimeoutError
@@ -163,20 +225,31 @@ class SubprocessKernel(ClosesOnExit):
 
     async def _read_forever(self, reader: asyncio.StreamReader) -> None:
         while True:
-            message = await read_message(reader)
-            if message is None:
-                if self._waiting is not None and not self._waiting.done():
-                    self._waiting.set_exception(KernelError(await self._death_note()))
+            try:
+                message = await read_message(reader)
+            except KernelError as exc:
+                self._fail_waiting(KernelError(f"{exc}; the kernel process was stopped"))
                 return
-            if message.get("kind") == "output":
-                if message.get("block") == self._blocks:
-                    self._partial.append(str(message.get("text", "")))
-            elif message.get("kind") == "call":
+            if message is None:
+                self._fail_waiting(KernelError(await self._death_note()))
+                return
+            kind = message.get("kind")
+            if kind == "output":
+                if message.get("block") == self._expected:
+                    self._partial = str(message.get("text", ""))
+            elif kind == "call":
                 task = asyncio.create_task(self._answer(message))
                 self._calls.add(task)
                 task.add_done_callback(self._calls.discard)
-            elif self._waiting is not None and not self._waiting.done():
+            elif (
+                message.get("id") == self._expected and self._waiting is not None and not self._waiting.done()
+            ):
                 self._waiting.set_result(message)
+            # Anything else answers a request nobody waits for (a stale or forged id): dropped.
+
+    def _fail_waiting(self, error: KernelError) -> None:
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_exception(error)
 
     async def _answer(self, message: dict[str, Any]) -> None:
         """Run a tool or a sub-agent for the child and send back the result."""
@@ -243,15 +316,18 @@ class SubprocessKernel(ClosesOnExit):
         async with self._lock:
             notices: list[str] = []
             restarted = False
-            if self._proc.returncode is not None:
+            if self._proc.returncode is not None or self._reader_task is None or self._reader_task.done():
                 await self._restart()
                 restarted = True
                 notices.append(_RESET_NOTICE)
             started = asyncio.get_running_loop().time()
-            self._partial = []
-            self._blocks += 1
+            self._partial = ""
+            self._requests += 1
+            request_id = self._requests
             try:
-                reply = await self._exchange(frame({"kind": "exec", "code": code}), timeout)
+                reply = await self._exchange(
+                    request_id, frame({"kind": "exec", "id": request_id, "code": code}), timeout
+                )
             except TimeoutError:
                 return await self._lost_block(
                     f"TimeoutError: the block ran longer than {timeout:g}s; the kernel process was killed",
@@ -265,13 +341,15 @@ class SubprocessKernel(ClosesOnExit):
             submission = decode(
                 reply.get("submission"), allow_import=False, problems=problems, scope=self._setup.scope
             )
+            error = reply.get("error")
+            # The child bounds and cleans what it sends; the host does not rely on it.
             return ExecutionResult(
-                output=str(reply.get("output") or ""),
-                error=reply.get("error"),
+                output=bounded_text(str(reply.get("output") or ""), self.output_limit + 1000),
+                error=bounded_text(str(error), 25_000) if error is not None else None,
                 submitted=bool(reply.get("submitted")),
                 submission=submission,
                 restarted=restarted,
-                notices=[*notices, *reply.get("notices", [])],
+                notices=[*notices, *(safe_text(str(n)) for n in reply.get("notices") or [])],
                 duration_s=float(reply.get("duration_s") or 0.0),
             )
 
@@ -279,7 +357,7 @@ class SubprocessKernel(ClosesOnExit):
         self, error: str, notices: list[str], started: float, *, timed_out: bool = False
     ) -> ExecutionResult:
         """Restart the process after a block that did not finish; report what it printed so far."""
-        partial = "".join(self._partial)
+        partial = self._partial
         await self._restart()
         return ExecutionResult(
             output=partial,
@@ -301,10 +379,16 @@ class SubprocessKernel(ClosesOnExit):
             waiting.cancel()
         for task in list(self._calls):
             task.cancel()
-        if self._proc is not None and self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
+        if self._proc is not None:
+            # The process, what it forked (in its group or re-parented to it), even once it died.
+            # Walk the tree only from a process not yet reaped (its pid cannot have been reused);
+            # the group outlives its leader while the guardian lives, so its id stays ours.
+            root = self._proc.pid if self._proc.returncode is None else None
+            await asyncio.to_thread(kill_tree, root, self._proc.pid)
             await self._proc.wait()
+        if self._guard is not None:
+            os.close(self._guard)
+            self._guard = None
         if self._writer is not None:
             self._writer.close()
             with contextlib.suppress(Exception):
@@ -317,7 +401,7 @@ class SubprocessKernel(ClosesOnExit):
             self._reader_task = None
 
     async def close(self) -> None:
-        """Stop the process and remove its scratch directory."""
+        """Stop the process and everything it started; remove its scratch folder."""
         if self._proc is not None and self._proc.returncode is None and self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.write(frame({"kind": "close"}))
@@ -325,7 +409,5 @@ class SubprocessKernel(ClosesOnExit):
                 await asyncio.wait_for(self._proc.wait(), 1.0)
         await self._kill()
         self._proc = None
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-        if self._stderr_path is not None:
-            self._stderr_path.unlink(missing_ok=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)

@@ -162,7 +162,11 @@ def test_cost_budget_stops_new_audits(tmp_path: Path) -> None:
     trajs = _collection()
     store = RunStore.open(tmp_path / "run", kind="audit")
     outcome = AuditRunner(
-        MEMEX, model=FunctionModel(priced, model="priced"), concurrency=1, max_cost_usd=0.025
+        MEMEX,
+        model=FunctionModel(priced, model="priced"),
+        concurrency=1,
+        max_cost_usd=0.025,
+        allow_unpriced=True,
     ).run_sync(trajs, store)
     assert outcome.stopped == "budget"
     assert outcome.audited == 3
