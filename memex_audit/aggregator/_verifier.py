@@ -83,7 +83,11 @@ def evidence_vote(
             checks=checks,
             n_rollouts=len(ids),
         )
-    chosen = sorted(vote.winner, key=lambda i: (-checks[i].score, i))
+    # Among rollouts giving the same answer, the representative is the best checked one; on a tie,
+    # the one with fewer errors, then the shorter run: a run that went straight to the answer is
+    # less likely to have said or done something else on the way.
+    steps = [len(t.steps) for t in group.trajectories]
+    chosen = sorted(vote.winner, key=lambda i: (-checks[i].score, len(checks[i].error_steps), steps[i], i))
     by_id = {t.id: t for t in group.trajectories}
     evidence = _evidence_for(by_id, [checks[i] for i in chosen], supports=True)
     rival = next((v for v in vote.votes if v.answer != vote.label), None)
