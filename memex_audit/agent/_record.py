@@ -3,6 +3,10 @@
 Everything recorded is made encodable on the way in: agent code can print a lone surrogate
 (``print('\\ud800')``), which no JSON writer accepts, and one such character must not cost the
 run its record. Such characters become U+FFFD (``safe_text``).
+
+A step's ``output`` is recorded capped (``RECORDED_OUTPUT_LIMIT`` characters, its head and its tail
+around a note of how much was cut), so a run that prints a lot does not make ``agent_runs.jsonl``
+grow by as much; the model saw no more than the kernel's own bounded observation anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +24,23 @@ from memex_audit.trajectory import Step, ToolCall, Trajectory, Usage
 T = TypeVar("T")
 
 StopReason = Literal["submitted", "max_turns", "budget", "error"]
+
+RECORDED_OUTPUT_LIMIT = 64_000
+"""Characters of a step's output kept in the recorded run: 60% from the head, 40% from the tail."""
+
+
+def capped_output(text: str, limit: int = RECORDED_OUTPUT_LIMIT) -> tuple[str, int]:
+    """``text`` at most about ``limit`` characters (head and tail around a note), and how many were cut."""
+    if len(text) <= limit:
+        return text, 0
+    head = limit * 3 // 5
+    tail = limit - head
+    cut = len(text) - head - tail
+    note = (
+        f"\n[... {cut:,} characters of this output are not recorded: it was {len(text):,} characters; "
+        f"the recorded run keeps the first {head:,} and the last {tail:,} ...]\n"
+    )
+    return text[:head] + note + text[-tail:], cut
 
 
 class RunResult(Generic[T]):
@@ -109,6 +130,12 @@ class RunRecorder:
                 fields[name] = safe_text(value)
             elif name == "metadata" and isinstance(value, dict):
                 fields[name] = json_safe(value)
+        if isinstance(fields.get("output"), str):
+            fields["output"], cut = capped_output(fields["output"])
+            if cut:
+                metadata = dict(fields.get("metadata") or {})
+                metadata["output_chars_not_recorded"] = cut
+                fields["metadata"] = metadata
         step = Step(index=len(self.steps), role=role, agent=self.agent, **fields)
         self.steps.append(step)
         return step

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import gc
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -14,6 +16,7 @@ import orjson
 
 from memex_audit.errors import UsageError
 from memex_audit.loaders._compression import (
+    SizeLimitError,
     compression_of,
     decompress_bytes,
     decompress_to,
@@ -21,7 +24,7 @@ from memex_audit.loaders._compression import (
     inner_name,
     register_origin,
 )
-from memex_audit.loaders._jsonio import decode_error_reason
+from memex_audit.loaders._jsonio import decode_error_reason, encoding_reason, first_json_char, strip_bom
 from memex_audit.loaders._registry import (
     HEAD_BYTES,
     FormatAdapter,
@@ -72,16 +75,37 @@ def iter_files(path: Path, glob: str | None = None) -> list[Path]:
 
     ``glob`` matches the path relative to ``path`` (``**/*.jsonl``, ``runs/*/*.json``) or, when it has
     no slash, the file name alone (``*.traj.json``).
+
+    Symbolic links that lead nowhere (dangling, or in a loop) and folders that cannot be listed are
+    in the list too, so that loading them reports why they could not be read; links to folders are
+    not followed.
     """
     if path.is_file():
         return [path]
     if not path.exists():
+        if path.is_symlink():
+            return [path]
         raise UsageError(f"{path} does not exist")
+    unlistable: list[Path] = []
+
+    def note(exc: OSError) -> None:
+        if exc.filename is not None:
+            unlistable.append(Path(exc.filename))
+
+    candidates: list[Path] = []
+    for folder, dirs, names in os.walk(path, onerror=note):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        base = Path(folder)
+        for name in names:
+            if name.startswith("."):
+                continue
+            candidate = base / name
+            if candidate.is_file() or (candidate.is_symlink() and not candidate.exists()):
+                candidates.append(candidate)
+    candidates.extend(unlistable)
     files: list[Path] = []
-    for candidate in sorted(path.rglob("*")):
+    for candidate in sorted(set(candidates)):
         rel = candidate.relative_to(path)
-        if any(part.startswith(".") for part in rel.parts) or not candidate.is_file():
-            continue
         if glob is not None:
             target = rel.as_posix() if "/" in glob else candidate.name
             if not fnmatch.fnmatch(target, glob):
@@ -137,7 +161,7 @@ def _load_file(
     except OSError as exc:
         if on_file:
             on_file(file, None)
-        yield LoadError(file=str(file), reason=f"cannot read file: {exc.strerror or exc}")
+        yield LoadError(file=str(file), reason=_unreadable_reason(file, exc))
         return
     kind = compression_of(file, head)
     if kind is not None and (
@@ -202,21 +226,30 @@ def _load_compressed(
     with tempfile.TemporaryDirectory(prefix="memex-unpack-") as tmp:
         staged = Path(tmp) / (file.parent.name or "_") / inner
         staged.parent.mkdir(parents=True)
+        unnamed = "" if named else f" (the file holds {kind}-compressed data, which its name does not say)"
         try:
             with file.open("rb") as source:
                 decompress_to(source, kind, staged)
         except UsageError:
             raise
+        except SizeLimitError as exc:
+            if on_file:
+                on_file(file, None)
+            yield LoadError(file=str(file), reason=f"not decompressed: {exc}{unnamed}")
+            return
         except Exception as exc:  # a damaged archive is one bad file, not a stopped folder load
             if on_file:
                 on_file(file, None)
-            yield LoadError(file=str(file), reason=f"cannot decompress this {kind} file: {exc}")
+            yield LoadError(file=str(file), reason=f"cannot decompress this {kind} file: {exc}{unnamed}")
             return
         if not named:
-            staged = staged.rename(staged.with_name(_guess_name(staged.read_bytes(), file.name)))
+            staged = staged.rename(staged.with_name(_guess_name_of(staged, file.name)))
         register_origin(staged, file)
         try:
-            yield from _renamed(_load_file(staged, forced, single_file, on_file), staged, str(file))
+            for item in _renamed(_load_file(staged, forced, single_file, on_file), staged, str(file)):
+                if unnamed and isinstance(item, LoadError) and not isinstance(item, LoadWarning):
+                    item.reason += unnamed
+                yield item
         finally:
             forget_origin(staged)
 
@@ -237,10 +270,30 @@ def _guess_name(data: bytes, stem: str) -> str:
     if data.startswith(b"PK\x03\x04"):
         return f"{stem}.eval"
     try:
-        orjson.loads(data)
+        orjson.loads(strip_bom(data))
     except orjson.JSONDecodeError:
         return f"{stem}.jsonl"
     return f"{stem}.json"
+
+
+def _guess_name_of(path: Path, stem: str) -> str:
+    """``_guess_name`` for a file, reading no more than its first lines when it is large."""
+    with path.open("rb") as fh:
+        head = fh.read(_GUESS_WHOLE_BYTES + 1)
+    if len(head) <= _GUESS_WHOLE_BYTES:
+        return _guess_name(head, stem)
+    if head.startswith(b"PK\x03\x04"):
+        return f"{stem}.eval"
+    # Too large to parse whole just to name it: JSONL when its first line is a JSON value.
+    first = strip_bom(head).split(b"\n", 1)[0]
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return f"{stem}.json"
+    return f"{stem}.jsonl"
+
+
+_GUESS_WHOLE_BYTES = 64 << 20
 
 
 def _renamed(
@@ -325,23 +378,92 @@ def load(
     return result
 
 
+_MAGIC = (
+    (b"PAR1", "a Parquet file"),
+    (b"PK\x03\x04", "a zip archive (an Inspect log is read when named .eval)"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x7fELF", "an executable (ELF)"),
+    (b"BZh", "bzip2-compressed data (decompress it, or recompress it as .gz or .zst)"),
+    (b"\xfd7zXZ\x00", "xz-compressed data (decompress it, or recompress it as .gz or .zst)"),
+)
+
+
+def _unreadable_reason(file: Path, exc: OSError) -> str:
+    """Why ``file`` could not be opened: a dangling or looping link, a folder that cannot be listed..."""
+    if file.is_symlink():
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop: the link leads back to itself, never to a file"
+        target = os.readlink(file)
+        if not file.exists():
+            return f"broken symbolic link: it points to {target}, which does not exist"
+    if file.is_dir():
+        try:
+            os.scandir(file).close()
+        except OSError as listing:
+            return f"cannot list folder: {listing.strerror or listing}"
+    return f"cannot read file: {exc.strerror or exc}"
+
+
 def _unknown_reason(file: Path, head: bytes) -> str:
-    if not head.strip():
+    if not strip_bom(head).strip():
         return "empty file"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return _magic_reason(file, what)
+    encoding = encoding_reason(head[:64])
+    if encoding is not None:
+        return encoding
+    if file.name.endswith(".eval"):
+        return "not a zip archive, which an Inspect .eval log is (truncated or damaged?)"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut at the head boundary is still UTF-8 text.
         if exc.start < len(head) - 4:
             return "not valid UTF-8 text and no known format; save the file as UTF-8"
+    text = strip_bom(head)
+    if file.name.endswith(".jsonl") and first_json_char(text) != b"":
+        # The first line says whether this is JSON at all.
+        first, newline, _ = text.partition(b"\n")
+        if newline:
+            try:
+                orjson.loads(first)
+            except orjson.JSONDecodeError as exc:
+                _, reason = decode_error_reason(exc, first)
+                return f"{reason} (line 1)"
     if len(head) < HEAD_BYTES and file.name.endswith(".json"):
         # The head is the whole file: if it is not JSON at all, say that rather than "unknown format".
         try:
-            orjson.loads(head)
+            orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            line, reason = decode_error_reason(exc, head)
+            line, reason = decode_error_reason(exc, text)
             return reason if line is None else f"{reason} (line {line})"
     return (
         "no registered format recognises this file; check that it is a supported rollout format "
         "(memex-audit formats lists them) or pass --format"
     )
+
+
+def _magic_reason(file: Path, what: str) -> str:
+    reason = f"this is {what}, not a rollout file any registered format reads"
+    if what.startswith("a Parquet"):
+        detail = _parquet_problem(file)
+        if detail is not None:
+            return f"a damaged Parquet file (truncated download?): {detail}"
+        if not file.name.endswith(".parquet"):
+            return f"{reason}; a Parquet file is read when its name ends in .parquet"
+    return reason
+
+
+def _parquet_problem(file: Path) -> str | None:
+    """What pyarrow says is wrong with a Parquet file, or ``None`` when it reads its schema."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    try:
+        pq.read_schema(file)
+    except Exception as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return None

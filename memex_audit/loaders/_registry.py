@@ -22,7 +22,11 @@ from memex_audit.errors import UsageError
 from memex_audit.trajectory import Trajectory
 
 HEAD_BYTES = 65536
-"""How many leading bytes of a file the sniffers see."""
+"""How many leading bytes of a file the sniffers see first."""
+
+LONG_HEAD_BYTES = (1 << 20, 16 << 20)
+"""How far ``sniff_format`` looks again when no format recognises the first ``HEAD_BYTES`` of a
+JSON file (a native record whose question or ground truth fills them, before its steps)."""
 
 
 class LoadError(BaseModel):
@@ -128,10 +132,32 @@ def sniff_format(path: Path, head: bytes | None = None) -> FormatAdapter | None:
     """The adapter most confident it can read ``path``, or ``None`` when none is.
 
     Ties go to the adapter registered first, so built-in formats win over later plug-ins of
-    equal confidence.
+    equal confidence. When none recognises a JSON file from its first ``HEAD_BYTES``, they are
+    asked again with the first ``LONG_HEAD_BYTES``.
     """
     if head is None:
         head = read_head(path)
+    best = _most_confident(path, head)
+    for size in LONG_HEAD_BYTES:
+        if best is not None or len(head) < HEAD_BYTES or _first_char(head) not in (b"{", b"["):
+            break
+        try:
+            with path.open("rb") as fh:
+                longer = fh.read(size)
+        except OSError:
+            break
+        if len(longer) <= len(head):
+            break
+        head = longer
+        best = _most_confident(path, head)
+    return best
+
+
+def _first_char(head: bytes) -> bytes:
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
+
+
+def _most_confident(path: Path, head: bytes) -> FormatAdapter | None:
     best: tuple[float, FormatAdapter] | None = None
     for adapter in registered_formats().values():
         try:
