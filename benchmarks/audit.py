@@ -7,14 +7,25 @@ measures on one core:
 * ``runner``: the whole offline audit through the agent loop, kernel and ``submit()``, writing a
   run folder (``--concurrency`` audits at once), which is what ``memex-audit audit`` does.
 
+* ``end to end``: ``memex-audit audit DATA --taxonomy memex`` as a user runs it, start-up and
+  loading included, over all of ``../shared/data`` (``--data``): this version with its default
+  executor and with ``--executor local``, beside the version before the run core and executors
+  (``--before REV``, read from git into a scratch folder), in the same run.
+
     python benchmarks/audit.py                          # sample_trajectories/, memex taxonomy
     python benchmarks/audit.py ../shared/data/who_and_when --taxonomy mast
     python benchmarks/audit.py --repeat 5               # audit the failed ones 5 times over
+    python benchmarks/audit.py --end-to-end-only        # only the end-to-end comparison
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +37,9 @@ from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+BEFORE = "624d466~1"
+"""The commit before the run core, the index and the executors (issue 14)."""
 
 
 def _replicate(trajectories: list[Trajectory], repeat: int) -> list[Trajectory]:
@@ -48,7 +62,13 @@ def main() -> None:
         "--repeat", type=int, default=1, help="Audit every failed trajectory this many times."
     )
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--data", type=Path, default=SHARED_DATA, help="The end-to-end input.")
+    parser.add_argument("--before", default=BEFORE, help="The git revision to compare with ('' to skip).")
+    parser.add_argument("--end-to-end-only", action="store_true")
     args = parser.parse_args()
+    if args.end_to_end_only:
+        end_to_end(args.data, args.before)
+        return
 
     taxonomy = load_taxonomy(args.taxonomy)
     loaded = load(args.path)
@@ -74,6 +94,71 @@ def main() -> None:
             f"runner:  {rate:,.1f} trajectories/s ({outcome.audited} audited, {outcome.errors} errors, "
             f"{outcome.elapsed_s:.2f} s, concurrency {args.concurrency}, in-process kernel)"
         )
+    end_to_end(args.data, args.before)
+
+
+def _audit_command(
+    tree: Path | None, data: Path, out: Path, *options: str
+) -> tuple[float, dict[str, object]]:
+    """Wall time of ``memex-audit audit`` (start-up included) from the package in ``tree`` (default: this one)."""
+    env = {**os.environ, "COLUMNS": "160"}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    code = "import sys; sys.argv[0] = 'memex-audit'; from memex_audit.cli import main; main()"
+    # Text output, which every version prints (--json came with the run core).
+    command = [sys.executable, "-c", code, "audit", str(data), "--taxonomy", "memex", "--out", str(out)]
+    started = time.perf_counter()
+    done = subprocess.run([*command, *options], capture_output=True, text=True, env=env, cwd=tree or ROOT)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    found = re.search(r"audited (\d+) trajectories", done.stdout)
+    return wall, {"audited": int(found.group(1)) if found else -1}
+
+
+def _checkout(rev: str, into: Path) -> Path | None:
+    """The package as it was at ``rev`` (from ``git archive``), or ``None`` when git cannot give it."""
+    archive = into / "before.tar"
+    with archive.open("wb") as fh:
+        made = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "memex_audit"], stdout=fh, stderr=subprocess.PIPE
+        )
+    if made.returncode != 0:
+        print(f"before: skipped (git archive {rev}: {made.stderr.decode().strip()})")
+        return None
+    tree = into / "before"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    # The shipped taxonomies are resolved from the repository root beside the package.
+    (tree / "taxonomies").symlink_to(ROOT / "taxonomies")
+    return tree
+
+
+def end_to_end(data: Path, before: str) -> None:
+    """``memex-audit audit DATA --taxonomy memex`` end to end: this version beside ``before``."""
+    if not data.is_dir():
+        print(f"end to end: skipped ({data} is not there)")
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        tree = _checkout(before, work) if before else None
+        runs: list[tuple[str, Path | None, tuple[str, ...]]] = []
+        if tree is not None:
+            runs.append((f"before ({before})", tree, ()))
+        runs += [
+            ("this version, default executor", None, ()),
+            ("this version, --executor local", None, ("--executor", "local")),
+        ]
+        for name, where, options in runs:
+            wall, result = _audit_command(where, data, work / f"run-{len(rows)}", *options)
+            rows.append((name, int(str(result["audited"])), wall))
+            print(f"  {name}: {wall:.1f} s", flush=True)
+    first = rows[0][2]
+    print(f"\nend to end over {data} (memex-audit audit --taxonomy memex, offline, start-up included)")
+    print(f"{'run':<34} {'audited':>8} {'wall s':>8} {'traj/s':>8} {'speed-up':>9}")
+    for name, audited, wall in rows:
+        print(f"{name:<34} {audited:>8} {wall:>8.1f} {audited / wall:>8.1f} {first / wall:>8.2f}x")
 
 
 if __name__ == "__main__":

@@ -5,19 +5,60 @@ sorts failed ones into a failure taxonomy with evidence, and the aggregator pick
 trust among N rollouts.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from memex_audit.errors import MemexAuditError, TrajectoryFormatError, UsageError
-from memex_audit.loaders import LoadError, LoadResult, load, write_jsonl
-from memex_audit.trajectory import (
-    HumanLabel,
-    Outcome,
-    Source,
-    Step,
-    TaskGroup,
-    ToolCall,
-    Trajectory,
-    Usage,
-    group_by_task,
-)
+
+if TYPE_CHECKING:
+    from memex_audit.loaders import LoadError, LoadResult, load, write_jsonl
+    from memex_audit.trajectory import (
+        HumanLabel,
+        Outcome,
+        Source,
+        Step,
+        TaskGroup,
+        ToolCall,
+        Trajectory,
+        Usage,
+        group_by_task,
+    )
+
+# Imported on first use: a command that needs none of them (``memex-audit --help``) does not pay
+# for pydantic models, loaders and their dependencies.
+_LAZY = {
+    **dict.fromkeys(("LoadError", "LoadResult", "load", "write_jsonl"), "memex_audit.loaders"),
+    **dict.fromkeys(
+        (
+            "HumanLabel",
+            "Outcome",
+            "Source",
+            "Step",
+            "TaskGroup",
+            "ToolCall",
+            "Trajectory",
+            "Usage",
+            "group_by_task",
+        ),
+        "memex_audit.trajectory",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'memex_audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 

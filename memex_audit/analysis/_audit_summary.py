@@ -142,7 +142,7 @@ def summarize_audit(reports: Sequence[AuditReport], errors: int = 0) -> RunAudit
     """Per-run and per-task summary of a set of audit reports."""
     frame = audit_frame(reports)
     tasks = []
-    for task_id in dict.fromkeys(frame["task_id"].to_list()):
+    for task_id in sorted(dict.fromkeys(frame["task_id"].to_list())):  # not in finishing order
         part = frame.filter(pl.col("task_id") == task_id)
         tasks.append(
             TaskAuditSummary(

@@ -9,13 +9,11 @@ where it stopped and never audits a trajectory twice.
 from __future__ import annotations
 
 import asyncio
-import os
 import traceback
-from collections import Counter
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from memex_audit.agent import Agent, Budget
 from memex_audit.auditor._classify import fallback_verdict, verdict_from_signals
@@ -28,12 +26,29 @@ from memex_audit.auditor._scope import (
     search_steps,
     sources_used,
 )
+from memex_audit.auditor._selection import AuditSelection, outcome_of
 from memex_audit.auditor._signals import answer_text, detect_signals
+from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, ModelPrice, estimate_cost, estimate_tokens, worst_case_cost
 from memex_audit.reading import coding_evidence
-from memex_audit.runs import RunError, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
+from memex_audit.runs import (
+    Executor,
+    ExecutorKind,
+    RunError,
+    RunStore,
+    Unit,
+    UnitDone,
+    UnitProgress,
+    UnitRunner,
+    make_executor,
+    unit_keys,
+)
+from memex_audit.runs._selection import _file_keys as _file_keys  # the indexed run keys units the same way
 from memex_audit.taxonomy import Taxonomy
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
+
+if TYPE_CHECKING:
+    from memex_audit.loaders import TrajectoryIndex
 
 MODEL_TOOLS = (
     search_steps,
@@ -65,6 +80,20 @@ def auditor_instructions(taxonomy: Taxonomy) -> str:
 def audit_task_text(group: TaskGroup, target: Trajectory) -> str:
     """The task statement of one audit: which trajectory, of which task, beside how many siblings."""
     correct = sum(1 for t in group.trajectories if t.success is True)
+    outcome = outcome_of(target)
+    if outcome != "failed":
+        state = (
+            "ungraded (no grade and maybe no reference answer: look for the taxonomy's failure modes in "
+            "what it did, and submit 'unclassified' when none is shown)"
+            if outcome == "ungraded"
+            else "graded correct (look for failure modes it shows despite its grade)"
+        )
+        return (
+            f"Audit the trajectory `target` (id {target.id!r}, harness {target.harness!r}, model "
+            f"{target.model!r}, {len(target.steps)} steps) of task {group.task_id!r}; it is {state}. `task` "
+            f"holds {len(group.trajectories)} rollouts of this task ({correct} correct). Classify with the "
+            "taxonomy in `taxonomy`, cite evidence, and submit your verdict."
+        )
     return (
         f"Audit the failed trajectory `target` (id {target.id!r}, harness {target.harness!r}, model "
         f"{target.model!r}, {len(target.steps)} steps) of task {group.task_id!r}. `task` holds "
@@ -82,41 +111,32 @@ class AuditUnit:
     trajectory: Trajectory
 
 
-def plan_audit(trajectories: Iterable[Trajectory]) -> tuple[list[AuditUnit], int]:
-    """The failed trajectories to audit, grouped by task, and how many others were not failed.
+def plan_audit(
+    trajectories: Iterable[Trajectory], selection: AuditSelection | None = None
+) -> tuple[list[AuditUnit], int]:
+    """The trajectories to audit (by default the failed ones; see ``AuditSelection``), grouped by
+    task, and how many others were left out.
 
     The key of a unit is the trajectory id, or ``id@file#position`` when several trajectories share
     an id, with ``file`` relative to the folder all the input files share: the same data gives the
     same keys however its path was spelled, so a resume never audits a trajectory twice.
     """
     groups = group_by_task(trajectories)
-    ids = Counter(t.id for g in groups for t in g.trajectories)
-    file_key = _file_keys([t.source.file for g in groups for t in g.trajectories if t.source and t.source.file])
+    ordered = [t for g in groups for t in g.trajectories]
+    keys = dict(zip(map(id, ordered), unit_keys(ordered), strict=True))
+    chosen = selection or AuditSelection()
     units, other = [], 0
     for group in groups:
         for traj in group.trajectories:
-            if not traj.failed:
+            if not chosen.matches(traj):
                 other += 1
                 continue
-            key = traj.id
-            if ids[traj.id] > 1:
-                src = traj.source
-                where = file_key.get(src.file, src.file) if src and src.file else "?"
-                key = f"{traj.id}@{where}#{(src.position or src.line) if src else '?'}"
-            units.append(AuditUnit(key, group, traj))
+            units.append(AuditUnit(keys[id(traj)], group, traj))
+    if chosen.sample is not None or chosen.limit is not None:
+        keep = set(chosen.narrow([u.key for u in units]))
+        other += len(units) - len(keep)
+        units = [u for u in units if u.key in keep]
     return units, other
-
-
-def _file_keys(files: list[str]) -> dict[str, str]:
-    """Each file as a path relative to the folder the files share (its name, for a single file)."""
-    unique = sorted(set(files))
-    if not unique:
-        return {}
-    resolved = {f: os.path.realpath(f) for f in unique}
-    common = os.path.commonpath(list(resolved.values()))
-    if len(unique) == 1 or common == resolved[unique[0]]:
-        common = os.path.dirname(common)
-    return {f: os.path.relpath(r, common) for f, r in resolved.items()}
 
 
 @dataclass(frozen=True)
@@ -297,6 +317,7 @@ class AuditRunner:
         store: RunStore,
         *,
         finalize: Callable[[RunStore], None] | None = None,
+        selection: AuditSelection | None = None,
     ) -> AuditOutcome:
         """Audit every failed trajectory that ``store`` does not have yet.
 
@@ -312,7 +333,7 @@ class AuditRunner:
                 worst_case=lambda request: worst_case_cost(request, self.price),
                 allow_unpriced=self.allow_unpriced,
             )
-        audit_units, _ = plan_audit(trajectories)
+        audit_units, _ = plan_audit(trajectories, selection)
         units = [
             Unit(
                 key=u.key,
@@ -322,7 +343,76 @@ class AuditRunner:
             )
             for u in audit_units
         ]
+        return await self._run_units(units, store, self._work, self.concurrency, finalize)
 
+    async def run_indexed(
+        self,
+        index: TrajectoryIndex,
+        store: RunStore,
+        *,
+        executor: ExecutorKind | Executor | None = None,
+        address: str | None = None,
+        finalize: Callable[[RunStore], None] | None = None,
+        selection: AuditSelection | None = None,
+    ) -> AuditOutcome:
+        """``run`` over an index (``memex_audit.loaders.index_trajectories``), one task group at a time.
+
+        The units and their results are those ``run`` gives over the loaded trajectories; each task
+        group is read when its first unit starts and dropped after its last, and records that turn
+        out unreadable are recorded as load errors. With an executor other than ``local`` (a kind
+        or an ``Executor``; the offline policy only), each task group's audits are one job on a
+        worker process (``processes``) or a Ray cluster (``ray``, joined at ``address``); the
+        results come back here and only this process writes ``store``.
+
+        Raises:
+            UsageError: A ``processes`` or ``ray`` executor with a model (model audits wait on the
+                network: raise ``concurrency`` instead).
+        """
+        from memex_audit.auditor._indexed import (
+            OfflineAuditWorker,
+            executor_work,
+            load_error_recorder,
+            local_work,
+            plan_indexed,
+        )
+
+        units, tasks, _ = plan_indexed(index, selection)
+        record_errors = load_error_recorder(store)
+        if executor is None or executor == "local":
+            work: Callable[[Unit[Any]], Awaitable[UnitDone]] = local_work(self, tasks, units, record_errors)
+            return await self._run_units(units, store, work, self.concurrency, finalize)
+        if not self.offline:
+            raise UsageError(
+                "the processes and ray executors run the offline policy; audits with a model wait on the "
+                "network, not on a core: use the local executor with a higher --concurrency"
+            )
+        owned = isinstance(executor, str)
+        running = (
+            make_executor(
+                executor,  # type: ignore[arg-type]
+                OfflineAuditWorker(self.taxonomy, kernel=self.kernel, max_turns=self.max_turns),
+                address=address,
+                preload=("memex_audit.auditor",),
+            )
+            if isinstance(executor, str)
+            else executor
+        )
+        try:
+            done = store.done_keys()
+            batched = executor_work(running, tasks, [u for u in units if u.key not in done], record_errors)
+            return await self._run_units(units, store, batched, batched.concurrency, finalize)
+        finally:
+            if owned:
+                running.close()
+
+    async def _run_units(
+        self,
+        units: list[Unit[Any]],
+        store: RunStore,
+        work: Callable[[Unit[Any]], Awaitable[UnitDone]],
+        concurrency: int,
+        finalize: Callable[[RunStore], None] | None,
+    ) -> AuditOutcome:
         def progress(p: UnitProgress) -> None:
             if self.on_progress is not None:
                 report = p.record if isinstance(p.record, AuditReport) else None
@@ -330,13 +420,13 @@ class AuditRunner:
 
         runner = UnitRunner(
             store,
-            concurrency=self.concurrency,
+            concurrency=concurrency,
             max_cost_usd=self.max_cost_usd,
             on_progress=progress,
             after_result=self.after_result,
             finalize=finalize,
         )
-        ran = await runner.run(units, self._work)
+        ran = await runner.run(units, work)
         return AuditOutcome(
             audited=ran.done,
             errors=ran.errors,

@@ -1,25 +1,127 @@
 """The ``memex-audit`` command line: thin commands over the library.
 
-Each command module attaches its commands to the shared Typer ``app`` on import; the import
-order is the order ``--help`` lists them in.
+Each command module attaches its commands to the shared Typer ``app`` on import; the order of
+``COMMANDS`` is the order ``--help`` lists them in. ``main`` imports only the module of the command
+being run (``memex-audit --help`` imports none): the others are listed by name and summary alone,
+so start-up does not pay for polars, the agents and the web app when a command needs none of them.
+``app`` (for tests and embedding) is the application with every command.
 """
-
-# isort: skip_file
 
 from __future__ import annotations
 
-from memex_audit.cli import _info  # noqa: F401  (registers info, convert, formats, schema)
-from memex_audit.cli import _aggregate  # noqa: F401  (registers aggregate, eval-aggregate)
-from memex_audit.cli import _audit  # noqa: F401  (registers audit, eval-audit, show)
-from memex_audit.cli import _check  # noqa: F401  (registers check)
-from memex_audit.cli import _samples  # noqa: F401  (registers samples generate)
-from memex_audit.cli import _app_cmd  # noqa: F401  (registers app)
-from memex_audit.cli._app import app
+import importlib
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import typer
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": (
+        "_info",
+        "Count trajectories by task, model, harness, outcome and format; then list load errors and warnings.",
+    ),
+    "convert": ("_info", "Write native JSONL (one trajectory per line) from whatever `load` reads."),
+    "formats": ("_info", "List the rollout formats memex-audit can read."),
+    "schema": ("_info", "Generate the JSON Schemas of every persisted model (or --check them for drift)."),
+    "aggregate": (
+        "_aggregate",
+        "Aggregate the rollouts of every task: majority, summary-only, the verifier (and an LLM).",
+    ),
+    "eval-aggregate": (
+        "_aggregate",
+        "Print per-task results, accuracy of pass@1 / majority / summary-only / aggregators / oracle,\n"
+        "rescues and harms against majority vote, accuracy as N grows, and how the verifier's scores rank\n"
+        "each (correct, wrong) pair of rollouts of a task (right / tie / reverse).",
+    ),
+    "audit": (
+        "_audit",
+        "Classify every failed trajectory into a taxonomy, with evidence, into a resumable run folder.",
+    ),
+    "eval-audit": (
+        "_audit",
+        "Agreement of an audit run with human labels: category accuracy, per-class F1 and Cohen's kappa; "
+        "faulty agent and step accuracy (exact and within one step) for attribution labels.",
+    ),
+    "show": ("_audit", "Print an audit run's results (labels, evidence, attribution, producer) and errors."),
+    "check": (
+        "_check",
+        "Run checks of your own over every trajectory: typed Python functions that return findings.",
+    ),
+    "ask": (
+        "_ask",
+        "Put a question of your own to each trajectory: a typed answer with evidence, from a model.",
+    ),
+    "app": (
+        "_app_cmd",
+        "Open the web app: failure breakdowns, trajectories with their evidence, best-of-N results.",
+    ),
+    "samples": (
+        "_samples",
+        "The synthetic sample rollouts (sample_trajectories/): generate them, or check a folder against them.",
+    ),
+}
+"""Each command: the module that defines it and its summary, in the order ``--help`` lists them
+(commands, then groups such as ``samples``); a test keeps them in step with the modules."""
+
+MODULES = ("_info", "_aggregate", "_audit", "_check", "_ask", "_samples", "_app_cmd")
+"""Every command module, in registration order."""
+
+
+def _import_all() -> typer.Typer:
+    for module in MODULES:
+        importlib.import_module(f"memex_audit.cli.{module}")
+    from memex_audit.cli._app import app
+
+    return app
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command ``argv`` runs (its first word that is not an option), if any."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _summary_only(app: typer.Typer, name: str, summary: str) -> None:
+    """List ``name`` in ``--help`` without importing its module."""
+
+    def listed_only() -> None:  # pragma: no cover - only the real command ever runs
+        raise SystemExit(f"memex-audit {name}: run it through main()")
+
+    app.command(name, help=summary)(listed_only)
+
+
+def application(argv: list[str]) -> typer.Typer:
+    """The application for running ``argv``: the real module of its command, summaries of the others.
+
+    An unknown command (or one this table does not list yet) gets every module, so its behaviour
+    (and the error for a misspelt command) is that of the full application.
+    """
+    name = _command_in(argv)
+    if name is not None and name not in COMMANDS:
+        return _import_all()
+    from memex_audit.cli._app import app
+
+    if app.registered_commands or app.registered_groups:
+        return app  # already built in this process
+    wanted = COMMANDS[name][0] if name is not None else None
+    for command, (module, summary) in COMMANDS.items():
+        if module == wanted:
+            importlib.import_module(f"memex_audit.cli.{module}")
+            wanted = None  # registers all of its commands at once
+        elif command != name and module != COMMANDS.get(name or "", ("",))[0]:
+            _summary_only(app, command, summary)
+    return app
 
 
 def main() -> None:
     """Entry point of the ``memex-audit`` console script."""
-    app()
+    application(sys.argv[1:])()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _import_all()
+    raise AttributeError(f"module 'memex_audit.cli' has no attribute {name!r}")
 
 
 __all__ = ["app", "main"]

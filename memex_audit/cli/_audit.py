@@ -32,10 +32,12 @@ from memex_audit.auditor import (
     AuditProgress,
     AuditReport,
     AuditRunner,
+    AuditSelection,
     OfflineAuditPolicy,
     estimate_audit,
     plan_audit,
 )
+from memex_audit.auditor._indexed import plan_indexed
 from memex_audit.cli._app import (
     app,
     clean,
@@ -62,8 +64,9 @@ from memex_audit.cli._model import (
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
-from memex_audit.loaders import load
-from memex_audit.runs import RunStore, StorageError
+from memex_audit.loaders import index_trajectories, load
+from memex_audit.loaders._index import is_url
+from memex_audit.runs import EXECUTOR_KINDS, RunStore, StorageError, default_executor
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
 
@@ -87,9 +90,8 @@ def _model_client(
 def _print_estimate(estimate: AuditEstimate) -> None:
     cost = "unknown (no price for this model)" if estimate.cost_usd is None else f"${estimate.cost_usd:,.4f}"
     console.print(
-        f"would audit [bold]{estimate.to_audit}[/] failed trajectories of {estimate.tasks} tasks with "
-        f"{estimate.model} ({estimate.already_done} already done, {estimate.not_failed} correct or ungraded "
-        f"not audited)\nestimated tokens: {estimate.input_tokens:,} in, {estimate.output_tokens:,} out; "
+        f"would audit [bold]{estimate.to_audit}[/] selected trajectories of {estimate.tasks} tasks with "
+        f"{estimate.model} ({estimate.already_done} already done, {estimate.not_failed} not selected)\nestimated tokens: {estimate.input_tokens:,} in, {estimate.output_tokens:,} out; "
         f"estimated cost: {cost}",
         highlight=False,
     )
@@ -122,7 +124,10 @@ def print_breakdown(reports: list[AuditReport], categories: list[str]) -> None:
 
 @app.command()
 def audit(
-    path: Path = typer.Argument(..., help="A rollout file or a folder of them (read recursively)."),
+    path: str = typer.Argument(
+        ...,
+        help="A rollout file or a folder of them (read recursively), or a URL (s3://…, gs://…: the cloud extra).",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (reusing one resumes it)."),
     taxonomy: str = typer.Option(
         "memex",
@@ -152,6 +157,19 @@ def audit(
         help="Where agent code runs: inprocess, or subprocess (isolated, killable; the default with a model).",
     ),
     glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
+    where: list[str] = typer.Option(
+        [],
+        "--where",
+        "-w",
+        help="Only rollouts whose FIELD matches: outcome=failed|correct|ungraded|any (comma-separated; "
+        "default failed), model=, harness=, task=, id=, format= (glob patterns). Repeat to combine.",
+    ),
+    ids: Path | None = typer.Option(None, "--ids", help="Only the trajectory ids listed in this file."),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="At most N rollouts (the first selected)."),
+    sample: int | None = typer.Option(
+        None, "--sample", min=0, help="A random sample of N selected rollouts."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of --sample."),
     format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Only say how many trajectories would be audited and what it would cost."
@@ -160,24 +178,42 @@ def audit(
     fail_on_error: bool = typer.Option(
         False, "--fail-on-error", help="Exit with status 1 when any trajectory could not be audited."
     ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Where audits run: local (this process), processes (every core; the default offline on "
+        "several cores) or ray (a Ray cluster: the ray extra). processes and ray run the offline policy.",
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="The Ray cluster to join with --executor ray (default: start one here)."
+    ),
 ) -> None:
     """Classify every failed trajectory into a taxonomy, with evidence, into a resumable run folder.
 
     Groups trajectories by task and audits each failed one with its siblings in scope (human labels removed). Rerunning the same command on the same --out folder skips what is done. Prints the breakdown of primary categories by harness and by model at the end.
     """
-    existing_path(path)
+    if not is_url(path):
+        existing_path(Path(path))
     if kernel not in (None, "inprocess", "subprocess"):
         raise fail("--kernel must be inprocess or subprocess")
-    with user_errors():
+    if executor not in (None, *EXECUTOR_KINDS):
+        raise fail(f"--executor must be one of {', '.join(EXECUTOR_KINDS)}")
+    with user_errors(), index_trajectories(path, glob=glob, format=format) as loaded:
         tax = load_taxonomy(taxonomy)
-        loaded = load(path, glob=glob, format=format)
-        if not loaded.trajectories:
-            where = f"{path} (glob {glob!r})" if glob else str(path)
+        if not loaded.entries:
+            place = f"{path} (glob {glob!r})" if glob else str(path)
             raise UsageError(
-                f"no trajectories found in {where}"
+                f"no trajectories found in {place}"
                 + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
             )
-        units, not_failed = plan_audit(loaded.trajectories)
+        selection = AuditSelection.parse(
+            where,
+            ids=read_id_list(existing_path(ids)) if ids is not None else None,
+            limit=limit,
+            sample=sample,
+            seed=seed,
+        )
+        units, _, not_failed = plan_indexed(loaded, selection)
         if loaded.errors:
             err_console.print(
                 f"{len(loaded.errors)} files or records could not be read (see `memex-audit info`)"
@@ -190,7 +226,8 @@ def audit(
             if (out / "manifest.json").exists():
                 done = RunStore.read(out).done_keys()
             target: LLMClient | str = OfflineAuditPolicy() if spec.offline else spec.name
-            estimate = estimate_audit(units, tax, target, done=done, not_failed=not_failed)
+            planned, not_failed = plan_audit(load(path, glob=glob, format=format).trajectories, selection)
+            estimate = estimate_audit(planned, tax, target, done=done, not_failed=not_failed)
             if not spec.offline:  # priced at this endpoint: an unknown price stays unknown
                 tokens = Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
                 listed = batch_price(spec.price) if batch and spec.price is not None else spec.price
@@ -251,6 +288,7 @@ def audit(
                 "format": format,
                 "concurrency": concurrency,
                 "max_cost_usd": max_cost,
+                "selection": None if selection.is_default else selection.model_dump(mode="json"),
             },
         )
         record_model_settings(
@@ -291,8 +329,20 @@ def audit(
                 max_turns=max_turns,
                 on_progress=on_progress,
             )
+            if executor is None:
+                pending = len({u.key for u in units} - store.done_keys())
+                executor = default_executor(spec.offline, pending)
             try:
-                outcome = asyncio.run(runner.run(loaded.trajectories, store, finalize=finalize))
+                outcome = asyncio.run(
+                    runner.run_indexed(
+                        loaded,
+                        store,
+                        executor=executor,  # type: ignore[arg-type]
+                        address=address,
+                        finalize=finalize,
+                        selection=selection,
+                    )
+                )
             except KeyboardInterrupt:
                 n_done = len(store.result_keys())
                 err_console.print(
@@ -546,6 +596,11 @@ def show(
             from memex_audit.cli._check import print_check_run
 
             print_check_run(store, fmt, label=category)
+            return
+        if store.kind == "ask":  # answers to a question (memex-audit ask); --category filters answers
+            from memex_audit.cli._ask import print_ask_run
+
+            print_ask_run(store, fmt, answer=category)
             return
         reports = store.read_results(AuditReport)
         errors = store.read_errors()

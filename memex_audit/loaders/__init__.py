@@ -32,3 +32,14 @@ __all__ = [
     "sniff_format",
     "write_jsonl",
 ]
+
+# The index of big folders and URLs: one task group at a time instead of the whole folder.
+from memex_audit.loaders._index import (
+    IndexEntry,
+    TrajectoryIndex,
+    index_trajectories,
+    load_entries,
+    load_task,
+)
+
+__all__ += ["IndexEntry", "TrajectoryIndex", "index_trajectories", "load_entries", "load_task"]

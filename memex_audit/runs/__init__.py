@@ -5,15 +5,44 @@ A run folder holds a manifest, append-only results and errors, agent runs and ex
 resume, concurrency, a budget, progress and one finalize step. Nothing here knows what a unit does.
 """
 
-from memex_audit.runs._config import AggregateRunConfig, AuditRunConfig, CheckRunConfig, RunConfig
+from memex_audit.runs._config import (
+    AggregateRunConfig,
+    AskRunConfig,
+    AuditRunConfig,
+    CheckRunConfig,
+    RunConfig,
+)
+from memex_audit.runs._executors import (
+    EXECUTOR_KINDS,
+    BatchedWork,
+    Executor,
+    ExecutorKind,
+    LocalExecutor,
+    ProcessExecutor,
+    RayExecutor,
+    available_cpus,
+    default_executor,
+    make_executor,
+)
 from memex_audit.runs._lock import RunLock, RunLocked
+from memex_audit.runs._selection import ALL_OUTCOMES, OutcomeName, Selection, outcome_of, unit_keys
 from memex_audit.runs._store import RunError, RunKind, RunManifest, RunModelSettings, RunStore, StorageError
 from memex_audit.runs._units import RunOutcome, Unit, UnitDone, UnitProgress, UnitRunner
 
 __all__ = [
+    "ALL_OUTCOMES",
+    "EXECUTOR_KINDS",
     "AggregateRunConfig",
+    "AskRunConfig",
     "AuditRunConfig",
+    "BatchedWork",
     "CheckRunConfig",
+    "Executor",
+    "ExecutorKind",
+    "LocalExecutor",
+    "OutcomeName",
+    "ProcessExecutor",
+    "RayExecutor",
     "RunConfig",
     "RunError",
     "RunKind",
@@ -23,9 +52,15 @@ __all__ = [
     "RunModelSettings",
     "RunOutcome",
     "RunStore",
+    "Selection",
     "StorageError",
     "Unit",
     "UnitDone",
     "UnitProgress",
     "UnitRunner",
+    "available_cpus",
+    "default_executor",
+    "make_executor",
+    "outcome_of",
+    "unit_keys",
 ]

@@ -91,14 +91,27 @@ class CheckRunConfig(_RunConfig):
     checks: list[str] = Field(default_factory=list)
 
 
-RunConfig = Annotated[AuditRunConfig | AggregateRunConfig | CheckRunConfig, Field(discriminator="kind")]
+class AskRunConfig(_RunConfig):
+    """The options of a run that puts a question of your own to trajectories."""
+
+    kind: Literal["ask"] = "ask"
+    question: str | None = None
+    answer_type: str | None = None
+    model: str | None = None
+    concurrency: int | None = None
+    max_cost_usd: float | None = None
+
+
+RunConfig = Annotated[
+    AuditRunConfig | AggregateRunConfig | CheckRunConfig | AskRunConfig, Field(discriminator="kind")
+]
 """The options a run was started with, by kind."""
 
 
 def with_input_paths(config: dict[str, JsonValue], run_dir: str | Path) -> dict[str, JsonValue]:
     """``config`` with its ``path`` also recorded absolute and relative to ``run_dir``."""
     raw = config.get("path")
-    if not isinstance(raw, str) or raw == "-":
+    if not isinstance(raw, str) or raw == "-" or "://" in raw:  # standard input, or a URL kept as typed
         return config
     absolute = Path(raw).resolve()
     relative = os.path.relpath(absolute, Path(run_dir).resolve())

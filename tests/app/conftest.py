@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,16 @@ from typer.testing import CliRunner
 from memex_audit.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module() -> Iterator[None]:
+    """Streamlit's AppTest runs a page as ``__main__`` and leaves it there; a process pool started
+    later in the same test session would then import that page in its workers."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
 SAMPLES = ROOT / "sample_trajectories"
 APP_FILE = ROOT / "apps" / "streamlit_app.py"
 

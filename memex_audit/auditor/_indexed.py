@@ -1,0 +1,311 @@
+"""Auditing from a trajectory index, one task group at a time, in this process or on an executor.
+
+``AuditRunner.run_indexed`` plans its units from the index alone (keys as ``plan_audit`` gives them),
+then loads each task group when its first unit starts and drops it when its last unit is done, so
+memory holds the index plus the groups in flight, never the folder.
+
+With a ``processes`` or ``ray`` executor, a task group's failed trajectories form one job: a worker
+reads the group (from the index entries; or, when it cannot read the driver's files, from the group
+the driver read and sent), audits them with the offline policy, and returns the reports and agent
+runs. The driver alone writes the run folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from memex_audit.auditor._selection import AuditSelection
+from memex_audit.loaders import IndexEntry, LoadError, TrajectoryIndex, load_entries
+from memex_audit.runs import BatchedWork, Executor, RunError, RunStore, Unit, UnitDone
+from memex_audit.taxonomy import Taxonomy
+from memex_audit.trajectory import Outcome, Source, TaskGroup, Trajectory, group_by_task
+
+if TYPE_CHECKING:
+    from memex_audit.auditor._runner import AuditRunner, AuditUnit
+
+
+@dataclass(frozen=True)
+class IndexedUnit:
+    """One failed trajectory to audit, as the index knows it.
+
+    Attributes:
+        key: The unit's key (as ``plan_audit`` makes it).
+        task_id: Its task.
+        ordinal: Its position among the task's entries.
+    """
+
+    key: str
+    task_id: str
+    ordinal: int
+
+
+def plan_indexed(
+    index: TrajectoryIndex, selection: AuditSelection | None = None
+) -> tuple[list[Unit[IndexedUnit]], dict[str, list[IndexEntry]], int]:
+    """The units ``plan_audit`` gives for the indexed trajectories (same selection, keys and order),
+    the entries of each task, and how many trajectories were left out."""
+    from memex_audit.auditor._runner import _file_keys
+
+    chosen = selection or AuditSelection()
+    tasks = index.tasks()
+    ids = Counter(entry.id for entry in index.entries)
+    file_key = _file_keys([e.source_file for e in index.entries if e.source_file])
+    units: list[Unit[IndexedUnit]] = []
+    other = 0
+    for task_id, entries in tasks:
+        for ordinal, entry in enumerate(entries):
+            if not chosen.matches(_outline(entry)):
+                other += 1
+                continue
+            key = entry.id
+            if ids[entry.id] > 1:
+                where = file_key.get(entry.source_file, entry.source_file) if entry.source_file else "?"
+                key = f"{entry.id}@{where}#{entry.source_position or entry.source_line}"
+            units.append(
+                Unit(
+                    key=key,
+                    payload=IndexedUnit(key, task_id, ordinal),
+                    file=entry.source_file,
+                    line=entry.source_line,
+                )
+            )
+    if chosen.sample is not None or chosen.limit is not None:
+        keep = chosen.narrow([u.key for u in units])
+        other += len(units) - len(keep)
+        units = [u for u in units if u.key in keep]
+    return units, dict(tasks), other
+
+
+def _outline(entry: IndexEntry) -> Trajectory:
+    """A trajectory with only the fields a selection reads, for ``AuditSelection.matches``."""
+    return Trajectory.model_construct(
+        id=entry.id,
+        task_id=entry.task_id,
+        model=entry.model,
+        harness=entry.harness,
+        outcome=Outcome.model_construct(correct=entry.success),
+        source=Source.model_construct(file=entry.source_file, format=entry.format),
+    )
+
+
+def read_task(entries: Sequence[IndexEntry]) -> tuple[TaskGroup | None, list[Trajectory | LoadError]]:
+    """A task's group read from its entries, and what each entry gave (a trajectory or its load error)."""
+    items: list[Trajectory | LoadError] = list(load_entries(entries))
+    groups = group_by_task(item for item in items if isinstance(item, Trajectory))
+    return (groups[0] if groups else None), items
+
+
+def load_error_record(error: LoadError) -> RunError:
+    """A record that could not be read, as the run folder records load errors."""
+    return RunError(
+        key=f"load:{error.file}:{error.line or 0}",
+        kind="load",
+        message=error.reason,
+        file=error.file,
+        line=error.line,
+        field=error.field,
+    )
+
+
+def _unit_of(
+    item: IndexedUnit, group: TaskGroup | None, items: Sequence[Trajectory | LoadError]
+) -> AuditUnit | UnitDone:
+    """The audit unit of ``item`` in its loaded group, or the error that its record could not be read."""
+    from memex_audit.auditor._runner import AuditUnit
+
+    target = items[item.ordinal]
+    if isinstance(target, LoadError) or group is None:
+        error = target if isinstance(target, LoadError) else None
+        return UnitDone(
+            error=RunError(
+                key=item.key,
+                kind="load",
+                message=error.reason if error else "the task's records could not be read",
+                file=error.file if error else None,
+                line=error.line if error else None,
+                field=error.field if error else None,
+            )
+        )
+    return AuditUnit(item.key, group, target)
+
+
+# -- in this process ------------------------------------------------------------------------------
+
+
+class _LoadedTasks:
+    """Task groups loaded for the units in flight: read once, dropped after the task's last unit."""
+
+    def __init__(
+        self,
+        runner: AuditRunner,
+        tasks: dict[str, list[IndexEntry]],
+        units: Sequence[Unit[IndexedUnit]],
+        record_errors: Callable[[list[LoadError]], None],
+    ) -> None:
+        self.runner = runner
+        self.tasks = tasks
+        self.left = Counter(u.payload.task_id for u in units)
+        self.loaded: dict[str, tuple[TaskGroup | None, list[Trajectory | LoadError]]] = {}
+        self.record_errors = record_errors
+
+    def acquire(self, task_id: str) -> tuple[TaskGroup | None, list[Trajectory | LoadError]]:
+        # Read in the loop's thread: a group reads in milliseconds, and units then start in the
+        # order the in-memory run starts them.
+        loaded = self.loaded.get(task_id)
+        if loaded is None:
+            loaded = self.loaded[task_id] = read_task(self.tasks[task_id])
+            self.record_errors([item for item in loaded[1] if isinstance(item, LoadError)])
+        return loaded
+
+    def release(self, task_id: str, group: TaskGroup | None) -> None:
+        self.left[task_id] -= 1
+        if self.left[task_id] <= 0:
+            self.loaded.pop(task_id, None)
+            if group is not None:
+                self.runner._groups.pop(id(group), None)  # its label-free copy goes with it
+
+
+def local_work(
+    runner: AuditRunner,
+    tasks: dict[str, list[IndexEntry]],
+    units: Sequence[Unit[IndexedUnit]],
+    record_errors: Callable[[list[LoadError]], None],
+) -> Callable[[Unit[IndexedUnit]], Awaitable[UnitDone]]:
+    """Per-unit work that audits in this process, loading each task group once."""
+    loaded = _LoadedTasks(runner, tasks, units, record_errors)
+
+    async def work(unit: Unit[IndexedUnit]) -> UnitDone:
+        group, items = loaded.acquire(unit.payload.task_id)
+        try:
+            audit = _unit_of(unit.payload, group, items)
+            if isinstance(audit, UnitDone):
+                return audit
+            return await runner._work(Unit(key=unit.key, payload=audit, file=unit.file, line=unit.line))
+        finally:
+            loaded.release(unit.payload.task_id, group)
+
+    return work
+
+
+# -- on an executor -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditJob:
+    """One task group's audits for a worker.
+
+    Attributes:
+        task_id: The task.
+        units: The failed trajectories to audit.
+        entries: Where the task's trajectories are (read by the worker), or ``None``...
+        group: ...the group itself, when the worker cannot read the entries (already as loaded).
+    """
+
+    task_id: str
+    units: list[IndexedUnit]
+    entries: list[IndexEntry] | None = None
+    group: tuple[TaskGroup | None, list[Trajectory | LoadError]] | None = None
+
+
+@dataclass
+class AuditJobResult:
+    """What a worker returns: each unit's result, and the records of the task it could not read."""
+
+    done: dict[str, UnitDone] = field(default_factory=dict)
+    load_errors: list[LoadError] = field(default_factory=list)
+
+
+class OfflineAuditWorker:
+    """Audits task groups with the offline policy; built once per worker process (picklable).
+
+    Args:
+        taxonomy: The taxonomy to classify into.
+        kernel: Where the policy's code runs.
+        max_turns: Agent turns allowed per trajectory.
+    """
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        *,
+        kernel: Literal["inprocess", "subprocess"] = "inprocess",
+        max_turns: int = 20,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.kernel: Literal["inprocess", "subprocess"] = kernel
+        self.max_turns = max_turns
+
+    def __call__(self) -> Callable[[AuditJob], AuditJobResult]:
+        from memex_audit.auditor._runner import AuditRunner
+
+        runner = AuditRunner(self.taxonomy, kernel=self.kernel, max_turns=self.max_turns)
+        loop = asyncio.new_event_loop()
+
+        def run(job: AuditJob) -> AuditJobResult:
+            return loop.run_until_complete(_run_job(runner, job))
+
+        return run
+
+
+async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
+    group, items = job.group if job.group is not None else read_task(job.entries or [])
+    result = AuditJobResult(load_errors=[item for item in items if isinstance(item, LoadError)])
+    try:
+        for item in job.units:
+            audit = _unit_of(item, group, items)
+            if isinstance(audit, UnitDone):
+                result.done[item.key] = audit
+                continue
+            src = audit.trajectory.source
+            result.done[item.key] = await runner._work(
+                Unit(
+                    key=item.key,
+                    payload=audit,
+                    file=src.file if src else None,
+                    line=src.line if src else None,
+                )
+            )
+    finally:
+        if group is not None:
+            runner._groups.pop(id(group), None)  # its label-free copy goes with it
+    return result
+
+
+def executor_work(
+    executor: Executor,
+    tasks: dict[str, list[IndexEntry]],
+    units: Sequence[Unit[IndexedUnit]],
+    record_errors: Callable[[list[LoadError]], None],
+) -> BatchedWork[IndexedUnit, AuditJobResult]:
+    """Per-unit work that sends each task group's units to ``executor`` as one job."""
+
+    def job_of(task_id: str, members: list[Unit[IndexedUnit]]) -> AuditJob:
+        entries = tasks[task_id]
+        payloads = [m.payload for m in members]
+        if executor.shared_filesystem or all(e.readable_anywhere for e in entries):
+            return AuditJob(task_id, payloads, entries=entries)
+        return AuditJob(task_id, payloads, group=read_task(entries))
+
+    def unpack(result: AuditJobResult) -> dict[str, UnitDone]:
+        record_errors(result.load_errors)
+        return result.done
+
+    return BatchedWork(executor, units, batch_of=lambda u: u.payload.task_id, job_of=job_of, unpack=unpack)
+
+
+def load_error_recorder(store: RunStore) -> Callable[[list[LoadError]], None]:
+    """Records each unreadable record once in ``store`` (also across reruns)."""
+    seen = {key for key in store.done_keys() if key.startswith("load:")}
+
+    def record(errors: list[LoadError]) -> None:
+        for error in errors:
+            run_error = load_error_record(error)
+            if run_error.key not in seen:
+                seen.add(run_error.key)
+                store.append_error(run_error)
+
+    return record
