@@ -25,6 +25,7 @@ PERSISTED_MODELS: dict[str, str] = {
     "taxonomy": "memex_audit.taxonomy:Taxonomy",
     "audit_report": "memex_audit.auditor:AuditReport",
     "audit_verdict": "memex_audit.auditor:AuditVerdict",
+    "ask_result": "memex_audit.ask:AskResult",
     "audit_summary": "memex_audit.analysis._audit_summary:RunAuditSummary",
     "audit_agreement": "memex_audit.analysis._audit_agreement:AuditAgreement",
     "skill": "memex_audit.agent:Skill",

@@ -44,6 +44,7 @@ from memex_audit.auditor._scope import (
     search_steps,
     sources_used,
 )
+from memex_audit.auditor._selection import AuditSelection, outcome_of
 from memex_audit.auditor._signals import Signal, answer_text, detect_signals
 from memex_audit.reading._numbers import NumberMention, find_numbers
 
@@ -55,6 +56,7 @@ __all__ = [
     "AuditProgress",
     "AuditReport",
     "AuditRunner",
+    "AuditSelection",
     "AuditUnit",
     "AuditVerdict",
     "Call",
@@ -80,6 +82,7 @@ __all__ = [
     "find_numbers",
     "guess_attribution",
     "numbers_in_outputs",
+    "outcome_of",
     "plan_audit",
     "search_steps",
     "sources_used",

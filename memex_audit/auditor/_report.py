@@ -15,40 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
-from memex_audit.trajectory import Trajectory, Usage
-
-
-class Evidence(BaseModel):
-    """A verbatim quote from one step of the audited trajectory that supports a label.
-
-    Attributes:
-        step: Index of the step in ``Trajectory.steps``.
-        quote: Text that occurs verbatim in that step (``Step.contains``: whitespace runs compare as one).
-        note: What the quote shows.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    step: int = Field(ge=0)
-    quote: str = Field(min_length=1, max_length=2000)
-    note: str | None = None
-
-
-def evidence_problems(evidence: list[Evidence], trajectory: Trajectory) -> list[str]:
-    """Why each piece of evidence fails to check against ``trajectory`` (empty when all hold)."""
-    problems = []
-    for item in evidence:
-        if item.step >= len(trajectory.steps):
-            problems.append(
-                f"evidence step {item.step} does not exist (trajectory {trajectory.id} has "
-                f"{len(trajectory.steps)} steps, 0..{len(trajectory.steps) - 1})"
-            )
-        elif not trajectory.steps[item.step].contains(item.quote):
-            problems.append(
-                f"evidence quote {item.quote[:80]!r} does not occur in step {item.step} of "
-                f"{trajectory.id}; quote text exactly as it appears in that step"
-            )
-    return problems
+from memex_audit.trajectory import Evidence, Trajectory, TrajectoryRef, Usage, evidence_problems, outcome_of
 
 
 class Finding(BaseModel):
@@ -192,41 +159,6 @@ def verdict_type(trajectory: Trajectory, taxonomy: Taxonomy) -> type[AuditVerdic
     )
 
 
-class TrajectoryRef(BaseModel):
-    """Where the audited trajectory lives: enough to find it again, never a copy.
-
-    Attributes:
-        id: The trajectory id.
-        task_id: Its task.
-        file: The file it was read from.
-        format: The format that read it.
-        line: 1-based line in a line-oriented file.
-        position: 0-based position of the record in a file that holds several.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    task_id: str
-    file: str | None = None
-    format: str | None = None
-    line: int | None = None
-    position: int | None = None
-
-    @classmethod
-    def of(cls, trajectory: Trajectory) -> TrajectoryRef:
-        """The reference to a loaded trajectory."""
-        src = trajectory.source
-        return cls(
-            id=trajectory.id,
-            task_id=trajectory.task_id,
-            file=src.file if src else None,
-            format=src.format if src else None,
-            line=src.line if src else None,
-            position=src.position if src else None,
-        )
-
-
 class Producer(BaseModel):
     """The policy or model that produced a verdict, and what it cost.
 
@@ -263,6 +195,10 @@ class AuditReport(_VerdictFields):
 
     kind: Literal["audit_report"] = "audit_report"
     trajectory: TrajectoryRef
+    graded: Literal["failed", "correct", "ungraded"] | None = Field(
+        default=None,
+        description="The audited rollout's grade: an ungraded one was audited without a reference.",
+    )
     harness: str | None = None
     model: str | None = None
     taxonomy: str
@@ -290,6 +226,7 @@ class AuditReport(_VerdictFields):
             {
                 **fields,
                 "trajectory": TrajectoryRef.of(trajectory).model_dump(),
+                "graded": outcome_of(trajectory),
                 "harness": trajectory.harness,
                 "model": trajectory.model,
                 "taxonomy": taxonomy.name,

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from memex_audit.trajectory import Trajectory
-
-Outcome = Literal["correct", "failed", "ungraded"]
+from memex_audit.trajectory import Trajectory, TrajectoryRef
 
 
 class Finding(BaseModel):
@@ -76,49 +72,8 @@ class CheckFailure(BaseModel):
     where: str | None = None
 
 
-class CheckedTrajectory(BaseModel):
-    """Which trajectory a report is about: enough to find it again, never a copy.
-
-    Attributes:
-        id: The trajectory id.
-        task_id: Its task.
-        model: The model that drove it.
-        harness: The harness that ran it.
-        outcome: ``correct``, ``failed`` or ``ungraded``.
-        file: The file it was read from.
-        format: The format that read it.
-        line: 1-based line in a line-oriented file.
-        position: 0-based position of the record in a file that holds several.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    task_id: str
-    model: str | None = None
-    harness: str | None = None
-    outcome: Outcome = "ungraded"
-    file: str | None = None
-    format: str | None = None
-    line: int | None = None
-    position: int | None = None
-
-    @classmethod
-    def of(cls, trajectory: Trajectory) -> CheckedTrajectory:
-        """The reference to a loaded trajectory."""
-        src = trajectory.source
-        outcome: Outcome = {True: "correct", False: "failed", None: "ungraded"}[trajectory.success]  # type: ignore[assignment]
-        return cls(
-            id=trajectory.id,
-            task_id=trajectory.task_id,
-            model=trajectory.model,
-            harness=trajectory.harness,
-            outcome=outcome,
-            file=src.file if src else None,
-            format=src.format if src else None,
-            line=src.line if src else None,
-            position=src.position if src else None,
-        )
+CheckedTrajectory = TrajectoryRef
+"""Which trajectory a finding is about (``memex_audit.trajectory.TrajectoryRef``)."""
 
 
 class CheckReport(BaseModel):

@@ -36,7 +36,7 @@ from memex_audit.trajectory import Trajectory
 
 T = TypeVar("T", bound=BaseModel)
 
-RunKind = Literal["audit", "aggregate", "check"]
+RunKind = Literal["audit", "aggregate", "check", "ask"]
 
 
 class RunModelSettings(BaseModel):

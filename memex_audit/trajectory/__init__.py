@@ -17,11 +17,14 @@ from memex_audit.trajectory._models import (
     Trajectory,
     Usage,
 )
+from memex_audit.trajectory._refs import Evidence, OutcomeName, TrajectoryRef, evidence_problems, outcome_of
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Evidence",
     "HumanLabel",
     "Outcome",
+    "OutcomeName",
     "Role",
     "Source",
     "Step",
@@ -29,8 +32,11 @@ __all__ = [
     "ToolCall",
     "ToolOutput",
     "Trajectory",
+    "TrajectoryRef",
     "Usage",
+    "evidence_problems",
     "group_by_task",
+    "outcome_of",
     "steps_frame",
     "trajectories_frame",
 ]

@@ -82,9 +82,16 @@ def test_report_references_the_trajectory_and_records_the_producer() -> None:
     report = AuditReport.from_verdict(
         verdict, target, MEMEX, Producer(kind="offline", name="offline-signals/1")
     )
-    assert report.trajectory == TrajectoryRef(
-        id="t1", task_id="officeqa-001", file="runs/a.jsonl", format="native", line=7
+    assert report.trajectory == TrajectoryRef.of(target)
+    ref = report.trajectory
+    assert (ref.id, ref.task_id, ref.file, ref.format, ref.line) == (
+        "t1",
+        "officeqa-001",
+        "runs/a.jsonl",
+        "native",
+        7,
     )
+    assert (ref.outcome, ref.steps) == ("failed", len(target.steps))
     assert report.producer.cost_usd == 0.0
     dumped = report.model_dump_json()
     assert "submit(" not in dumped  # the trajectory's steps are referenced, never copied

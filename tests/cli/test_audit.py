@@ -32,7 +32,7 @@ def test_dry_run_estimates_and_writes_nothing(tmp_path: Path) -> None:
         app, ["audit", str(folder), "--out", str(tmp_path / "run"), "--dry-run"], terminal_width=200
     )
     assert result.exit_code == 0, result.output
-    assert "would audit 7 failed trajectories of 2 tasks" in result.output
+    assert "would audit 7 selected trajectories of 2 tasks" in result.output
     assert "$0.0000" in result.output
     assert not (tmp_path / "run").exists()
 
