@@ -29,6 +29,7 @@ def _keep_main_module() -> Iterator[None]:
     yield
     sys.modules["__main__"] = main
 
+
 SAMPLES = ROOT / "sample_trajectories"
 APP_FILE = ROOT / "apps" / "streamlit_app.py"
 
