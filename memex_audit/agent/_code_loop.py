@@ -71,6 +71,9 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
             observation = _observe(state, result, parsed, response, started_at, started)
             if parsed.ignored:
                 observation = f"{observation}\n{fill('ignored_rest', what=_ignored_words(parsed))}"
+            if not parsed.closed and response.stop_reason in CUT_OFF_REASONS:
+                written = response.usage.output_tokens or request.max_tokens
+                observation = f"{observation}\n{CUT_OFF_NOTICE.format(tokens=f'{written:,}')}"
         messages.append(ChatMessage(role="assistant", content=_assistant_message(parsed)))
         noted: dict[str, Any] = {}
         if state.memory is not None:  # store the turn; compress older ones past the threshold
@@ -78,6 +81,18 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
             messages, noted = state.memory.end_turn(state.turns, step, system, messages, observation)
         state.send_observation(system, messages, observation, noted)
     raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
+
+
+CUT_OFF_REASONS = frozenset({"length", "max_tokens"})
+"""Stop reasons of a reply cut off at its token limit (OpenAI-compatible, Anthropic)."""
+
+# Without it the model sees a SyntaxError at a line it never finished, and its own turn in the
+# conversation with a closing fence it never wrote: nothing says the reply was too long.
+CUT_OFF_NOTICE = (
+    "[your reply reached its token limit ({tokens} tokens) inside its code block: the block was cut "
+    "off there and ran as far as it was written. Write a shorter block (print less, define less) "
+    "and end it with its closing fence.]"
+)
 
 
 def _assistant_message(parsed: ParsedReply) -> str:

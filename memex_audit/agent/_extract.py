@@ -37,6 +37,8 @@ class ParsedReply:
             conversation as the assistant's message (the whole reply when there is no block).
         ignored: What followed the block (stripped, end marker removed); empty when nothing did.
         ignored_blocks: How many further code blocks were in ``ignored``.
+        closed: Whether the block has its closing fence (``False``: the reply ended inside it,
+            as one cut off at ``max_tokens`` does).
     """
 
     reasoning: str
@@ -44,6 +46,7 @@ class ParsedReply:
     kept: str
     ignored: str = ""
     ignored_blocks: int = 0
+    closed: bool = True
 
 
 def _first_block(text: str) -> re.Match[str] | None:
@@ -75,12 +78,15 @@ def parse_reply(text: str) -> ParsedReply:
     code = match.group(2).rstrip()
     reasoning = re.sub(r"\n{3,}", "\n\n", text[: match.start()]).replace(END_MARKER, "").strip()
     fence = match.group(0).rstrip()
-    if not re.search(r"^[ \t]*```[ \t]*$", fence.rsplit("\n", 1)[-1]):
+    closed = bool(re.search(r"^[ \t]*```[ \t]*$", fence.rsplit("\n", 1)[-1]))
+    if not closed:
         fence += "\n```"  # cut off before its closing fence: close it in the conversation
     kept = f"{text[: match.start()].rstrip()}\n{fence}".strip()
     rest = text[match.end() :].replace(END_MARKER, "").strip()
     blocks = sum(1 for m in _FENCE.finditer(rest) if m.group(2).strip())
-    return ParsedReply(reasoning=reasoning, code=code, kept=kept, ignored=rest, ignored_blocks=blocks)
+    return ParsedReply(
+        reasoning=reasoning, code=code, kept=kept, ignored=rest, ignored_blocks=blocks, closed=closed
+    )
 
 
 def split_reply(text: str) -> tuple[str, str | None]:
