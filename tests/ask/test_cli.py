@@ -79,7 +79,7 @@ def test_ask_answers_each_type_and_show_reads_the_run(
         terminal_width=200,
     )
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert (payload["asked"], payload["errors"], payload["answer_type"]) == (3, 0, answer_type)
     summary = payload["summary"]
     assert summary["counts"] == expected and summary["answered"] == 3
@@ -146,7 +146,7 @@ def test_a_rerun_resumes_without_duplicates(tmp_path: Path, server: ChatServer) 
         app, _ask(folder, run, server, "--kernel", "inprocess", "--json"), terminal_width=200
     )
     assert again.exit_code == 0, again.output
-    payload = json.loads(again.output)
+    payload = json.loads(again.stdout)
     assert (payload["asked"], payload["skipped"]) == (1, 2) and len(server.requests) == sent + 2
     lines = (run / "results.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["key"] for line in lines) == ["run-fail", "run-pass", "run-ungraded"]
@@ -192,7 +192,7 @@ def test_dry_run_estimates_and_writes_nothing(tmp_path: Path) -> None:
         terminal_width=300,
     )
     assert local.exit_code == 0, local.output
-    estimate = json.loads(local.output)
+    estimate = json.loads(local.stdout)
     assert estimate["to_ask"] == 3 and estimate["cost_usd"] is None and estimate["input_tokens"] > 0
     assert not run.exists()
 

@@ -130,7 +130,7 @@ def test_the_check_command_writes_a_run_that_resumes_and_that_show_reads(tmp_pat
     data, checks, out = _data(tmp_path), _checks_file(tmp_path), tmp_path / "run"
     result = runner.invoke(app, ["check", str(data), "--check", str(checks), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert (payload["checked"], payload["skipped"]) == (2, 0)
     labels = {c["label"]: c for c in payload["summary"]["labels"]}
     assert labels["failing_tool"]["trajectories"] == 1
@@ -141,7 +141,7 @@ def test_the_check_command_writes_a_run_that_resumes_and_that_show_reads(tmp_pat
     assert store.kind == "check" and len(read_check_reports(store)) == 2
 
     again = runner.invoke(app, ["check", str(data), "--check", str(checks), "--out", str(out), "--json"])
-    assert json.loads(again.output)["skipped"] == 2  # resumed: nothing to do
+    assert json.loads(again.stdout)["skipped"] == 2  # resumed: nothing to do
 
     shown = runner.invoke(app, ["show", str(out)])
     assert shown.exit_code == 0, shown.output
@@ -158,7 +158,7 @@ def test_edited_checks_run_again_beside_the_old_results(tmp_path: Path) -> None:
     runner.invoke(app, ["check", str(data), "--check", str(checks), "--out", str(out)])
     checks.write_text(checks.read_text().replace('note="failed"', 'note="failed!"'))
     result = runner.invoke(app, ["check", str(data), "--check", str(checks), "--out", str(out), "--json"])
-    assert json.loads(result.output)["checked"] == 2
+    assert json.loads(result.stdout)["checked"] == 2
     reports = read_check_reports(RunStore.read(out))
     assert len(reports) == 2 and {
         f.note for r in reports for f in r.findings if f.label == "failing_tool"
@@ -192,7 +192,7 @@ def test_the_shipped_examples_run_over_the_loader_fixtures(tmp_path: Path) -> No
     shutil.copytree(FIXTURES / "codex_0.46.0", data / "codex")
     result = runner.invoke(app, ["check", str(data), "--out", str(tmp_path / "run"), "--json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["checks"] == [
         "answer_not_in_tool_output",
         "repeated_failing_call",

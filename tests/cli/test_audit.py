@@ -61,7 +61,7 @@ def test_show_and_eval_audit(tmp_path: Path) -> None:
     folder, run = _folder(tmp_path), tmp_path / "run"
     runner.invoke(app, ["audit", str(folder), "--out", str(run)], terminal_width=200)
     shown = runner.invoke(app, ["show", str(run), "--format", "json"])
-    payload = json.loads(shown.output)
+    payload = json.loads(shown.stdout)
     assert len(payload["reports"]) == 7 and payload["summary"]["audited"] == 7
     assert payload["reports"][0]["producer"]["name"] == "offline-signals/1"
     text = runner.invoke(app, ["show", str(run)], terminal_width=200).output
@@ -74,7 +74,7 @@ def test_show_and_eval_audit(tmp_path: Path) -> None:
     labels = tmp_path / "labels.csv"
     labels.write_text("trajectory_id,category\na-retyped,execution\na-format,interpretation\n")
     from_file = runner.invoke(app, ["eval-audit", str(run), "--labels", str(labels), "--json"])
-    data = json.loads(from_file.output)
+    data = json.loads(from_file.stdout)
     assert data["matched"] == 2 and data["categories"]["accuracy"] == 0.5
 
 

@@ -30,7 +30,7 @@ def test_info_on_a_messy_folder_exits_0_and_lists_each_bad_item(tmp_path: Path) 
 def test_info_json_counts(tmp_path: Path) -> None:
     folder = make_messy_folder(tmp_path / "runs")
     result = runner.invoke(app, ["info", str(folder), "--json"])
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["trajectories"] == 5
     assert payload["counts"]["harness"] == {"memex": 3, "tool_calling": 1, "ag2": 1}
     assert payload["counts"]["outcome"] == {"correct": 3, "failed": 2}

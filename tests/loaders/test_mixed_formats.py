@@ -93,7 +93,7 @@ def test_convert_of_a_mixed_folder_writes_native_jsonl_that_loads_back_equal(tmp
 def test_info_on_the_shared_data_reads_every_file_without_errors(shared_data: Path) -> None:
     result = runner.invoke(app, ["info", str(shared_data), "--json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
+    payload = json.loads(result.stdout)
     assert payload["errors"] == []
     assert payload["counts"]["format"] == {"tau2": 410, "who_and_when": 55, "tau_bench": 12, "swe_agent": 132}
     assert payload["trajectories"] == 609
