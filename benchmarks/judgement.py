@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -52,6 +53,14 @@ from pydantic import ValidationError
 from memex_audit.agent._code_loop import replay_key_request
 from memex_audit.aggregator._agent_policy import aggregation_task_text, aggregator_instructions
 from memex_audit.aggregator._run import aggregate_groups
+from memex_audit.analysis import (
+    audit_agreement,
+    coding_consistency,
+    coding_reference_labels,
+    label_agrees_with_reward,
+    labels_from_trajectories,
+    read_failure_analyses,
+)
 from memex_audit.auditor import (
     AuditReport,
     AuditRunner,
@@ -68,8 +77,6 @@ from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, estimate_cost, estimate_tokens
 from memex_audit.llm._spec import ModelSpec, client_for_spec, parse_model_spec
 from memex_audit.loaders import load
-from memex_audit.results import coding_consistency, coding_reference_labels, read_failure_analyses
-from memex_audit.results._audit_agreement import audit_agreement, labels_from_trajectories
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
@@ -363,13 +370,23 @@ def customer_service(data: Path, n: int, model: ModelRun | None = None) -> None:
         subprocess.run([*cli, "eval-aggregate", str(out)], check=True)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "agg"
-            subprocess.run(
-                [*cli, "aggregate", str(root), "--n", str(n), "--out", str(out)],
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            subprocess.run([*cli, "eval-aggregate", str(out)], check=True)
+            for label, extra in (
+                (f"every rollout, best-of-{n} over subsets", []),
+                (f"first {n} rollouts", ["--n", str(n)]),
+            ):
+                out = Path(tmp) / f"agg{len(extra)}"
+                subprocess.run(
+                    [*cli, "aggregate", str(root), *extra, "--out", str(out)],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+                shown = subprocess.run(
+                    [*cli, "eval-aggregate", str(out), "--json", "--no-tasks"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                _print_aggregate(label, json.loads(shown.stdout), n)
     reports = (model.audit if model is not None else audit)(runs, "customer_service")
     counts: dict[str, int] = {}
     for r in reports:
@@ -378,6 +395,43 @@ def customer_service(data: Path, n: int, model: ModelRun | None = None) -> None:
         f"audits of {len(reports)} failed rollouts (customer_service): "
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
     )
+    if model is None:
+        checked, right = _reward_agreement(runs)
+        print(f"classified audit labels that reward_info carries: {right} of {checked}")
+
+
+def _print_aggregate(label: str, payload: dict[str, Any], n: int) -> None:
+    """One line of accuracies at ``n`` rollouts (or over all) and the verifier's pairwise separation."""
+    row = next((r for r in payload.get("scaling", []) if r.get("n") == n), None)
+    if row is None:
+        row = {r["policy"]: r["accuracy"] for r in payload.get("accuracy", [])}
+    names = ("pass@1", "majority", "summary_only", "verifier", "oracle")
+    figures = ", ".join(f"{k} {row[k]:.3f}" for k in names if isinstance(row.get(k), int | float))
+    sep = payload.get("pairwise", {}).get("verifier")
+    pairs = f"; pairwise {sep['right']} right / {sep['tie']} tied / {sep['reverse']} reversed" if sep else ""
+    print(f"[{label}] {figures}{pairs}")
+
+
+def _reward_agreement(runs: list[Trajectory]) -> tuple[int, int]:
+    """How many classified customer-service audit labels reward_info can check, and carries."""
+    taxonomy = load_taxonomy("customer_service")
+    checked = right = 0
+    for group in group_by_task(runs):
+        for run in group.failed:
+            signals = detect_signals(run, group.trajectories, ground_truth=run.ground_truth)
+            verdict = verdict_from_signals(signals, taxonomy, run)
+            if verdict.primary == "unclassified":
+                continue
+            signal = next(
+                s
+                for s in signals
+                if (c := taxonomy.category_for_signal(s.kind)) is not None and c.id == verdict.primary
+            )
+            ok = label_agrees_with_reward(signal.kind, signal.detail, signal.step, run)
+            if ok is not None:
+                checked += 1
+                right += ok
+    return checked, right
 
 
 def samples() -> None:

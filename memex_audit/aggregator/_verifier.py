@@ -84,10 +84,10 @@ def evidence_vote(
             n_rollouts=len(ids),
         )
     # Among rollouts giving the same answer, the representative is the best checked one; on a tie,
-    # the one with fewer errors, then the shorter run: a run that went straight to the answer is
-    # less likely to have said or done something else on the way.
-    steps = [len(t.steps) for t in group.trajectories]
-    chosen = sorted(vote.winner, key=lambda i: (-checks[i].score, len(checks[i].error_steps), steps[i], i))
+    # the one with fewer errors, then the one that told the user more (graders also check what the
+    # user was told, and rollouts with the same state changes differ there).
+    told = [_told_user(t) for t in group.trajectories]
+    chosen = sorted(vote.winner, key=lambda i: (-checks[i].score, len(checks[i].error_steps), -told[i], i))
     by_id = {t.id: t for t in group.trajectories}
     evidence = _evidence_for(by_id, [checks[i] for i in chosen], supports=True)
     rival = next((v for v in vote.votes if v.answer != vote.label), None)
@@ -302,6 +302,11 @@ def _evidence_for(
         if len(items) >= MAX_EVIDENCE // 2:
             break
     return items
+
+
+def _told_user(trajectory: Trajectory) -> int:
+    """How much the rollout said to the user: characters of assistant messages that call no tool."""
+    return sum(len(s.text or "") for s in trajectory.steps if s.role == "assistant" and not s.tool_calls)
 
 
 def _quote(trajectory: Trajectory, step: int) -> str:

@@ -31,6 +31,7 @@ from memex_audit.analysis._coding_reference import (
     coding_reference_labels,
     read_failure_analyses,
 )
+from memex_audit.analysis._service_reference import label_agrees_with_reward
 
 __all__ = [
     "AuditAgreement",
@@ -47,6 +48,7 @@ __all__ = [
     "coding_consistency",
     "coding_reference_labels",
     "cohen_kappa",
+    "label_agrees_with_reward",
     "labels_from_trajectories",
     "read_failure_analyses",
     "read_id_list",

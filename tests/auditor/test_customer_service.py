@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from memex_audit.analysis import label_agrees_with_reward
 from memex_audit.auditor._classify import verdict_from_signals
 from memex_audit.auditor._signals import detect_signals
-from memex_audit.reading import gold_action_diff, reward_view
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
 from tests.reading.test_actions import USER, airline_run, cancel_run, reservation
@@ -145,22 +144,6 @@ def test_a_paid_amount_nothing_supports_is_hallucinated_information() -> None:
     assert signal.quote == "418" and run.steps[signal.step].contains(signal.quote)
 
 
-def _agrees(kind: str, detail: str, step: int, run: Trajectory) -> bool | None:
-    """Whether reward_info shows what the label says failed (``None``: no grading record to check)."""
-    view = reward_view(run)
-    if view is None or (view.db_match is None and not view.failed_writes):
-        return None
-    name = re.match(r"(?:the required action )?(\w+)", detail)
-    tool = name.group(1) if name else ""
-    if kind in ("missing_action", "wrong_arguments", "wrong_entity"):
-        return tool in view.failed_writes or (not view.failed_writes and view.db_match is False)
-    if kind in ("unexpected_action", "policy_violation", "unconfirmed_write", "computed_mismatch"):
-        diff = gold_action_diff(run)
-        bad = None if diff is None else {c.step for c in diff.extra} | {w.step for w in diff.wrong_arguments}
-        return view.db_match is False and (bad is None or step in bad)
-    return view.state_failed or bool(view.communicate_failed)
-
-
 @pytest.mark.skipif(not (DATA / "tau2_bench" / "airline_runs").is_dir(), reason="needs ../shared/data")
 def test_classified_labels_agree_with_reward_info_nine_times_in_ten() -> None:
     from memex_audit.loaders import load
@@ -180,7 +163,7 @@ def test_classified_labels_agree_with_reward_info_nine_times_in_ten() -> None:
                 for s in signals
                 if (c := TAXONOMY.category_for_signal(s.kind)) is not None and c.id == verdict.primary
             )
-            ok = _agrees(signal.kind, signal.detail, signal.step, run)
+            ok = label_agrees_with_reward(signal.kind, signal.detail, signal.step, run)
             if ok is not None:
                 checked += 1
                 right += ok
