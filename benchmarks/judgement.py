@@ -57,9 +57,9 @@ from memex_audit.analysis import (
     audit_agreement,
     coding_consistency,
     coding_reference_labels,
-    label_agrees_with_reward,
     labels_from_trajectories,
     read_failure_analyses,
+    reward_agreement,
 )
 from memex_audit.auditor import (
     AuditReport,
@@ -396,7 +396,7 @@ def customer_service(data: Path, n: int, model: ModelRun | None = None) -> None:
         + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
     )
     if model is None:
-        checked, right = _reward_agreement(runs)
+        checked, right = reward_agreement(runs, load_taxonomy("customer_service"))
         print(f"classified audit labels that reward_info carries: {right} of {checked}")
 
 
@@ -410,28 +410,6 @@ def _print_aggregate(label: str, payload: dict[str, Any], n: int) -> None:
     sep = payload.get("pairwise", {}).get("verifier")
     pairs = f"; pairwise {sep['right']} right / {sep['tie']} tied / {sep['reverse']} reversed" if sep else ""
     print(f"[{label}] {figures}{pairs}")
-
-
-def _reward_agreement(runs: list[Trajectory]) -> tuple[int, int]:
-    """How many classified customer-service audit labels reward_info can check, and carries."""
-    taxonomy = load_taxonomy("customer_service")
-    checked = right = 0
-    for group in group_by_task(runs):
-        for run in group.failed:
-            signals = detect_signals(run, group.trajectories, ground_truth=run.ground_truth)
-            verdict = verdict_from_signals(signals, taxonomy, run)
-            if verdict.primary == "unclassified":
-                continue
-            signal = next(
-                s
-                for s in signals
-                if (c := taxonomy.category_for_signal(s.kind)) is not None and c.id == verdict.primary
-            )
-            ok = label_agrees_with_reward(signal.kind, signal.detail, signal.step, run)
-            if ok is not None:
-                checked += 1
-                right += ok
-    return checked, right
 
 
 def samples() -> None:

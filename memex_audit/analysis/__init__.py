@@ -31,7 +31,7 @@ from memex_audit.analysis._coding_reference import (
     coding_reference_labels,
     read_failure_analyses,
 )
-from memex_audit.analysis._service_reference import label_agrees_with_reward
+from memex_audit.analysis._service_reference import label_agrees_with_reward, reward_agreement
 
 __all__ = [
     "AuditAgreement",
@@ -53,6 +53,7 @@ __all__ = [
     "read_failure_analyses",
     "read_id_list",
     "read_label_file",
+    "reward_agreement",
     "split_of",
     "summarize_audit",
     "write_aggregate_exports",

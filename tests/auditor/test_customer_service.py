@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from memex_audit.analysis import label_agrees_with_reward
+from memex_audit.analysis import reward_agreement
 from memex_audit.auditor._classify import verdict_from_signals
 from memex_audit.auditor._signals import detect_signals
 from memex_audit.taxonomy import load_taxonomy
@@ -149,23 +149,6 @@ def test_classified_labels_agree_with_reward_info_nine_times_in_ten() -> None:
     from memex_audit.loaders import load
 
     loaded = load(DATA / "tau2_bench" / "airline_runs")
-    checked = right = 0
-    for group in loaded.tasks():
-        for run in group.trajectories:
-            if run.success is not False:
-                continue
-            signals = detect_signals(run, group.trajectories, ground_truth=run.ground_truth)
-            verdict = verdict_from_signals(signals, TAXONOMY, run)
-            if verdict.primary == "unclassified":
-                continue
-            signal = next(
-                s
-                for s in signals
-                if (c := TAXONOMY.category_for_signal(s.kind)) is not None and c.id == verdict.primary
-            )
-            ok = label_agrees_with_reward(signal.kind, signal.detail, signal.step, run)
-            if ok is not None:
-                checked += 1
-                right += ok
+    checked, right = reward_agreement(loaded.trajectories, TAXONOMY)
     assert checked >= 100
     assert right / checked >= 0.9
