@@ -10,7 +10,6 @@ import itertools
 import json
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from memex_audit.llm import OpenAICompatibleClient, RetryPolicy, allow_model_req
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from tests.auditor.test_runner import _collection
+from tests.fake_openai import FakeOpenAI, Reply, ok
 
 GOOD = "Nothing to see.\n```python\nsubmit({'primary': 'unclassified', 'explanation': 'probe', 'confidence': 0.0})\n```"
 NO_CODE = "I think the answer is wrong, but I will not write code."
@@ -31,65 +31,29 @@ FAULTS = ["500", "429", "garbage", "drop", "no_code", "ok", "invented", "ok", "5
 dropped connection, replies without code or with an invented observation, and good replies."""
 
 
-class FaultyServer:
+class FaultyServer(FakeOpenAI):
     def __init__(self) -> None:
         self.counter = itertools.count()
         self.seen: Counter[str] = Counter()
         lock = threading.Lock()
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                with lock:
-                    fault = FAULTS[next(outer.counter) % len(FAULTS)]
-                    outer.seen[fault] += 1
-                if fault == "drop":
-                    self.connection.close()
-                    return
-                if fault in ("500", "429"):
-                    data = json.dumps(
-                        {"error": {"message": f"injected {fault}", "type": "server_error"}}
-                    ).encode()
-                    self.send_response(int(fault))
-                    if fault == "429":
-                        self.send_header("retry-after", "0")
-                elif fault == "garbage":
-                    data = b"{this is not json"
-                    self.send_response(200)
-                else:
-                    text = {"no_code": NO_CODE, "invented": INVENTED}.get(fault, GOOD)
-                    reply: dict[str, Any] = {
-                        "id": "c",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": text},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": 100, "completion_tokens": 20},
-                    }
-                    data = json.dumps(reply).encode()
-                    self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def respond(body: dict[str, Any]) -> Reply:
+            with lock:
+                fault = FAULTS[next(self.counter) % len(FAULTS)]
+                self.seen[fault] += 1
+            if fault == "drop":
+                return None
+            if fault in ("500", "429"):
+                error = json.dumps(
+                    {"error": {"message": f"injected {fault}", "type": "server_error"}}
+                ).encode()
+                return int(fault), {"retry-after": "0"} if fault == "429" else {}, error
+            if fault == "garbage":
+                return 200, {}, b"{this is not json"
+            return ok(body, {"no_code": NO_CODE, "invented": INVENTED}.get(fault, GOOD))
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(respond)
+        self.start()
 
 
 def _client(url: str) -> OpenAICompatibleClient:

@@ -8,12 +8,9 @@ follow from the request alone (look, then submit), so a rerun from the cache mus
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,6 +18,7 @@ from typing import Any
 import pytest
 
 from memex_audit.llm import allow_model_requests
+from tests.fake_openai import FakeOpenAI, ok
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,60 +52,16 @@ def _reply(body: dict[str, Any]) -> str:
     return f"Let me look first.\n```python\n{code}\n```\n<end_code>"
 
 
-class _Server:
-    """A chat-completions endpoint on 127.0.0.1 that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                outer.requests.append(body)
-                data = json.dumps(
-                    {
-                        "id": "c",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "message": {"role": "assistant", "content": _reply(body)},
-                                "finish_reason": "stop",
-                            }
-                        ],
-                        "usage": {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": 30},
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    thread = threading.Thread(target=srv.httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with allow_model_requests(True):
-            yield srv
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
+def server() -> Iterator[FakeOpenAI]:
+    with (
+        FakeOpenAI(lambda body: ok(body, _reply(body), completion_tokens=30)) as srv,
+        allow_model_requests(True),
+    ):
+        yield srv
 
 
-def _args(shared_data: Path, server: _Server, *more: str) -> list[str]:
+def _args(shared_data: Path, server: FakeOpenAI, *more: str) -> list[str]:
     return [
         "--data",
         str(shared_data),
@@ -124,7 +78,7 @@ def _args(shared_data: Path, server: _Server, *more: str) -> list[str]:
 
 
 def test_nothing_is_sent_without_yes(
-    shared_data: Path, server: _Server, capfd: pytest.CaptureFixture[str]
+    shared_data: Path, server: FakeOpenAI, capfd: pytest.CaptureFixture[str]
 ) -> None:
     _benchmark().main(_args(shared_data, server))
     out = capfd.readouterr().out
@@ -138,7 +92,7 @@ def test_nothing_is_sent_without_yes(
 
 
 def test_the_model_path_prints_the_figures_and_replays_from_the_cache(
-    shared_data: Path, server: _Server, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    shared_data: Path, server: FakeOpenAI, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     cache = tmp_path / "cache"
     _benchmark().main(_args(shared_data, server, "--cache", str(cache), "--yes"))

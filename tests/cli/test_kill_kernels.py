@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,42 +14,14 @@ import pytest
 
 from memex_audit.loaders import write_jsonl
 from tests.auditor.test_runner import _collection
+from tests.fake_openai import FakeOpenAI, Reply, ok
 
 SLOW_REPLY = "Looking.\n```python\nimport time\ntime.sleep(0.3)\nprint(len(target.steps))\n```"
 
 
-def _serve() -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            time.sleep(0.2)
-            reply: dict[str, Any] = {
-                "id": "c",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body["model"],
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": SLOW_REPLY},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 20},
-            }
-            data = json.dumps(reply).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+def _slow_reply(body: dict[str, Any]) -> Reply:
+    time.sleep(0.2)
+    return ok(body, SLOW_REPLY)
 
 
 def _descendants(pid: int) -> set[int]:
@@ -86,7 +55,8 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 def test_sigkill_of_the_command_leaves_no_kernel_alive(tmp_path: Path) -> None:
-    httpd, url = _serve()
+    server = FakeOpenAI(_slow_reply).start()
+    url = server.url
     data = tmp_path / "rollouts.jsonl"
     write_jsonl(_collection(), data)
     env = {**os.environ, "OPENAI_API_KEY": "test"}
@@ -128,5 +98,4 @@ def test_sigkill_of_the_command_leaves_no_kernel_alive(tmp_path: Path) -> None:
             survivors = [p for p in kernels if _alive(p)]
             assert not survivors, f"kernel processes alive 5 s after SIGKILL: {survivors}"
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        server.stop()

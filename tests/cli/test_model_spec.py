@@ -8,9 +8,7 @@ results.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from memex_audit.llm import (
 )
 from memex_audit.runs import RunStore
 from tests.cli.test_audit import _folder
+from tests.fake_openai import FakeOpenAI, Reply, ok
 
 runner = CliRunner()
 
@@ -140,71 +139,28 @@ def test_dry_run_prices_at_the_endpoint(tmp_path: Path, monkeypatch: pytest.Monk
 # -- record and replay -------------------------------------------------------------------------
 
 
-class _Server:
-    """A chat-completions endpoint on 127.0.0.1 whose replies follow from the request alone."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                with outer.lock:
-                    outer.requests.append(body)
-                turns = sum(1 for m in body["messages"] if m["role"] == "assistant")
-                if "AggregatorDecision" in body["messages"][0]["content"]:  # the system prompt
-                    code = (
-                        "print(len(rollouts))"
-                        if turns == 0
-                        else "submit({'answer': rollouts[0].final_answer, 'rationale': 'replay test'})"
-                    )
-                else:
-                    code = (
-                        "print(target.id, len(target.steps), len(task.trajectories))"
-                        if turns == 0
-                        else "submit({'primary': 'unclassified', 'explanation': 'replay test', 'confidence': 0.0})"
-                    )
-                reply = {
-                    "id": "c",
-                    "object": "chat.completion",
-                    "created": 0,
-                    "model": body["model"],
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": f"Next.\n```python\n{code}\n```"},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": len(json.dumps(body)) // 4, "completion_tokens": 20},
-                }
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+def _replay_reply(body: dict[str, Any]) -> Reply:
+    """Replies that follow from the request alone, so a rerun asks the same things."""
+    turns = sum(1 for m in body["messages"] if m["role"] == "assistant")
+    if "AggregatorDecision" in body["messages"][0]["content"]:  # the system prompt
+        code = (
+            "print(len(rollouts))"
+            if turns == 0
+            else "submit({'answer': rollouts[0].final_answer, 'rationale': 'replay test'})"
+        )
+    else:
+        code = (
+            "print(target.id, len(target.steps), len(task.trajectories))"
+            if turns == 0
+            else "submit({'primary': 'unclassified', 'explanation': 'replay test', 'confidence': 0.0})"
+        )
+    return ok(body, f"Next.\n```python\n{code}\n```")
 
 
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    srv.thread.start()
-    try:
-        with allow_model_requests(True):
-            yield srv
-    finally:
-        srv.httpd.shutdown()
-        srv.httpd.server_close()
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(_replay_reply) as srv, allow_model_requests(True):
+        yield srv
 
 
 def _results(run: Path) -> list[dict[str, Any]]:
@@ -224,7 +180,9 @@ def _errors(run: Path) -> list[dict[str, Any]]:
     return sorted(lines, key=lambda line: line["key"])
 
 
-def test_a_cached_rerun_sends_no_request_and_reproduces_the_results(tmp_path: Path, server: _Server) -> None:
+def test_a_cached_rerun_sends_no_request_and_reproduces_the_results(
+    tmp_path: Path, server: FakeOpenAI
+) -> None:
     folder, cache = _folder(tmp_path), tmp_path / "cache"
     args = [
         "--model",
@@ -276,7 +234,7 @@ def test_the_offline_run_records_its_settings_too(tmp_path: Path) -> None:
     assert manifest.llm is not None and manifest.llm.spec == "offline" and manifest.llm.endpoint is None
 
 
-def test_aggregate_replays_from_the_cache_too(tmp_path: Path, server: _Server) -> None:
+def test_aggregate_replays_from_the_cache_too(tmp_path: Path, server: FakeOpenAI) -> None:
     folder, cache = _folder(tmp_path), tmp_path / "cache"
     args = ["--model", "openai:test-model", "--base-url", server.url, "--cache", str(cache), "--no-scaling"]
     first = runner.invoke(
