@@ -32,16 +32,22 @@ from memex_audit.cli._app import (
     user_errors,
 )
 from memex_audit.cli._model import (
-    BASE_URL_HELP,
     BATCH_HELP,
-    CACHE_HELP,
     DEFAULT_TEMPERATURE,
     MODEL_HELP,
-    TEMPERATURE_HELP,
     build_client,
     parse_price,
     record_model_settings,
     resolve_spec,
+)
+from memex_audit.cli._options import (
+    AllowUnpricedOption,
+    BaseUrlOption,
+    CacheOption,
+    FormatOption,
+    GlobOption,
+    PriceOption,
+    TemperatureOption,
 )
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
@@ -81,12 +87,12 @@ def aggregate(
         + MODEL_HELP
         + " Offline: the offline policies only.",
     ),
-    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
-    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),
-    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", help=TEMPERATURE_HELP),
+    base_url: BaseUrlOption = None,
+    cache: CacheOption = None,
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
     batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
-    glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
-    format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
+    glob: GlobOption = None,
+    format: FormatOption = None,
     mode: str = typer.Option(
         "auto",
         help="Answer keys: 'answer' (final answers), 'actions' (state-changing tool calls), "
@@ -108,12 +114,8 @@ def aggregate(
         help="Stop starting new tasks once the LLM aggregator has spent this many US dollars.",
     ),
     max_turns: int = typer.Option(20, "--max-turns", min=1, help="Turns of the LLM aggregator per task."),
-    price: str | None = typer.Option(
-        None, "--price", help="The model's price as IN/OUT in USD per million tokens (e.g. 0.5/1.5)."
-    ),
-    allow_unpriced: bool = typer.Option(
-        False, "--allow-unpriced", help="Run under --max-cost although the model's price is unknown."
-    ),
+    price: PriceOption = None,
+    allow_unpriced: AllowUnpricedOption = False,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
     fail_on_error: bool = typer.Option(
         False,

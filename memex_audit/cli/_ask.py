@@ -26,15 +26,21 @@ from memex_audit.ask import (
 from memex_audit.cli._app import app, clean, console, err_console, fail, file_progress, plain, user_errors
 from memex_audit.cli._info import input_path
 from memex_audit.cli._model import (
-    BASE_URL_HELP,
-    CACHE_HELP,
     DEFAULT_TEMPERATURE,
     MODEL_HELP,
-    TEMPERATURE_HELP,
     build_client,
     parse_price,
     record_model_settings,
     resolve_spec,
+)
+from memex_audit.cli._options import (
+    AllowUnpricedOption,
+    BaseUrlOption,
+    CacheOption,
+    FormatOption,
+    GlobOption,
+    PriceOption,
+    TemperatureOption,
 )
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
@@ -69,9 +75,9 @@ def ask_command(
         help="The answer's type: bool, label:a,b,c (one of the labels), number, or text.",
     ),
     model: str | None = typer.Option(None, "--model", "-m", help=ASK_MODEL_HELP),
-    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
-    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),
-    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", help=TEMPERATURE_HELP),
+    base_url: BaseUrlOption = None,
+    cache: CacheOption = None,
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
     out: Path = typer.Option(
         Path("runs/ask"), "--out", "-o", help="Run folder to write (reusing one resumes it)."
     ),
@@ -94,19 +100,15 @@ def ask_command(
         None, "--max-cost", help="Stop starting new questions once this many US dollars are spent."
     ),
     max_turns: int = typer.Option(12, "--max-turns", min=1, help="Agent turns allowed per trajectory."),
-    price: str | None = typer.Option(
-        None, "--price", help="The model's price as IN/OUT in USD per million tokens (e.g. 0.5/1.5)."
-    ),
-    allow_unpriced: bool = typer.Option(
-        False, "--allow-unpriced", help="Run under --max-cost although the model's price is unknown."
-    ),
+    price: PriceOption = None,
+    allow_unpriced: AllowUnpricedOption = False,
     kernel: str = typer.Option(
         "subprocess",
         "--kernel",
         help="Where the model's code runs: subprocess (isolated, killable) or inprocess.",
     ),
-    glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
-    format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
+    glob: GlobOption = None,
+    format: FormatOption = None,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Only say how many trajectories would be asked about and what it would cost."
     ),

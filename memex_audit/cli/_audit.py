@@ -50,16 +50,22 @@ from memex_audit.cli._app import (
     user_errors,
 )
 from memex_audit.cli._model import (
-    BASE_URL_HELP,
     BATCH_HELP,
-    CACHE_HELP,
     DEFAULT_TEMPERATURE,
     MODEL_HELP,
-    TEMPERATURE_HELP,
     build_client,
     parse_price,
     record_model_settings,
     resolve_spec,
+)
+from memex_audit.cli._options import (
+    AllowUnpricedOption,
+    BaseUrlOption,
+    CacheOption,
+    FormatOption,
+    GlobOption,
+    PriceOption,
+    TemperatureOption,
 )
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
@@ -136,27 +142,23 @@ def audit(
         help="Taxonomy name (memex, mast, trail, customer_service, coding) or YAML path.",
     ),
     model: str | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    base_url: str | None = typer.Option(None, "--base-url", help=BASE_URL_HELP),
-    cache: Path | None = typer.Option(None, "--cache", help=CACHE_HELP),
-    temperature: float = typer.Option(DEFAULT_TEMPERATURE, "--temperature", help=TEMPERATURE_HELP),
+    base_url: BaseUrlOption = None,
+    cache: CacheOption = None,
+    temperature: TemperatureOption = DEFAULT_TEMPERATURE,
     batch: bool = typer.Option(False, "--batch", help=BATCH_HELP),
     concurrency: int = typer.Option(4, "--concurrency", "-c", min=1, help="Trajectories audited at once."),
     max_cost: float | None = typer.Option(
         None, "--max-cost", help="Stop starting new audits once this many US dollars are spent."
     ),
     max_turns: int = typer.Option(20, "--max-turns", min=1, help="Agent turns allowed per trajectory."),
-    price: str | None = typer.Option(
-        None, "--price", help="The model's price as IN/OUT in USD per million tokens (e.g. 0.5/1.5)."
-    ),
-    allow_unpriced: bool = typer.Option(
-        False, "--allow-unpriced", help="Run under --max-cost although the model's price is unknown."
-    ),
+    price: PriceOption = None,
+    allow_unpriced: AllowUnpricedOption = False,
     kernel: str | None = typer.Option(
         None,
         "--kernel",
         help="Where agent code runs: inprocess, or subprocess (isolated, killable; the default with a model).",
     ),
-    glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
+    glob: GlobOption = None,
     where: list[str] = typer.Option(
         [],
         "--where",
@@ -170,7 +172,7 @@ def audit(
         None, "--sample", min=0, help="A random sample of N selected rollouts."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of --sample."),
-    format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
+    format: FormatOption = None,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Only say how many trajectories would be audited and what it would cost."
     ),

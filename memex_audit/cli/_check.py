@@ -25,6 +25,7 @@ from memex_audit.checks import (
 )
 from memex_audit.cli._app import app, console, err_console, file_progress, user_errors
 from memex_audit.cli._info import input_path
+from memex_audit.cli._options import FormatOption, GlobOption
 from memex_audit.cli._runs import exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.loaders import load
@@ -57,8 +58,8 @@ def check_command(
         Path("runs/check"), "--out", "-o", help="Run folder to write (reusing one resumes it)."
     ),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes to check in."),
-    glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
-    format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
+    glob: GlobOption = None,
+    format: FormatOption = None,
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON instead of a table."),
     fail_on_error: bool = typer.Option(
         False, "--fail-on-error", help="Exit with status 1 when any trajectory could not be checked."

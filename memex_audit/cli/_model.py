@@ -14,6 +14,7 @@ from typing import Any
 
 from memex_audit.agent._code_loop import replay_key_request
 from memex_audit.agent._extract import STOP_SEQUENCES
+from memex_audit.cli._options import BASE_URL_HELP, CACHE_HELP, TEMPERATURE_HELP
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, ModelPrice
 from memex_audit.llm._spec import DEFAULT_TEMPERATURE, ModelSpec, client_for_spec, parse_model_spec
@@ -24,15 +25,6 @@ MODEL_HELP = (
     "OpenAI-compatible server with --base-url / OPENAI_BASE_URL), or offline (the default). "
     "A bare claude-* name means anthropic, gpt-*/o* names openai."
 )
-BASE_URL_HELP = (
-    "Endpoint of the model's provider: an OpenAI-compatible server for openai:NAME (vLLM, llama.cpp, "
-    "Ollama...; default OPENAI_BASE_URL, else api.openai.com). Never applied to a Claude model unless given."
-)
-CACHE_HELP = (
-    "Record every model reply in DIR and replay it when the same request comes again: a rerun "
-    "sends no request and reproduces the results exactly."
-)
-TEMPERATURE_HELP = "Sampling temperature, where the model's API takes one (Anthropic's does not)."
 BATCH_HELP = (
     "Send the requests of all agents in flight through the Anthropic Message Batches API (half price, "
     "results within hours); combine with --cache so a killed run resumes from its finished turns."
