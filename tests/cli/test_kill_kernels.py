@@ -61,7 +61,7 @@ def test_sigkill_of_the_command_leaves_no_kernel_alive(tmp_path: Path) -> None:
     write_jsonl(_collection(), data)
     env = {**os.environ, "OPENAI_API_KEY": "test"}
     try:
-        for attempt in range(3):
+        for attempt in range(6):
             command = [
                 sys.executable,
                 "-m",
@@ -88,7 +88,7 @@ def test_sigkill_of_the_command_leaves_no_kernel_alive(tmp_path: Path) -> None:
                 time.sleep(0.2)
                 kernels = _descendants(proc.pid)
             assert kernels, "no kernel process was started"
-            time.sleep(0.3 * attempt)
+            time.sleep(0.15 * attempt)
             kernels |= _descendants(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
