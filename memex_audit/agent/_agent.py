@@ -84,6 +84,8 @@ class Agent(Generic[T]):
         skills: A skill library (or its folder): its skills are loaded as typed tools, and
             ``register_skill`` / ``search_skills`` are defined. In-process kernel only: skills
             run agent-written code in this process.
+        run_id: The id of the recorded run (default: ``name`` and a random suffix); give a stable
+            one to make a replayed run's record identical to the original.
 
     The long-run features work with ``action_space="code"`` only; sub-agents run without them.
     """
@@ -111,6 +113,7 @@ class Agent(Generic[T]):
         memory: MemoryConfig | None = None,
         todos: bool = False,
         skills: SkillLibrary | str | Path | None = None,
+        run_id: str | None = None,
     ) -> None:
         if kernel not in ("inprocess", "subprocess") and not callable(kernel):
             raise UsageError(f"kernel must be 'inprocess', 'subprocess' or a Kernel factory, not {kernel!r}")
@@ -124,6 +127,7 @@ class Agent(Generic[T]):
                 raise UsageError(f"tool name {tool_name!r} is not usable (reserved or not an identifier)")
         if len(set(names)) != len(names):
             raise UsageError(f"two tools share a name: {names}")
+        self.run_id = run_id
         self.model = model
         self.output_type = output_type
         self.instructions = instructions
@@ -196,7 +200,9 @@ class Agent(Generic[T]):
         clashes = sorted(reserved & set(scope))
         if clashes:
             raise UsageError(f"scope names clash with tools or reserved names: {clashes}")
-        run_id = f"{self.name}-{uuid.uuid4().hex[:12]}"
+        run_id = (
+            self.run_id if self.run_id is not None and depth == 0 else f"{self.name}-{uuid.uuid4().hex[:12]}"
+        )
         harness = "memex" if self.action_space == "code" else "tool_calling"
         recorder = RunRecorder(
             run_id=run_id, agent=self.name, harness=harness, model=self.model.model, task=task
@@ -256,6 +262,7 @@ class Agent(Generic[T]):
             stop_reason=reason,
             error=error,
             sub_runs=state.sub_runs,
+            replied_at=state.replied_at,
         )
 
     def _make_kernel(self) -> Kernel:

@@ -56,6 +56,8 @@ class RunResult(Generic[T]):
         stop_reason: Why the run ended.
         error: What went wrong, when ``stop_reason`` is not ``"submitted"``.
         sub_runs: The trajectories of every sub-agent this run spawned, at any depth.
+        replied_at: When the run's last model reply was received, when the client recorded it (a
+            response cache does); ``None`` otherwise.
     """
 
     def __init__(
@@ -68,7 +70,9 @@ class RunResult(Generic[T]):
         stop_reason: StopReason,
         error: str | None = None,
         sub_runs: list[Trajectory] | None = None,
+        replied_at: datetime | None = None,
     ) -> None:
+        self.replied_at = replied_at
         self.output = output
         self.trajectory = trajectory
         self.usage = usage

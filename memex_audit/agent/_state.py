@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from memex_audit.agent._budget import Budget
@@ -44,6 +45,7 @@ class RunState:
     submit_failures: int = 0
     sub_runs: list[Trajectory] = field(default_factory=list)
     memory: RunMemory | None = None
+    replied_at: datetime | None = None
 
     async def call_model(self, request: LLMRequest) -> LLMResponse:
         """One model call, charged to the run and the shared budget.
@@ -74,6 +76,7 @@ class RunState:
             self._record_failure(f"{type(exc).__name__}: {exc}", started_at, started)
             raise Stop("error", f"model call failed: {type(exc).__name__}: {exc}") from exc
         self.turns += 1
+        self.replied_at = response.received_at
         self.usage = self.usage + response.usage
         self.budget.settle(reserved, response.usage)
         return response

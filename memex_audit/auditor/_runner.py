@@ -9,7 +9,9 @@ where it stopped and never audits a trajectory twice.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import traceback
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import dataclass, field
 from importlib import resources
@@ -299,6 +301,7 @@ class AuditRunner:
         self.price = price
         self.allow_unpriced = allow_unpriced
         self._budget: Budget | None = None
+        self._attempts: Counter[str] = Counter()
 
     def _label_free(self, group: TaskGroup) -> TaskGroup:
         """The group without human labels, made once per task and shared by its audits (read-only)."""
@@ -418,6 +421,8 @@ class AuditRunner:
                 report = p.record if isinstance(p.record, AuditReport) else None
                 self.on_progress(AuditProgress(p.done, p.total, p.cost_usd, p.key, report, p.error))
 
+        # Earlier failed tries of a unit each left an error: the next try gets the next stable run id.
+        self._attempts = Counter(e.key for e in store.read_errors())
         runner = UnitRunner(
             store,
             concurrency=concurrency,
@@ -471,6 +476,7 @@ class AuditRunner:
             max_turns=self.max_turns,
             budget=self._budget,
             name=f"auditor:{unit.key}",
+            run_id=_stable_run_id(unit.key, self._attempts.get(unit.key, 0)),
         )
         try:
             result = await agent.run(
@@ -512,7 +518,16 @@ class AuditRunner:
             prompt_version=None if self.offline else AUDITOR_PROMPT_VERSION,
         )
         report = AuditReport.from_verdict(output, unit.trajectory, self.taxonomy, producer)
+        if result.replied_at is not None:  # a recorded reply: the report is as reproducible as the run
+            report = report.model_copy(update={"created_at": result.replied_at})
         return UnitDone(record=report, cost_usd=cost, runs=runs)
+
+
+def _stable_run_id(key: str, attempt: int) -> str:
+    """The id of the agent run auditing ``key`` (its ``attempt``-th try): the same in every rerun of
+    the same audit, so a replayed run records the same ids."""
+    digest = hashlib.sha256(f"{key}#{attempt}".encode()).hexdigest()[:12]
+    return f"auditor-{digest}"
 
 
 def _unique_id(group: TaskGroup, trajectory_id: str) -> bool:

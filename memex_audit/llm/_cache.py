@@ -13,6 +13,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -100,6 +101,8 @@ class CachedClient:
             return hit.model_copy(update={"cached": True, "usage": usage, "latency_s": 0.0})
         self.stats.misses += 1
         response = await self.inner.complete(request)
+        if response.received_at is None:
+            response = response.model_copy(update={"received_at": datetime.now(UTC)})
         self._write(path, request, response)
         return response
 

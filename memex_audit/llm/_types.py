@@ -8,6 +8,7 @@ OpenAI-compatible client translates from these shapes.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -87,6 +88,8 @@ class LLMResponse(_Strict):
         stop_reason: Why the reply ended (``end_turn``, ``tool_use``, ``max_tokens``...).
         latency_s: Wall-clock time of the call, retries included.
         cached: True when the reply came from an on-disk response cache (it then cost nothing).
+        received_at: When the reply was first received, as the response cache recorded it (a
+            replayed run carries the recorded time, so it reproduces the run's results exactly).
         reasoning: The model's visible thinking, when it returned any (recorded as a step's
             ``reasoning``; never part of ``text``).
         blocks: The reply's content blocks, Anthropic-shaped (``text``, ``thinking``,
@@ -102,6 +105,7 @@ class LLMResponse(_Strict):
     stop_reason: str | None = None
     latency_s: float | None = None
     cached: bool = False
+    received_at: datetime | None = None
     reasoning: str | None = None
     blocks: list[dict[str, JsonValue]] = Field(default_factory=list)
 

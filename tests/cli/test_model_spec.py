@@ -166,10 +166,13 @@ def server() -> Iterator[FakeOpenAI]:
 def _results(run: Path) -> list[dict[str, Any]]:
     path = run / "results.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    for line in lines:  # a fresh uuid and the time of writing per run; everything else must match
-        line["record"]["producer"].pop("run_id", None)
-        line["record"].pop("created_at", None)
     return sorted(lines, key=lambda line: line["key"])
+
+
+def _result_lines(run: Path) -> list[bytes]:
+    """The result lines as written, byte for byte (in key order: concurrent units finish in any order)."""
+    path = run / "results.jsonl"
+    return sorted(path.read_bytes().splitlines()) if path.exists() else []
 
 
 def _errors(run: Path) -> list[dict[str, Any]]:
@@ -209,6 +212,7 @@ def test_a_cached_rerun_sends_no_request_and_reproduces_the_results(
     assert len(server.requests) == sent  # nothing sent: every reply came from the cache
     assert f"{sent} replies replayed, 0 requests sent" in again.output
     assert _results(tmp_path / "run1") == _results(tmp_path / "run2")
+    assert _result_lines(tmp_path / "run1") == _result_lines(tmp_path / "run2")  # byte for byte
     assert _errors(tmp_path / "run1") == _errors(tmp_path / "run2")
     assert len(_results(tmp_path / "run1")) + len(_errors(tmp_path / "run1")) == 7
     assert _results(tmp_path / "run1"), _errors(tmp_path / "run1")  # the verdicts were accepted
