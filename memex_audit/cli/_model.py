@@ -26,8 +26,9 @@ MODEL_HELP = (
     "A bare claude-* name means anthropic, gpt-*/o* names openai."
 )
 BATCH_HELP = (
-    "Send the requests of all agents in flight through the Anthropic Message Batches API (half price, "
-    "results within hours); combine with --cache so a killed run resumes from its finished turns."
+    "Send the requests of all agents in flight through the provider's batch API at half price (Anthropic "
+    "Message Batches, or the OpenAI Batch API at OpenAI's endpoint; results within hours); combine with "
+    "--cache so a killed run resumes from its finished turns."
 )
 
 

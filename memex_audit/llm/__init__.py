@@ -25,6 +25,7 @@ from memex_audit.llm._batch import AnthropicBatchClient
 from memex_audit.llm._cache import CachedClient, request_key
 from memex_audit.llm._fakes import FunctionModel, ScriptedModel
 from memex_audit.llm._ledger import ModelUsage, UsageLedger
+from memex_audit.llm._openai_batch import OpenAIBatchClient
 from memex_audit.llm._openai_compat import OpenAICompatibleClient
 from memex_audit.llm._pricing import (
     ModelPrice,
@@ -54,6 +55,7 @@ __all__ = [
     "ModelPrice",
     "ModelSpec",
     "ModelUsage",
+    "OpenAIBatchClient",
     "OpenAICompatibleClient",
     "RetryPolicy",
     "ScriptedModel",

@@ -20,7 +20,7 @@ from typing import Any
 
 from memex_audit.errors import ModelError
 from memex_audit.llm._anthropic import AnthropicClient
-from memex_audit.llm._pricing import batch_price, estimate_cost, price_for_endpoint
+from memex_audit.llm._pricing import ModelPrice, batch_price, estimate_cost, price_for_endpoint
 from memex_audit.llm._switch import check_model_requests_allowed
 from memex_audit.llm._types import LLMRequest, LLMResponse
 
@@ -82,11 +82,15 @@ class AnthropicBatchClient:
         self._waiting: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
-        price = price_for_endpoint(client.model, "anthropic", client._base_url)
-        self.price = batch_price(price) if price is not None else None
+        self.price = self._batch_price()
 
     def __repr__(self) -> str:
         return f"AnthropicBatchClient(model={self.model!r})"
+
+    def _batch_price(self) -> ModelPrice | None:
+        """The model's price at its endpoint, at the batch discount (``None`` when unknown)."""
+        price = price_for_endpoint(self.client.model, "anthropic", self.client._base_url)
+        return batch_price(price) if price is not None else None
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Queue ``request`` for the next batch and wait for its result.

@@ -30,9 +30,11 @@ from memex_audit.llm._anthropic import AnthropicClient
 from memex_audit.llm._batch import AnthropicBatchClient
 from memex_audit.llm._cache import CachedClient
 from memex_audit.llm._ledger import UsageLedger
+from memex_audit.llm._openai_batch import OpenAIBatchClient
 from memex_audit.llm._openai_compat import (
     OPENAI_BASE_URL,
     OpenAICompatibleClient,
+    is_openai_endpoint,
     is_reasoning_model,
     token_limit_param,
 )
@@ -240,8 +242,9 @@ def client_for_spec(
         ledger: Where every call's usage is also recorded.
         http_client: An ``httpx2.AsyncClient`` for the SDK (tests pass a mock transport).
         environ: Where keys and ``OPENAI_BASE_URL`` are read (default ``os.environ``).
-        batch: Send the requests of all in-flight agents through the Anthropic Message Batches
-            API, at batch prices (``AnthropicBatchClient``); anthropic models only.
+        batch: Send the requests of all in-flight agents through the provider's batch API, at
+            batch prices: Anthropic Message Batches (``AnthropicBatchClient``) or the OpenAI Batch
+            API at OpenAI's endpoint (``OpenAIBatchClient``).
 
     Raises:
         UsageError: ``spec`` is offline or unreadable, the Anthropic API key is missing and
@@ -252,8 +255,11 @@ def client_for_spec(
     if parsed.offline:
         raise UsageError("the offline spec has no client: the agents run their offline policies")
     inner: LLMClient
-    if batch and parsed.provider != "anthropic":
-        raise UsageError(f"--batch works with anthropic: models (the Message Batches API), not {parsed}")
+    if batch and parsed.provider != "anthropic" and not is_openai_endpoint(parsed.endpoint or OPENAI_BASE_URL):
+        raise UsageError(
+            f"--batch needs a provider with a batch API: anthropic: models, or openai: models at OpenAI's "
+            f"own endpoint; {parsed} is served at {parsed.endpoint}"
+        )
     if parsed.provider == "anthropic":
         key = api_key or env.get("ANTHROPIC_API_KEY") or None
         if key is None and cache_dir is None:
@@ -270,7 +276,7 @@ def client_for_spec(
             inner = AnthropicBatchClient(claude) if batch else claude
         sent_temperature = None  # see ModelSpec.request_params
     else:
-        inner = OpenAICompatibleClient(
+        compatible = OpenAICompatibleClient(
             parsed.endpoint or OPENAI_BASE_URL,
             parsed.name,
             api_key=api_key or env.get("OPENAI_API_KEY") or None,
@@ -278,6 +284,7 @@ def client_for_spec(
             price=parsed.price,
             ledger=ledger,
         )
+        inner = OpenAIBatchClient(compatible) if batch else compatible
         sent_temperature = None if is_reasoning_model(parsed.name) else temperature
     if cache_dir is not None:
         inner = CachedClient(inner, cache_dir, replay=True, normalize=cache_normalize)

@@ -252,11 +252,13 @@ def test_anthropic_without_a_key_is_an_error_unless_a_cache_can_replay(tmp_path:
         client_for_spec("offline", environ=NO_ENV)
 
 
-def test_batch_wraps_the_anthropic_client_only() -> None:
-    from memex_audit.llm import AnthropicBatchClient
+def test_batch_wraps_a_client_whose_provider_has_a_batch_api() -> None:
+    from memex_audit.llm import AnthropicBatchClient, OpenAIBatchClient
 
     client = client_for_spec("anthropic:claude-sonnet-4-6", api_key="sk", batch=True, environ=NO_ENV)
     assert isinstance(client, WithDefaults) and isinstance(client.inner, AnthropicBatchClient)
     assert client.inner.price is not None and client.inner.price.input == 1.5
-    with pytest.raises(UsageError, match="--batch works with anthropic"):
-        client_for_spec("openai:gpt-4.1", batch=True, environ=NO_ENV)
+    openai_client = client_for_spec("openai:gpt-4.1", api_key="sk", batch=True, environ=NO_ENV)
+    assert isinstance(openai_client, WithDefaults) and isinstance(openai_client.inner, OpenAIBatchClient)
+    with pytest.raises(UsageError, match="--batch needs a provider with a batch API"):
+        client_for_spec("openai:qwen3", base_url="http://127.0.0.1:8000/v1", batch=True, environ=NO_ENV)

@@ -1,0 +1,108 @@
+"""Requests of many in-flight agents sent through the OpenAI Batch API, at half price.
+
+The gathering, polling and resubmitting are the Anthropic batch client's (``_batch.py``); what
+differs is the wire: the requests are uploaded as a JSONL file (``purpose="batch"``), a batch is
+created on ``/v1/chat/completions`` with a 24-hour window, and the results come back as an output
+file (answered requests) and an error file (requests that failed inside the batch). A request
+missing from both, or that expired, is sent again in the next batch; one that failed fails that
+agent's call with the API's message. Only endpoints that offer the Batch API (OpenAI's own) can
+take it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+import orjson
+
+from memex_audit.errors import ModelError
+from memex_audit.llm._batch import AnthropicBatchClient, _Pending
+from memex_audit.llm._openai_compat import OpenAICompatibleClient
+from memex_audit.llm._pricing import ModelPrice, batch_price, estimate_cost
+
+_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+_FINAL = ("completed", "failed", "expired", "cancelled")
+_RETRY_CODES = ("batch_expired", "batch_cancelled")
+
+
+class OpenAIBatchClient(AnthropicBatchClient):
+    """An ``LLMClient`` that sends requests through the OpenAI Batch API.
+
+    Args:
+        client: The ``OpenAICompatibleClient`` whose SDK, request body and response reading are used.
+        window_s, max_batch, poll_interval_s, max_resubmits, sleep: As for ``AnthropicBatchClient``.
+    """
+
+    def __init__(self, client: OpenAICompatibleClient, **options: Any) -> None:
+        self.openai_client = client
+        super().__init__(client, **options)  # type: ignore[arg-type]
+
+    def _batch_price(self) -> ModelPrice | None:
+        price = self.openai_client.price
+        return batch_price(price) if price is not None else None
+
+    def __repr__(self) -> str:
+        return f"OpenAIBatchClient(model={self.model!r})"
+
+    async def _send(self, group: list[_Pending]) -> None:
+        openai = self.openai_client._openai
+        sdk = self.openai_client._sdk()
+        by_id = {p.custom_id: p for p in group}
+        lines = [
+            orjson.dumps({"custom_id": p.custom_id, "method": "POST", "url": _ENDPOINT, "body": p.params})
+            for p in group
+        ]
+        try:
+            upload = await sdk.files.create(file=("requests.jsonl", b"\n".join(lines) + b"\n"), purpose="batch")
+            batch = await sdk.batches.create(
+                input_file_id=upload.id, endpoint=_ENDPOINT, completion_window="24h"
+            )
+            self.stats.batches += 1
+            self.stats.requests += len(group)
+            self.stats.batch_ids.append(batch.id)
+            while batch.status not in _FINAL:
+                await self._sleep(self.poll_interval_s)
+                batch = await sdk.batches.retrieve(batch.id)
+            if batch.status == "failed":
+                errors = getattr(getattr(batch, "errors", None), "data", None) or []
+                detail = "; ".join(str(getattr(e, "message", e)) for e in errors) or "no reason given"
+                raise ModelError(f"OpenAI batch {batch.id} ({self.model}) failed: {detail}")
+            for file_id in (batch.output_file_id, batch.error_file_id):
+                if not file_id:
+                    continue
+                content = await sdk.files.content(file_id)
+                for raw in content.text.splitlines():
+                    if not raw.strip():
+                        continue
+                    item = orjson.loads(raw)
+                    pending = by_id.pop(str(item.get("custom_id")), None)
+                    if pending is not None and not pending.future.done():
+                        self._resolve(pending, item)
+        except openai.APIError as err:
+            raise ModelError(f"OpenAI batch ({self.model}): {err}") from err
+        for pending in by_id.values():  # in neither file (an expired batch leaves them out)
+            self._retry_or_fail(pending, "missing from the batch results")
+
+    def _resolve(self, pending: _Pending, result: Any) -> None:
+        response = result.get("response") or {}
+        error = result.get("error") or {}
+        status = response.get("status_code")
+        if status == 200 and isinstance(response.get("body"), dict):
+            reply = self.openai_client.to_response(response["body"], time.perf_counter() - pending.started)
+            reply.usage.cost_usd = (
+                estimate_cost(self.model, reply.usage, price=self.price) if self.price is not None else None
+            )
+            if self.openai_client.ledger is not None:
+                self.openai_client.ledger.record(reply)
+            pending.future.set_result(reply)
+            return
+        code = str(error.get("code") or "")
+        if code in _RETRY_CODES:
+            self._retry_or_fail(pending, f"the request {code.removeprefix('batch_')} inside its batch")
+            return
+        self.stats.errored += 1
+        raw = response.get("body")
+        body: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        message = error.get("message") or (body.get("error") or {}).get("message") or f"HTTP {status}"
+        pending.future.set_exception(ModelError(f"OpenAI {self.model} (in a batch): {message}"))
