@@ -54,7 +54,9 @@ class OpenAIBatchClient(AnthropicBatchClient):
             for p in group
         ]
         try:
-            upload = await sdk.files.create(file=("requests.jsonl", b"\n".join(lines) + b"\n"), purpose="batch")
+            upload = await sdk.files.create(
+                file=("requests.jsonl", b"\n".join(lines) + b"\n"), purpose="batch"
+            )
             batch = await sdk.batches.create(
                 input_file_id=upload.id, endpoint=_ENDPOINT, completion_window="24h"
             )

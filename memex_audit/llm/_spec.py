@@ -255,7 +255,11 @@ def client_for_spec(
     if parsed.offline:
         raise UsageError("the offline spec has no client: the agents run their offline policies")
     inner: LLMClient
-    if batch and parsed.provider != "anthropic" and not is_openai_endpoint(parsed.endpoint or OPENAI_BASE_URL):
+    if (
+        batch
+        and parsed.provider != "anthropic"
+        and not is_openai_endpoint(parsed.endpoint or OPENAI_BASE_URL)
+    ):
         raise UsageError(
             f"--batch needs a provider with a batch API: anthropic: models, or openai: models at OpenAI's "
             f"own endpoint; {parsed} is served at {parsed.endpoint}"
