@@ -8,6 +8,7 @@ and public methods, so it can use objects in scope without printing them first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import types
 import typing
@@ -137,8 +138,10 @@ def _docstring(obj: Any, indent: str, *, first_paragraph: bool = False) -> str:
     return f'{indent}"""{body.lstrip()}\n{indent}"""' if len(lines) > 1 else f'{indent}"""{lines[0]}"""'
 
 
+@functools.lru_cache(maxsize=512)
 def render_function(fn: Callable[..., Any]) -> str:
-    """A tool as a stub: its signature and its docstring."""
+    """A tool as a stub: its signature and its docstring (kept per function: every run of an agent
+    renders the same tools)."""
     doc = _docstring(fn, "    ")
     return f"{render_signature(fn)}:\n{doc or '    ...'}"
 
@@ -190,8 +193,10 @@ def _field_types(cls: type) -> dict[str, Any]:
     return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=512)
 def render_model(cls: type) -> str:
-    """A model or dataclass as a class stub: first docstring paragraph, fields, public methods."""
+    """A model or dataclass as a class stub: first docstring paragraph, fields, public methods
+    (kept per class: every run of an agent renders the same types)."""
     is_model = issubclass(cls, BaseModel)
     lines = [f"class {cls.__name__}(BaseModel):" if is_model else f"@dataclass\nclass {cls.__name__}:"]
     doc = _docstring(cls, "    ", first_paragraph=True)
