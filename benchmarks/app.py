@@ -34,9 +34,9 @@ import orjson
 import polars as pl
 
 from memex_audit.analysis._audit_summary import audit_frame, category_counts
+from memex_audit.analysis._queries import FailureFilter, category_order, filter_failures, group_table
 from memex_audit.app import discover_runs, load_workspace
 from memex_audit.auditor import AuditReport, Evidence, Producer, TrajectoryRef
-from memex_audit.results._app_queries import FailureFilter, category_order, filter_failures, group_table
 from memex_audit.runs import RunStore
 
 ROOT = Path(__file__).resolve().parent.parent

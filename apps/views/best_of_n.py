@@ -9,6 +9,7 @@ import polars as pl
 import streamlit as st
 
 from memex_audit.analysis._aggregate_summary import aggregate_accuracy_frame, aggregate_scaling_frame
+from memex_audit.analysis._queries import natural_key, policy_cases, rollout_votes, scaling_long
 from memex_audit.app._answers import (
     action_sequence,
     answer_diff,
@@ -20,7 +21,6 @@ from memex_audit.app._charts import CHART_CONFIG, plot_frame
 from memex_audit.app._render import selected_row, show_paged_frame, show_text
 from memex_audit.app._state import current_workspace, viewer_params
 from memex_audit.app._text import escape_markdown, plot_text
-from memex_audit.results._app_queries import natural_key, policy_cases, rollout_votes, scaling_long
 
 CASE_ORDER = {"rescue": 0, "harm": 1, "both wrong": 2, "both right": 3, "ungraded": 4}
 

@@ -11,6 +11,7 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
+from memex_audit.analysis._queries import POSITIONS, FailureFilter, filter_options
 from memex_audit.app._charts import CHART_CONFIG, category_colors, plot_frame
 from memex_audit.app._render import selected_row, show_paged_frame
 from memex_audit.app._state import (
@@ -22,7 +23,6 @@ from memex_audit.app._state import (
     open_in_viewer,
 )
 from memex_audit.app._text import escape_markdown, plot_text
-from memex_audit.results._app_queries import POSITIONS, FailureFilter, filter_options
 from memex_audit.taxonomy import UNCLASSIFIED
 
 GROUPINGS = {

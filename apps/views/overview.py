@@ -5,12 +5,12 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+from memex_audit.analysis._queries import outcome_totals, usage_by
 from memex_audit.app._charts import CHART_CONFIG, plot_frame
 from memex_audit.app._discovery import RUNS_ENV
 from memex_audit.app._render import show_paged_frame
 from memex_audit.app._state import current_workspace
 from memex_audit.app._text import escape_markdown, plot_text
-from memex_audit.results._app_queries import outcome_totals, usage_by
 
 st.title("Overview")
 ws = current_workspace()

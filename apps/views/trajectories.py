@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from memex_audit.analysis._queries import natural_key
 from memex_audit.app._charts import CHART_CONFIG, step_strip
 from memex_audit.app._exports import trajectory_json, trajectory_markdown
 from memex_audit.app._render import (
@@ -23,7 +24,6 @@ from memex_audit.app._render import (
 from memex_audit.app._search import compile_query
 from memex_audit.app._state import current_workspace
 from memex_audit.app._text import escape_markdown
-from memex_audit.results._app_queries import natural_key
 from memex_audit.trajectory import Trajectory
 
 STRIP_FROM = 100  # steps from which a run gets the step overview strip

@@ -18,7 +18,7 @@ import polars as pl
 
 from memex_audit.analysis._audit_summary import audit_frame
 from memex_audit.auditor import AuditReport
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 
 _EXPORT = "audit.parquet"
 _RESULTS = "results.jsonl"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memex_audit.errors import ResultsError
-from memex_audit.results import RunManifest, RunStore
+from memex_audit.runs import RunManifest, RunStore
 
 RUNS_ENV = "MEMEX_AUDIT_RUNS"
 """Environment variable naming run folders (separated by ``os.pathsep``) for the app to show."""

@@ -23,15 +23,15 @@ import polars as pl
 import streamlit as st
 
 from memex_audit.analysis._audit_summary import category_counts
-from memex_audit.app._discovery import discover_runs, paths_from_env, run_fingerprint
-from memex_audit.app._search import compile_query, search_steps
-from memex_audit.app._workspace import Workspace, load_workspace
-from memex_audit.results._app_queries import (
+from memex_audit.analysis._queries import (
     FailureFilter,
     category_order,
     filter_failures,
     group_table,
 )
+from memex_audit.app._discovery import discover_runs, paths_from_env, run_fingerprint
+from memex_audit.app._search import compile_query, search_steps
+from memex_audit.app._workspace import Workspace, load_workspace
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 

@@ -19,14 +19,14 @@ import polars as pl
 
 from memex_audit.aggregator import AggregateTaskResult
 from memex_audit.analysis._audit_summary import audit_frame
+from memex_audit.analysis._queries import failure_frame, trajectory_table
 from memex_audit.app._audits import AuditResults, read_audit_results
 from memex_audit.app._discovery import Discovery, RunInfo
 from memex_audit.app._rollouts import ROLLOUT_FILES, InputSpec
 from memex_audit.auditor import AuditReport
 from memex_audit.errors import MemexAuditError
 from memex_audit.loaders import LoadError
-from memex_audit.results import RunError, RunStore
-from memex_audit.results._app_queries import failure_frame, trajectory_table
+from memex_audit.runs import RunError, RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
 
@@ -185,6 +185,12 @@ class Workspace:
 
 def _read_run(run: RunInfo, workspace: Workspace) -> None:
     store = RunStore(run.path, run.manifest)
+    if run.kind not in ("audit", "aggregate"):
+        workspace.problems.append(
+            f"{run.name}: a {run.kind} run, which the app does not show yet; read it with "
+            f"`memex-audit show {run.path}`"
+        )
+        return
     try:
         if run.kind == "audit":
             workspace.audits[run.name] = read_audit_results(store)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from memex_audit.auditor import AuditReport
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from tests.app.cdp import Chromium, find_chromium
 from tests.app.conftest import HOSTILE, PLANTED_ID, PLANTED_TASK, AppRuns
 

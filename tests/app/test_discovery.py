@@ -12,7 +12,7 @@ from memex_audit.app import RUNS_ENV, discover_runs, load_workspace, paths_from_
 from memex_audit.app._audits import read_audit_results
 from memex_audit.app._state import requested_paths
 from memex_audit.auditor import AuditReport
-from memex_audit.results import RunError, RunStore
+from memex_audit.runs import RunError, RunStore
 from tests.app.conftest import PLANTED_ID, AppRuns
 
 
@@ -96,6 +96,13 @@ def test_run_errors_are_listed_with_their_cause(tmp_path: Path) -> None:
         "final": False,
     }
     assert ws.failures.height == 0 and ws.problems == []
+
+
+def test_a_check_run_is_named_as_not_shown_yet_and_read_with_show(tmp_path: Path) -> None:
+    RunStore.open(tmp_path / "checks", "check", {"path": "x"}).close()
+    ws = load_workspace(discover_runs([tmp_path]))
+    assert ws.audits == {} and ws.aggregates == {}
+    assert len(ws.problems) == 1 and "a check run" in ws.problems[0] and "memex-audit show" in ws.problems[0]
 
 
 def test_the_parquet_export_and_the_results_give_the_same_table_and_reports(

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from memex_audit.aggregator import AggregateTaskResult
 from memex_audit.analysis._aggregate_summary import aggregate_accuracy_frame
 from memex_audit.auditor import AuditReport
-from memex_audit.results import RunStore
+from memex_audit.runs import RunStore
 from tests.app.conftest import APP_FILE, HOSTILE, PLANTED_ID, PLANTED_TASK, AppRuns
 
 pytestmark = pytest.mark.timeout(240)

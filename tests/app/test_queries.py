@@ -7,8 +7,7 @@ import polars as pl
 from memex_audit.aggregator import AggregateTaskResult
 from memex_audit.analysis._aggregate_summary import aggregate_accuracy_frame, aggregate_scaling_frame
 from memex_audit.analysis._audit_summary import audit_frame
-from memex_audit.results import RunStore
-from memex_audit.results._app_queries import (
+from memex_audit.analysis._queries import (
     NOT_AUDITED,
     FailureFilter,
     category_order,
@@ -22,6 +21,7 @@ from memex_audit.results._app_queries import (
     trajectory_table,
     usage_by,
 )
+from memex_audit.runs import RunStore
 from memex_audit.trajectory import Outcome, Trajectory, Usage
 from tests.app.conftest import AppRuns
 

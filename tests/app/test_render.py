@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from memex_audit.analysis._queries import FailureFilter
 from memex_audit.app import discover_runs, run_fingerprint
 from memex_audit.app._state import failures_download
-from memex_audit.results._app_queries import FailureFilter
 from tests.app.conftest import AppRuns
 
 
