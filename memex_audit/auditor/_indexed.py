@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from memex_audit.auditor._selection import AuditSelection
 from memex_audit.loaders import IndexEntry, LoadError, TrajectoryIndex, load_entries
-from memex_audit.runs import BatchedWork, Executor, RunError, RunStore, Unit, UnitDone
+from memex_audit.runs import BatchedWork, Executor, RunError, RunStore, Unit, UnitDone, keys_of_places
 from memex_audit.taxonomy import Taxonomy
 from memex_audit.trajectory import Outcome, Source, TaskGroup, Trajectory, group_by_task
 
@@ -48,23 +48,22 @@ def plan_indexed(
 ) -> tuple[list[Unit[IndexedUnit]], dict[str, list[IndexEntry]], int]:
     """The units ``plan_audit`` gives for the indexed trajectories (same selection, keys and order),
     the entries of each task, and how many trajectories were left out."""
-    from memex_audit.auditor._runner import _file_keys
-
     chosen = selection or AuditSelection()
     tasks = index.tasks()
-    ids = Counter(entry.id for entry in index.entries)
-    file_key = _file_keys([e.source_file for e in index.entries if e.source_file])
+    places = [
+        (e.id, e.source_file, e.source_position if e.source_position is not None else e.source_line)
+        for _, entries in tasks
+        for e in entries
+    ]
+    keys = iter(keys_of_places(places))
     units: list[Unit[IndexedUnit]] = []
     other = 0
     for task_id, entries in tasks:
         for ordinal, entry in enumerate(entries):
+            key = next(keys)
             if not chosen.matches(_outline(entry)):
                 other += 1
                 continue
-            key = entry.id
-            if ids[entry.id] > 1:
-                where = file_key.get(entry.source_file, entry.source_file) if entry.source_file else "?"
-                key = f"{entry.id}@{where}#{entry.source_position or entry.source_line}"
             units.append(
                 Unit(
                     key=key,

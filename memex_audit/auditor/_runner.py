@@ -45,7 +45,6 @@ from memex_audit.runs import (
     make_executor,
     unit_keys,
 )
-from memex_audit.runs._selection import _file_keys as _file_keys  # the indexed run keys units the same way
 from memex_audit.taxonomy import Taxonomy
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
 

@@ -42,7 +42,7 @@ from memex_audit.cli._options import (
     PriceOption,
     TemperatureOption,
 )
-from memex_audit.cli._runs import exit_for_errors, record_load_errors
+from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import register_price
 from memex_audit.loaders import load
@@ -355,13 +355,7 @@ def print_ask_run(store: RunStore, fmt: Literal["text", "json"], answer: str | N
     if answer is not None:
         results = [r for r in results if r.answer_text.casefold() == answer.casefold()]
     if fmt == "json":
-        payload = {
-            "manifest": store.manifest.model_dump(mode="json"),
-            "summary": summary.model_dump(mode="json"),
-            "results": [r.model_dump(mode="json") for r in results],
-            "errors": [e.model_dump(mode="json") for e in errors],
-        }
-        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+        echo_run_json(store, summary, "results", results, errors)
         return
     config = store.manifest.config
     typer.echo(

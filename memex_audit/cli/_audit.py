@@ -67,7 +67,7 @@ from memex_audit.cli._options import (
     PriceOption,
     TemperatureOption,
 )
-from memex_audit.cli._runs import exit_for_errors, record_load_errors
+from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
 from memex_audit.loaders import index_trajectories, load
@@ -611,13 +611,9 @@ def show(
     done = {r.trajectory.id for r in reports}
     open_errors = [e for e in errors if e.key not in done]
     if fmt == "json":
-        payload = {
-            "manifest": store.manifest.model_dump(mode="json"),
-            "summary": summarize_audit(reports, errors=len(open_errors)).model_dump(mode="json"),
-            "reports": [r.model_dump(mode="json") for r in reports],
-            "errors": [e.model_dump(mode="json") for e in open_errors],
-        }
-        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+        echo_run_json(
+            store, summarize_audit(reports, errors=len(open_errors)), "reports", reports, open_errors
+        )
         return
     config = store.manifest.config
     typer.echo(

@@ -26,7 +26,7 @@ from memex_audit.checks import (
 from memex_audit.cli._app import app, console, err_console, file_progress, user_errors
 from memex_audit.cli._info import input_path
 from memex_audit.cli._options import FormatOption, GlobOption
-from memex_audit.cli._runs import exit_for_errors, record_load_errors
+from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.loaders import load
 from memex_audit.runs import RunStore
@@ -225,13 +225,7 @@ def print_check_run(store: RunStore, fmt: Literal["text", "json"], label: str | 
         ]
     shown = [r for r in reports if r.findings or (r.failures and label is None)]
     if fmt == "json":
-        payload = {
-            "manifest": store.manifest.model_dump(mode="json"),
-            "summary": summary.model_dump(mode="json"),
-            "reports": [r.model_dump(mode="json") for r in shown],
-            "errors": [e.model_dump(mode="json") for e in errors],
-        }
-        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+        echo_run_json(store, summary, "reports", shown, errors)
         return
     typer.echo(
         f"check run {store.root}: {summary.trajectories} trajectories checked, {summary.with_findings} with "

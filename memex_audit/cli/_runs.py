@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import orjson
 import typer
+from pydantic import BaseModel
 
 from memex_audit.cli._app import err_console
 from memex_audit.loaders import LoadError
@@ -51,3 +53,17 @@ def exit_for_errors(errors: int, done: int, *, fail_on_error: bool, errors_file:
             highlight=False,
         )
         raise typer.Exit(1)
+
+
+def echo_run_json(
+    store: RunStore, summary: BaseModel, name: str, records: Sequence[BaseModel], errors: Sequence[RunError]
+) -> None:
+    """What ``show --format json`` prints for any run: manifest, summary, the records under
+    ``name``, and the errors of units without a result."""
+    payload = {
+        "manifest": store.manifest.model_dump(mode="json"),
+        "summary": summary.model_dump(mode="json"),
+        name: [r.model_dump(mode="json") for r in records],
+        "errors": [e.model_dump(mode="json") for e in errors],
+    }
+    typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())

@@ -25,7 +25,14 @@ from memex_audit.runs._executors import (
     make_executor,
 )
 from memex_audit.runs._lock import RunLock, RunLocked
-from memex_audit.runs._selection import ALL_OUTCOMES, OutcomeName, Selection, outcome_of, unit_keys
+from memex_audit.runs._selection import (
+    ALL_OUTCOMES,
+    OutcomeName,
+    Selection,
+    keys_of_places,
+    outcome_of,
+    unit_keys,
+)
 from memex_audit.runs._store import RunError, RunKind, RunManifest, RunModelSettings, RunStore, StorageError
 from memex_audit.runs._units import RunOutcome, Unit, UnitDone, UnitProgress, UnitRunner
 
@@ -60,6 +67,7 @@ __all__ = [
     "UnitRunner",
     "available_cpus",
     "default_executor",
+    "keys_of_places",
     "make_executor",
     "outcome_of",
     "unit_keys",

@@ -125,17 +125,26 @@ class Selection(BaseModel):
 
 def unit_keys(trajectories: Sequence[Trajectory]) -> list[str]:
     """The stable key of each trajectory (see the module docstring), in order."""
-    counts = Counter(t.id for t in trajectories)
-    file_key = _file_keys([t.source.file for t in trajectories if t.source and t.source.file])
-    keys = []
+    places = []
     for traj in trajectories:
-        if counts[traj.id] == 1:
-            keys.append(traj.id)
-            continue
         src = traj.source
-        where = file_key.get(src.file, src.file) if src and src.file else "?"
         at = (src.position if src.position is not None else src.line) if src else None
-        keys.append(f"{traj.id}@{where}#{'?' if at is None else at}")
+        places.append((traj.id, src.file if src else None, at))
+    return keys_of_places(places)
+
+
+def keys_of_places(places: Sequence[tuple[str, str | None, int | None]]) -> list[str]:
+    """The stable keys of trajectories known by (id, file, position or line) only, in order: the
+    same keys ``unit_keys`` gives the loaded trajectories (an index of a folder uses this)."""
+    counts = Counter(tid for tid, _, _ in places)
+    file_key = _file_keys([f for _, f, _ in places if f])
+    keys = []
+    for tid, file, at in places:
+        if counts[tid] == 1:
+            keys.append(tid)
+            continue
+        where = file_key.get(file, file) if file else "?"
+        keys.append(f"{tid}@{where}#{'?' if at is None else at}")
     return keys
 
 
