@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= runs/demo
 
-.PHONY: setup demo test lint typecheck layers schemas samples bench clean
+.PHONY: setup demo test test-fast lint typecheck layers schemas samples bench clean
 
 setup: $(VENV)/.installed
 
@@ -37,9 +37,13 @@ typecheck: setup
 layers: setup
 	$(BIN)/lint-imports
 
+# The schema drift check, the pinned public names and the private-module contract are part of these.
 test: lint typecheck layers
-	$(BIN)/memex-audit schema --check --out schemas
 	$(BIN)/pytest
+
+# The quick loop while editing: lint, the import contracts and the tests not marked slow.
+test-fast: lint layers
+	$(BIN)/pytest -q -m "not slow"
 
 schemas: setup
 	$(BIN)/memex-audit schema --out schemas

@@ -30,14 +30,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
 import polars as pl
 
 from memex_audit.analysis._audit_summary import audit_frame, category_counts
 from memex_audit.analysis._queries import FailureFilter, category_order, filter_failures, group_table
 from memex_audit.app import discover_runs, load_workspace
-from memex_audit.auditor import AuditReport, Evidence, Producer, TrajectoryRef
-from memex_audit.runs import RunStore
+from memex_audit.auditor import AuditReport, Producer
+from memex_audit.runs import ResultLine, RunStore
+from memex_audit.trajectory import Evidence, TrajectoryRef
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["source_selection", "interpretation", "search_strategy", "execution", "unclassified"]
@@ -70,7 +70,8 @@ def build_run(folder: Path, rows: int, seed: int = 0) -> Path:
             )
             reports.append(report)
             key = report.trajectory.id
-            fh.write(orjson.dumps({"key": key, "record": report.model_dump(mode="json")}) + b"\n")
+            line = ResultLine(key=key, record=report.model_dump(mode="json"))
+            fh.write(line.model_dump_json().encode() + b"\n")
     store.write_parquet("audit", audit_frame(reports))
     return store.root
 

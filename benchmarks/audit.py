@@ -39,7 +39,7 @@ from memex_audit.trajectory import Trajectory
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 BEFORE = "624d466~1"
-"""The commit before the run core, the index and the executors (issue 14)."""
+"""The commit before the run core, the index and the executors."""
 
 
 def _replicate(trajectories: list[Trajectory], repeat: int) -> list[Trajectory]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from memex_audit.errors import MemexAuditError, TrajectoryFormatError, UsageError
 
 if TYPE_CHECKING:
-    from memex_audit.loaders import LoadError, LoadResult, load, write_jsonl
+    from memex_audit.loaders import LoadProblem, LoadResult, load, write_jsonl
     from memex_audit.trajectory import (
         HumanLabel,
         Outcome,
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 # Imported on first use: a command that needs none of them (``memex-audit --help``) does not pay
 # for pydantic models, loaders and their dependencies.
 _LAZY = {
-    **dict.fromkeys(("LoadError", "LoadResult", "load", "write_jsonl"), "memex_audit.loaders"),
+    **dict.fromkeys(("LoadProblem", "LoadResult", "load", "write_jsonl"), "memex_audit.loaders"),
     **dict.fromkeys(
         (
             "HumanLabel",
@@ -64,7 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "HumanLabel",
-    "LoadError",
+    "LoadProblem",
     "LoadResult",
     "MemexAuditError",
     "Outcome",

@@ -2,18 +2,30 @@
 
 Two kinds of failure are kept apart: you used the API wrong (``UsageError``), or the
 work went wrong on some input (everything else). Errors say where: file, line, field.
+Every exception memex_audit raises on purpose derives from ``MemexAuditError``; anything
+else is a bug, and is reported with its traceback.
 
 ::
 
     MemexAuditError
     ├── UsageError               a wrong argument, an unknown name, a missing optional package
     ├── TrajectoryFormatError    a file or record that cannot be read as trajectories
-    │                            (carries ``file``, ``line``, ``field``, ``format``)
+    │                            (carries ``file``, ``line``, ``field``, ``format``); format
+    │                            adapters raise it, ``load`` lists it as a ``LoadProblem``
+    │                            (``LoadProblem.as_error()`` turns one back into it)
     ├── TaxonomyError            a taxonomy file that does not validate, or an unknown taxonomy
     ├── KernelError              code could not be run: the backend died, a timeout could not be enforced
     ├── ModelError               an LLM call failed after its retries, or real requests are forbidden
-    │   └── BudgetExceeded       the run's token or cost budget is spent
-    └── ResultsError             a results store that cannot be read or written
+    │   └── BudgetExceeded       the next model call would pass the run's cost cap, or its price
+    │                            is unknown under one (``Budget.reserve``)
+    ├── ResultsError             a run folder that cannot be read or written (a line that does not
+    │   │                        validate names its file and line)
+    │   ├── StorageError         (memex_audit.runs) the disk refused a write
+    │   └── RunLocked            (memex_audit.runs) another process is writing the run folder
+    └── GenerationError          (memex_audit.samples) a generated sample failed its own check
+
+``LoadProblem`` (memex_audit.loaders) and ``RunFailure`` (memex_audit.runs) are records of what
+went wrong, kept as data, not exceptions.
 """
 
 from __future__ import annotations

@@ -17,17 +17,19 @@ from pydantic import BaseModel
 PERSISTED_MODELS: dict[str, str] = {
     "trajectory": "memex_audit.trajectory:Trajectory",
     "task_group": "memex_audit.trajectory:TaskGroup",
-    "load_error": "memex_audit.loaders:LoadError",
+    "load_problem": "memex_audit.loaders:LoadProblem",
     "run_manifest": "memex_audit.runs:RunManifest",
-    "run_error": "memex_audit.runs:RunError",
+    "run_failure": "memex_audit.runs:RunFailure",
+    "result_line": "memex_audit.runs:ResultLine",
+    "failure_line": "memex_audit.runs:FailureLine",
     "aggregation": "memex_audit.aggregator:Aggregation",
     "aggregate_task_result": "memex_audit.aggregator:AggregateTaskResult",
     "taxonomy": "memex_audit.taxonomy:Taxonomy",
     "audit_report": "memex_audit.auditor:AuditReport",
     "audit_verdict": "memex_audit.auditor:AuditVerdict",
     "ask_result": "memex_audit.ask:AskResult",
-    "audit_summary": "memex_audit.analysis._audit_summary:RunAuditSummary",
-    "audit_agreement": "memex_audit.analysis._audit_agreement:AuditAgreement",
+    "audit_summary": "memex_audit.analysis:RunAuditSummary",
+    "audit_agreement": "memex_audit.analysis:AuditAgreement",
     "skill": "memex_audit.agent:Skill",
 }
 

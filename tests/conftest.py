@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from tests import paths
 
 
 @pytest.fixture(autouse=True)
@@ -31,10 +30,8 @@ def _no_model_requests(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def shared_data() -> Path:
-    """The public trajectories beside the project (skips when a fresh clone has none)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data is not present")
-    return SHARED_DATA
+    """The public trajectories beside the project (skipped when missing, a failure when CI=true)."""
+    return paths.shared_data()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -7,16 +7,16 @@ import time
 from datetime import datetime
 from typing import Any
 
+from memex_audit.agent._capability import TurnEnd
 from memex_audit.agent._extract import END_MARKER, STOP_SEQUENCES, ParsedReply, parse_reply
 from memex_audit.agent._observe import format_observation
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import now
 from memex_audit.agent._scope import scope_summary
 from memex_audit.agent._state import RunState, Stop
-from memex_audit.agent._validate import validate_submission
 from memex_audit.errors import KernelError
 from memex_audit.kernel import ExecutionResult, Kernel
-from memex_audit.llm import ChatMessage, LLMRequest, LLMResponse
+from memex_audit.llm import ChatMessage, ContentPart, LLMRequest, LLMResponse, TextPart
 
 
 async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
@@ -25,15 +25,15 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
     Raises:
         Stop: The run ended without one (turns, budget, model failure, rejected submissions).
     """
-    agent = state.agent
+    settings = state.settings
     first = fill("task", task=state.task, scope=scope_summary(state.scope))
     messages = state.start_conversation(system, first)
-    while state.turns < agent.max_turns:
+    while state.turns < settings.max_turns:
         request = LLMRequest(
             system=system,
             messages=messages,
-            max_tokens=agent.max_tokens,
-            temperature=agent.temperature,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
             stop_sequences=list(STOP_SEQUENCES),
         )
         started_at, started = now(), time.perf_counter()
@@ -53,10 +53,10 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
             )
             observation = fill("no_code")
         else:
-            if state.memory is not None:
-                state.memory.blocks.append(code)  # register_skill reads a def's source from it
+            for capability in state.capabilities:
+                capability.before_block(code)
             try:
-                result = await kernel.execute(code, timeout_s=agent.block_timeout_s)
+                result = await kernel.execute(code, timeout_s=settings.block_timeout_s)
             except KernelError as exc:
                 state.recorder.assistant(
                     text=reasoning,
@@ -75,12 +75,12 @@ async def run_code_loop(state: RunState, kernel: Kernel, system: str) -> Any:
                 written = response.usage.output_tokens or request.max_tokens
                 observation = f"{observation}\n{CUT_OFF_NOTICE.format(tokens=f'{written:,}')}"
         messages.append(ChatMessage(role="assistant", content=_assistant_message(parsed)))
-        noted: dict[str, Any] = {}
-        if state.memory is not None:  # store the turn; compress older ones past the threshold
-            step = state.recorder.steps[-1]
-            messages, noted = state.memory.end_turn(state.turns, step, system, messages, observation)
-        state.send_observation(system, messages, observation, noted)
-    raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
+        end = TurnEnd(state.turns, state.recorder.steps[-1], system, messages, observation)
+        for capability in state.capabilities:  # memory may compress older turns here
+            capability.end_turn(end)
+        messages = end.messages
+        state.send_observation(system, messages, observation, end.notes)
+    raise Stop("max_turns", f"no valid submission after {settings.max_turns} turns")
 
 
 CUT_OFF_REASONS = frozenset({"length", "max_tokens"})
@@ -120,7 +120,7 @@ def _observe(
     started: float,
 ) -> str:
     """Record the step; return the observation, or raise ``Stop`` on a valid submission."""
-    agent = state.agent
+    settings = state.settings
     text, code = parsed.reasoning, parsed.code
     metadata: dict[str, Any] = {
         "model_s": response.latency_s,
@@ -151,11 +151,11 @@ def _observe(
             metadata=metadata,
         )
 
-    observation = format_observation(result, agent.observation_limit)
+    observation = format_observation(result, settings.observation_limit)
     if not result.submitted:
         record(result.error)
         return observation
-    value, errors = validate_submission(agent.output_type, result.submission)
+    value, errors = state.validate_submission(result.submission)
     if errors is None:
         record(None)
         raise Stop("submitted", output=value)
@@ -189,9 +189,9 @@ def replay_key_request(request: LLMRequest) -> LLMRequest:
         elif isinstance(message.content, str):
             messages.append(message.model_copy(update={"content": clean(message.content)}))
         else:
-            blocks = []
-            for block in message.content:
-                text = block.get("text")
-                blocks.append({**block, "text": clean(text)} if isinstance(text, str) else block)
-            messages.append(message.model_copy(update={"content": blocks}))
+            parts: list[ContentPart] = [
+                part.model_copy(update={"text": clean(part.text)}) if isinstance(part, TextPart) else part
+                for part in message.content
+            ]
+            messages.append(message.model_copy(update={"content": parts}))
     return request.model_copy(update={"messages": messages})

@@ -200,7 +200,7 @@ class RunRecorder:
             model=self.model,
             steps=self.steps,
             usage=usage,
-            metadata=json_safe({**metadata, "agent": self.agent, "stop_reason": stop_reason, "error": error}),  # type: ignore[arg-type]
+            metadata=json_safe({**metadata, "agent": self.agent, "stop_reason": stop_reason, "error": error}),
         )
 
 

@@ -7,11 +7,13 @@ and public methods, so it can use objects in scope without printing them first.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import inspect
 import types
 import typing
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -53,7 +55,24 @@ def format_annotation(tp: Any) -> str:
     return str(tp).replace("typing.", "")
 
 
+_HINTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 def type_hints(obj: Any) -> dict[str, Any]:
+    """The resolved annotations of ``obj`` (kept per function or class while it lives: every run of
+    an agent renders the same tools and types)."""
+    try:
+        cached = _HINTS.get(obj)
+    except TypeError:  # not weakly referenceable: worked out every time
+        return _type_hints(obj)
+    if cached is None:
+        cached = _type_hints(obj)
+        with contextlib.suppress(TypeError):
+            _HINTS[obj] = cached
+    return dict(cached)
+
+
+def _type_hints(obj: Any) -> dict[str, Any]:
     """The resolved annotations of ``obj``; those that cannot be resolved are left out.
 
     ``typing.get_type_hints`` gives up on all of them when one name was imported only for type
@@ -168,6 +187,14 @@ def documented_in(tp: Any) -> list[type]:
 
 def referenced_models(roots: Iterable[Any], limit: int = _MAX_CLASSES) -> list[type]:
     """The models and dataclasses reachable from ``roots`` (types) through field types, breadth first."""
+    key = tuple(roots)
+    try:
+        return list(_referenced_models_cached(key, limit))
+    except TypeError:  # an unhashable root
+        return _referenced_models(key, limit)
+
+
+def _referenced_models(roots: Iterable[Any], limit: int) -> list[type]:
     queue: list[type] = []
     for root in roots:
         queue.extend(documented_in(root))
@@ -184,6 +211,11 @@ def referenced_models(roots: Iterable[Any], limit: int = _MAX_CLASSES) -> list[t
         for annotation in _field_types(cls).values():
             queue.extend(documented_in(annotation))
     return seen
+
+
+@functools.lru_cache(maxsize=256)
+def _referenced_models_cached(roots: tuple[Any, ...], limit: int) -> tuple[type, ...]:
+    return tuple(_referenced_models(roots, limit))
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -240,7 +272,7 @@ def render_model(cls: type) -> str:
 def _default_text(field: FieldInfo) -> str:
     if field.default_factory is not None:
         if field.default_factory in (list, dict, set):
-            return repr(field.default_factory())  # type: ignore[call-arg]
+            return repr(field.default_factory())
         return "..."
     text = repr(field.default)
     return text if len(text) <= 40 else "..."

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from memex_audit.agent._budget import Budget
+from memex_audit.agent._capability import Capability
 from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import RunRecorder, StopReason, now
-from memex_audit.agent._validate import output_type_name
+from memex_audit.agent._settings import AgentSettings
+from memex_audit.agent._validate import output_type_name, validate_submission
 from memex_audit.errors import BudgetExceeded, ModelError
-from memex_audit.llm import ChatMessage, LLMRequest, LLMResponse, estimate_request_tokens
+from memex_audit.llm import ChatMessage, LLMClient, LLMRequest, LLMResponse, estimate_request_tokens
 from memex_audit.trajectory import Trajectory, Usage
-
-if TYPE_CHECKING:
-    from memex_audit.agent._agent import Agent
-    from memex_audit.agent._run_memory import RunMemory
 
 
 class Stop(Exception):
@@ -32,19 +31,24 @@ class Stop(Exception):
 
 @dataclass
 class RunState:
-    """Everything one run accumulates: record, usage, turns, failed submissions, sub-runs."""
+    """What one run works with (settings, model, output type, tools, capabilities) and everything
+    it accumulates: record, usage, turns, failed submissions, sub-runs."""
 
-    agent: Agent[Any]
+    settings: AgentSettings
+    model: LLMClient
+    output_type: Any
     task: str
     scope: dict[str, Any]
     depth: int
     budget: Budget
     recorder: RunRecorder
+    tools: Sequence[Callable[..., Any]] = ()
+    capabilities: Sequence[Capability] = ()
+    validation_context: Mapping[str, Any] | None = None
     usage: Usage = field(default_factory=Usage)
     turns: int = 0
     submit_failures: int = 0
     sub_runs: list[Trajectory] = field(default_factory=list)
-    memory: RunMemory | None = None
     replied_at: datetime | None = None
 
     async def call_model(self, request: LLMRequest) -> LLMResponse:
@@ -61,7 +65,7 @@ class RunState:
             raise Stop("budget", f"budget would be passed at turn {self.turns + 1}: {exc}") from exc
         started_at, started = now(), time.perf_counter()
         try:
-            response = await self.agent.model.complete(request)
+            response = await self.model.complete(request)
         except BudgetExceeded as exc:
             self.budget.settle(reserved, None)
             raise Stop("budget", str(exc)) from exc
@@ -100,6 +104,14 @@ class RunState:
         messages.append(ChatMessage(role="user", content=text))
         self.recorder.add("user", text=text, metadata=metadata if metadata is not None else {})
 
+    def validate_submission(self, value: Any) -> tuple[Any, str | None]:
+        """``value`` checked against the run's output type, with the run's validation context.
+
+        Returns:
+            The validated value and ``None``, or ``None`` and the errors (one line each).
+        """
+        return validate_submission(self.output_type, value, context=self.validation_context)
+
     def reject_submission(self, errors: str) -> tuple[str, bool]:
         """Count a rejected ``submit`` and word the rejection for the model.
 
@@ -111,10 +123,10 @@ class RunState:
         """
         self.submit_failures += 1
         # Attempts allowed: the first plus max_submit_retries retries.
-        left = self.agent.max_submit_retries - self.submit_failures + 1
+        left = self.settings.max_submit_retries - self.submit_failures + 1
         rejection = fill(
             "submit_rejected",
-            output_type=output_type_name(self.agent.output_type),
+            output_type=output_type_name(self.output_type),
             errors=errors,
             attempt=self.submit_failures,
             left=max(left, 0),
@@ -133,12 +145,13 @@ class RunState:
     def status_line(self, system: str, messages: list[ChatMessage]) -> str:
         """The context-status line appended to each observation."""
         context = estimate_request_tokens(LLMRequest(system=system, messages=messages))
+        memory = self.settings.memory
         line = fill(
             "status",
             turn=self.turns,
-            max_turns=self.agent.max_turns,
-            context=self.memory.context_text(context) if self.memory is not None else f"{context:,}",
+            max_turns=self.settings.max_turns,
+            context=f"{context:,} of {memory.context_budget:,}" if memory is not None else f"{context:,}",
             spent=self.budget.status(),
         )
-        extra = self.memory.status_lines() if self.memory is not None else ""
-        return f"{line}\n{extra}" if extra else line
+        extra = [text for capability in self.capabilities for text in capability.status_lines(context)]
+        return "\n".join([line, *extra])

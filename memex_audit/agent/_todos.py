@@ -7,10 +7,13 @@ compression of older turns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from memex_audit.agent._capability import Capability, TurnEnd
+from memex_audit.agent._prompts import fill
 
 TodoStatus = Literal["pending", "in_progress", "done"]
 
@@ -81,6 +84,46 @@ class TodoList:
         lines.extend(f"{_MARKS[item.status]} {item.content}" for item in self.items)
         return "\n".join(lines)
 
-    def as_records(self) -> list[dict[str, str]]:
+    def as_records(self) -> list[JsonValue]:
         """The items as JSON data, for the run's record."""
         return [item.model_dump() for item in self.items]
+
+
+class RunTodos(Capability):
+    """The plan anchor of one run: defines ``write_todos``; the checklist shows under each status."""
+
+    def __init__(self) -> None:
+        self.todos = TodoList()
+        self._seen_writes = 0
+
+    def tools(self) -> list[Callable[..., Any]]:
+        """``write_todos``."""
+        todos = self.todos
+
+        def write_todos(items: list[TodoItem | dict[str, str] | str]) -> str:
+            """Replace your checklist; each item a string (pending) or ``{"content": ..., "status": ...}``.
+
+            ``status`` is ``"pending"``, ``"in_progress"`` or ``"done"``. The checklist is shown under
+            the status line every turn. Returns it as shown.
+            """
+            return todos.write(items)
+
+        return [write_todos]
+
+    def system_section(self) -> str:
+        """The prompt's plan section."""
+        return fill("todos")
+
+    def status_lines(self, context_tokens: int) -> list[str]:
+        """The checklist, once there is one."""
+        return [self.todos.render()] if self.todos.items else []
+
+    def end_turn(self, turn: TurnEnd) -> None:
+        """Note the checklist in the step of a turn that wrote it."""
+        if self.todos.writes != self._seen_writes:
+            turn.step.metadata["todos"] = self.todos.as_records()
+            self._seen_writes = self.todos.writes
+
+    def record(self) -> dict[str, JsonValue]:
+        """The checklist as the run left it."""
+        return {"todos": self.todos.as_records()}

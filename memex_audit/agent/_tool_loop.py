@@ -23,8 +23,8 @@ from memex_audit.agent._prompts import fill
 from memex_audit.agent._record import json_safe, now
 from memex_audit.agent._render import models_in
 from memex_audit.agent._state import RunState, Stop
-from memex_audit.agent._validate import output_type_name, validate_submission
-from memex_audit.llm import ChatMessage, LLMRequest, ToolSpec
+from memex_audit.agent._validate import output_type_name
+from memex_audit.llm import ChatMessage, ContentPart, LLMRequest, TextPart, ToolResultPart, ToolSpec
 from memex_audit.trajectory import ToolCall
 
 _SCOPE_FACTOR = 4  # each object of the task is shown up to 4 observation limits of JSON
@@ -121,7 +121,7 @@ async def _call(state: RunState, fn: Callable[..., Any], arguments: dict[str, An
         for p in inspect.signature(fn).parameters.values()
         if p.kind is inspect.Parameter.POSITIONAL_ONLY and p.name in kwargs
     ]
-    timeout = state.agent.block_timeout_s
+    timeout = state.settings.block_timeout_s
     if inspect.iscoroutinefunction(fn):
         return await asyncio.wait_for(fn(*positional, **kwargs), timeout)
     # A sync tool runs in a thread; on timeout the call is abandoned (threads cannot be killed).
@@ -134,23 +134,23 @@ async def run_tool_loop(state: RunState, system: str) -> Any:
     Raises:
         Stop: The run ended without a valid submission.
     """
-    agent = state.agent
-    tools = {tool.__name__: tool for tool in agent.tools}
-    submit, wrapped = submit_spec(agent.output_type)
-    specs = [tool_spec(tool) for tool in agent.tools] + [submit]
+    settings = state.settings
+    tools = {tool.__name__: tool for tool in state.tools}
+    submit, wrapped = submit_spec(state.output_type)
+    specs = [tool_spec(tool) for tool in state.tools] + [submit]
     first = fill(
         "tool_calling_task",
         task=state.task,
-        scope=scope_as_text(state.scope, agent.observation_limit * _SCOPE_FACTOR),
+        scope=scope_as_text(state.scope, settings.observation_limit * _SCOPE_FACTOR),
     )
     messages = state.start_conversation(system, first)
-    while state.turns < agent.max_turns:
+    while state.turns < settings.max_turns:
         request = LLMRequest(
             system=system,
             messages=messages,
             tools=specs,
-            max_tokens=agent.max_tokens,
-            temperature=agent.temperature,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
         )
         response = await state.call_model(request)
         calls = [
@@ -169,34 +169,32 @@ async def run_tool_loop(state: RunState, system: str) -> Any:
         if not calls:
             state.send_observation(system, messages, fill("no_tool_call"))
             continue
-        blocks: list[dict[str, JsonValue]] = []
+        parts: list[ContentPart] = []
         for call in calls:
             text, is_error = await _answer(state, call, tools, wrapped)
-            blocks.append(
-                {
-                    "type": "tool_result",
-                    "tool_use_id": call.id,
-                    "content": truncate_middle(text, agent.observation_limit),
-                    "is_error": is_error,
-                }
+            parts.append(
+                ToolResultPart(
+                    tool_use_id=call.id or "",
+                    content=truncate_middle(text, settings.observation_limit),
+                    is_error=is_error,
+                )
             )
-        status = state.status_line(system, [*messages, ChatMessage(role="user", content=blocks)])
-        blocks.append({"type": "text", "text": status})
-        messages.append(ChatMessage(role="user", content=blocks))
-    raise Stop("max_turns", f"no valid submission after {agent.max_turns} turns")
+        status = state.status_line(system, [*messages, ChatMessage(role="user", content=parts)])
+        parts.append(TextPart(text=status))
+        messages.append(ChatMessage(role="user", content=parts))
+    raise Stop("max_turns", f"no valid submission after {settings.max_turns} turns")
 
 
 async def _answer(
     state: RunState, call: ToolCall, tools: dict[str, Callable[..., Any]], wrapped: bool
 ) -> tuple[str, bool]:
     """Run one call and record its tool step; returns the result text and whether it failed."""
-    agent = state.agent
     started_at, started = now(), time.perf_counter()
     output: str | None = None
     error: str | None = None
     if call.name == "submit":
         value = call.arguments.get("value") if wrapped else call.arguments
-        validated, errors = validate_submission(agent.output_type, value)
+        validated, errors = state.validate_submission(value)
         if errors is None:
             state.recorder.add(
                 "tool", tool_call_id=call.id, tool_name="submit", output="accepted", started_at=started_at
@@ -216,7 +214,7 @@ async def _answer(
         try:
             output = result_text(await _call(state, tool, dict(call.arguments)))
         except TimeoutError:
-            error = f"TimeoutError: the tool ran longer than {agent.block_timeout_s:g}s"
+            error = f"TimeoutError: the tool ran longer than {state.settings.block_timeout_s:g}s"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
     state.recorder.add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -16,16 +17,26 @@ def output_type_name(output_type: Any) -> str:
     return format_annotation(output_type) or "Any"
 
 
-def validate_submission(output_type: Any, value: Any) -> tuple[Any, str | None]:
-    """The validated value, or ``None`` and the errors (one line each: location, message, input)."""
-    if isinstance(value, BaseModel) and not (
-        isinstance(output_type, type) and isinstance(value, output_type)
+def validate_submission(
+    output_type: Any, value: Any, *, context: Mapping[str, Any] | None = None
+) -> tuple[Any, str | None]:
+    """The validated value, or ``None`` and the errors (one line each: location, message, input).
+
+    Args:
+        output_type: What the value must be.
+        value: What ``submit()`` received.
+        context: Passed to pydantic as the validation context (what the output type's validators
+            check the value against, such as the trajectory an answer quotes).
+    """
+    if isinstance(value, BaseModel) and (
+        context is not None or not (isinstance(output_type, type) and isinstance(value, output_type))
     ):
         # A model of another class (defined by agent code, or rebuilt in another process) is
-        # checked by its fields.
+        # checked by its fields; so is an instance of the output type itself when there is a
+        # context: built in the kernel, it was validated without one.
         value = value.model_dump()
     try:
-        return TypeAdapter(output_type).validate_python(value), None
+        return TypeAdapter(output_type).validate_python(value, context=context), None
     except ValidationError as exc:
         return None, format_validation_errors(exc)
 

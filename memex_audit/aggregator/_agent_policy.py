@@ -3,7 +3,7 @@
 Both run as agents over the same kernel and ``submit()`` validation, with the blinded rollouts in
 scope and only checking functions as tools (nothing that could re-solve the task):
 
-* ``OfflineVerifierPolicy`` is an ``LLMClient`` whose reply is a code block calling the verifier's
+* ``OfflineVerifierPolicy`` is a function model whose reply is a code block calling the verifier's
   functions and submitting the resulting ``Aggregation``: deterministic, offline, recorded like a
   model's run.
 * With a real model, the agent follows ``prompts/aggregator.md`` and submits an
@@ -13,10 +13,9 @@ scope and only checking functions as tools (nothing that could re-solve the task
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
-from memex_audit.agent import Budget
+from memex_audit.agent import AgentSettings, Budget, render_prompt
 from memex_audit.aggregator._baselines import keys_for
 from memex_audit.aggregator._blind import blind_group
 from memex_audit.aggregator._keys import KeyConfig, cluster_keys, key_of, keys_match
@@ -24,8 +23,8 @@ from memex_audit.aggregator._models import Aggregation, AggregatorDecision, Evid
 from memex_audit.aggregator._sources import find_suspect_sources, read_sources
 from memex_audit.aggregator._verifier import check_rollouts, evidence_vote, verify_evidence
 from memex_audit.aggregator._vote import weighted_vote
-from memex_audit.llm import LLMClient, LLMRequest, LLMResponse, estimate_tokens
-from memex_audit.reading._answers import numbers_in_text, parse_answer, values_match
+from memex_audit.llm import FunctionModel, LLMClient, LLMRequest
+from memex_audit.reading import numbers_in_text, parse_answer, values_match
 from memex_audit.trajectory import TaskGroup, Trajectory, Usage
 
 OFFLINE_MODEL = "offline-verifier"
@@ -44,7 +43,7 @@ submit(result)
 
 def aggregator_instructions() -> str:
     """The LLM aggregator's instructions (``prompts/aggregator.md``)."""
-    return resources.files("memex_audit.aggregator").joinpath("prompts/aggregator.md").read_text("utf-8")
+    return render_prompt("memex_audit.aggregator", "aggregator")
 
 
 def aggregation_task_text(group: TaskGroup) -> str:
@@ -61,26 +60,31 @@ def aggregation_task_text(group: TaskGroup) -> str:
     return "\n".join(lines)
 
 
-class OfflineVerifierPolicy:
-    """An ``LLMClient`` that answers every turn with the verifier's code block.
+def offline_verifier_reply(request: LLMRequest) -> str:
+    """The verifier's code block, on every turn: the verifier is deterministic, so a retry after a
+    failed submission gets the same block."""
+    return _OFFLINE_BLOCK
 
-    The kernel runs the block over the blinded rollouts in scope; its ``submit(result)`` ends the
-    run. A retry after a failed submission gets the same block (the verifier is deterministic).
+
+class OfflineVerifierPolicy(FunctionModel):
+    """The offline verifier as a model: a ``FunctionModel`` of ``offline_verifier_reply`` that costs nothing.
+
+    The kernel runs the block over the blinded rollouts in scope; its ``submit(result)`` ends the run.
     """
 
-    model = OFFLINE_MODEL
+    def __init__(self) -> None:
+        super().__init__(offline_verifier_reply, model=OFFLINE_MODEL, cost_usd=0.0, keep_requests=False)
 
-    async def complete(self, request: LLMRequest) -> LLMResponse:
-        """Reply with the verifier's code block (usage estimated from text lengths)."""
-        prompt = request.system + "".join(
-            m.content if isinstance(m.content, str) else str(m.content) for m in request.messages
-        )
-        return LLMResponse(
-            text=_OFFLINE_BLOCK,
-            usage=Usage(input_tokens=estimate_tokens(prompt), output_tokens=estimate_tokens(_OFFLINE_BLOCK)),
-            model=self.model,
-            stop_reason="end_turn",
-        )
+
+OFFLINE_SETTINGS = AgentSettings(name="aggregator", kernel="inprocess", max_turns=2)
+"""How the offline verifier policy runs: in-process (its code is the library's), two turns."""
+
+
+def _model_settings(max_turns: int) -> AgentSettings:
+    # Model-written code runs isolated, in the subprocess kernel.
+    return AgentSettings(
+        name="aggregator", kernel="subprocess", max_turns=max_turns, instructions=aggregator_instructions()
+    )
 
 
 def scope_tools() -> list[Any]:
@@ -123,11 +127,8 @@ async def aggregate_with_agent(
     agent: Any = Agent(
         client,
         Aggregation if offline else AggregatorDecision,
-        instructions=None if offline else aggregator_instructions(),
+        OFFLINE_SETTINGS if offline else _model_settings(max_turns),
         tools=scope_tools(),
-        max_turns=2 if offline else max_turns,
-        name="aggregator",
-        kernel="inprocess" if offline else "subprocess",  # model-written code runs isolated
         budget=None if offline else budget,
     )
     run = await agent.run(

@@ -170,11 +170,11 @@ def _single(
 ) -> Aggregation:
     keys: Sequence[AnswerKey] = keys_for(group, config)
     if index is None or not group.trajectories:
-        return Aggregation(task_id=group.task_id, policy=policy, answer=None, rationale=why)  # type: ignore[arg-type]
+        return Aggregation(task_id=group.task_id, policy=policy, answer=None, rationale=why)
     key = keys[index]
     return Aggregation(
         task_id=group.task_id,
-        policy=policy,  # type: ignore[arg-type]
+        policy=policy,
         answer=None if key.is_none else key.label,
         chosen_rollouts=[group.trajectories[index].id],
         rationale=why,

@@ -19,16 +19,19 @@ from typing import Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from memex_audit.reading._answers import AnswerConfig, AnswerValue, parse_answer, values_match
-from memex_audit.reading._calls import (
+from memex_audit.reading import (
     DEFAULT_READ_ONLY_PATTERNS,
+    AnswerConfig,
+    AnswerValue,
     answer_text,
     call_results,
     failed_calls,
     is_error_text,
     is_read_only,
+    memo_by_identity,
+    parse_answer,
+    values_match,
 )
-from memex_audit.reading._memo import memo_by_identity
 from memex_audit.trajectory import ToolCall, Trajectory
 
 DEFAULT_IGNORED_ARGUMENTS: tuple[str, ...] = (

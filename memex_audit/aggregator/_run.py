@@ -11,6 +11,7 @@ layer's ``write_aggregate_exports``), once at the end, also after an interruptio
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -20,8 +21,9 @@ from memex_audit.aggregator._agent_policy import aggregate_with_agent
 from memex_audit.aggregator._evaluate import DEFAULT_MAX_SUBSETS, aggregate_task
 from memex_audit.aggregator._keys import KeyConfig
 from memex_audit.aggregator._models import Aggregation
+from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, ModelPrice, worst_case_cost
-from memex_audit.runs import RunError, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
+from memex_audit.runs import RunFailure, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
 from memex_audit.trajectory import TaskGroup
 
 
@@ -35,6 +37,8 @@ class AggregateRunOutcome:
         skipped: Tasks already done in the run folder (resumed).
         failed: Tasks that failed (recorded in ``errors.jsonl``).
         through_agent: Whether the verifier ran through the agent loop.
+        agent_fallback: Why the verifier ran directly although the agent loop was asked for
+            (``None`` when it was not asked for, or ran).
         stopped: ``complete``, ``budget`` or ``interrupted``.
         remaining: Tasks not attempted (budget).
         cost_usd: What the LLM aggregator spent (known prices only).
@@ -47,6 +51,7 @@ class AggregateRunOutcome:
     skipped: int = 0
     failed: int = 0
     through_agent: bool = True
+    agent_fallback: str | None = None
     stopped: Literal["complete", "budget", "interrupted"] = "complete"
     remaining: int = 0
     cost_usd: float = 0.0
@@ -54,13 +59,19 @@ class AggregateRunOutcome:
     llm_failed: int = 0
 
 
-def agent_loop_available() -> bool:
-    """Whether the MemEx agent loop can be imported (it runs the verifier and the LLM)."""
+def agent_loop_unavailable() -> str | None:
+    """Why the MemEx agent loop (which runs the verifier and the LLM) cannot be imported, or
+    ``None`` when it can."""
     try:
         from memex_audit.agent import Agent  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ImportError as exc:
+        return f"the agent loop cannot be imported ({type(exc).__name__}: {exc})"
+    return None
+
+
+def agent_loop_available() -> bool:
+    """Whether the MemEx agent loop can be imported; ``agent_loop_unavailable`` says why not."""
+    return agent_loop_unavailable() is None
 
 
 async def aggregate_groups(
@@ -93,7 +104,9 @@ async def aggregate_groups(
         scaling: Compute accuracy over subsets of 1, 2, 4, … rollouts.
         max_subsets: Subsets drawn per size.
         seed: Seeds subset sampling and the random rollout.
-        use_agent: Run the verifier through the agent loop (when it is installed).
+        use_agent: Run the verifier through the agent loop. When the loop cannot be imported, the
+            verifier runs directly: a ``RuntimeWarning`` and ``AggregateRunOutcome.agent_fallback``
+            say why.
         on_task: Called with each task id and ``done``, ``skipped`` or ``failed``.
         concurrency: Tasks aggregated at once.
         max_cost_usd: The LLM aggregator's cost cap, over every rerun of the folder: each model call
@@ -102,9 +115,22 @@ async def aggregate_groups(
         price: The model's price at its endpoint.
         allow_unpriced: Run under ``max_cost_usd`` although the price is unknown.
         finalize: Called once at the end (the exports), also when the run is interrupted.
+
+    Raises:
+        UsageError: ``model`` is given but the agent loop, which runs the LLM aggregator, cannot be
+            imported.
     """
     cfg = config or KeyConfig()
-    through_agent = use_agent and agent_loop_available()
+    unavailable = agent_loop_unavailable() if use_agent or model is not None else None
+    if unavailable is not None and model is not None:
+        raise UsageError(f"the LLM aggregator runs through the agent loop, and {unavailable}")
+    if unavailable is not None:
+        warnings.warn(
+            f"the verifier runs directly, not through the agent loop: {unavailable}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    through_agent = use_agent and unavailable is None
     units = [
         Unit(
             key=g.task_id,
@@ -133,7 +159,7 @@ async def aggregate_groups(
         runs = []
         extra: dict[str, Aggregation] = {}
         cost: float | None = 0.0
-        partial: list[RunError] = []
+        partial: list[RunFailure] = []
         if through_agent:
             verifier, run = await aggregate_with_agent(group, None, cfg)
             if run is not None:
@@ -148,7 +174,9 @@ async def aggregate_groups(
             if llm.error is not None:
                 # the offline policies' results are kept; the model step's failure is recorded beside them
                 kind = "budget" if "budget" in llm.error else "model"
-                partial.append(RunError(key=group.task_id, kind=kind, message=f"LLM aggregator: {llm.error}"))
+                partial.append(
+                    RunFailure(key=group.task_id, kind=kind, message=f"LLM aggregator: {llm.error}")
+                )
         result = await asyncio.to_thread(
             aggregate_task, group, cfg, extra=extra, scaling=scaling, max_subsets=max_subsets, seed=seed
         )
@@ -169,6 +197,7 @@ async def aggregate_groups(
         failed=ran.errors,
         llm_failed=ran.partial,
         through_agent=through_agent,
+        agent_fallback=unavailable,
         stopped=ran.stopped,
         remaining=ran.remaining,
         cost_usd=ran.cost_usd,

@@ -34,11 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memex_audit.aggregator._keys import KeyConfig, call_results, failed_calls
-from memex_audit.reading._answers import numbers_in_text
-from memex_audit.reading._memo import memo_by_identity
-from memex_audit.reading._tables import (
+from memex_audit.reading import (
     ParsedTable,
     cell_conflicts,
+    memo_by_identity,
+    numbers_in_text,
     parse_table,
     row_relation_breaks,
     shifted_copies,

@@ -19,9 +19,14 @@ from dataclasses import dataclass, field
 
 from memex_audit.aggregator._keys import AnswerKey, KeyConfig
 from memex_audit.aggregator._sources import SourceRead, read_sources
-from memex_audit.reading import error_line
-from memex_audit.reading._actions import policy_findings, state_changes, unrecovered_failures
-from memex_audit.reading._answers import AnswerValue, numbers_in_text
+from memex_audit.reading import (
+    AnswerValue,
+    error_line,
+    numbers_in_text,
+    policy_findings,
+    state_changes,
+    unrecovered_failures,
+)
 from memex_audit.trajectory import Trajectory
 
 MAX_DERIVATION_NUMBERS = 80

@@ -236,7 +236,7 @@ def _check(
         rollout_id=trajectory.id,
         answer=key.label,
         score=round(max(0.0, score), 6),
-        support=support.kind,  # type: ignore[arg-type]
+        support=support.kind,
         support_steps=support.steps,
         support_quotes=support.quotes,
         error_steps=errors,

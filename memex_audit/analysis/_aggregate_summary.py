@@ -14,8 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from memex_audit.aggregator import AggregateTaskResult
-from memex_audit.aggregator._evaluate import accuracy_by_policy
+from memex_audit.aggregator import AggregateTaskResult, accuracy_by_policy
 from memex_audit.runs import RunStore
 
 POLICY_ORDER = ("pass@1", "first", "random", "majority", "summary_only", "verifier", "llm", "oracle")

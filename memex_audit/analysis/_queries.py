@@ -221,7 +221,7 @@ def failure_frame(audits: pl.DataFrame, trajectories: pl.DataFrame | None = None
         )
     frames = [verdicts] if others is None else [verdicts, others]
     rows = pl.concat(
-        [f.cast({k: v for k, v in FAILURE_COLUMNS.items() if k in f.columns}) for f in frames],  # type: ignore[arg-type]
+        [f.cast({k: v for k, v in FAILURE_COLUMNS.items() if k in f.columns}) for f in frames],
         how="diagonal_relaxed",
     )
     return (
@@ -231,7 +231,7 @@ def failure_frame(audits: pl.DataFrame, trajectories: pl.DataFrame | None = None
         )
         .select(FAILURE_COLUMNS.names())
         .cast(dict(FAILURE_COLUMNS))  # type: ignore[arg-type]
-    )  # type: ignore[arg-type]
+    )
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,14 @@ def _parse(text: str) -> object | None:
     if not stripped or stripped[0] not in "[{(\"'0123456789-tfnTFN":
         return None
     try:
-        return orjson.loads(stripped)
+        parsed: object = orjson.loads(stripped)
+        return parsed
     except orjson.JSONDecodeError:
         pass
     if len(stripped) <= _MAX_PARSE:
         try:
-            return ast.literal_eval(stripped)
+            literal: object = ast.literal_eval(stripped)
+            return literal
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             pass
     if "; " in stripped:

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from memex_audit.analysis._audit_summary import audit_frame
+from memex_audit.analysis import audit_frame
 from memex_audit.auditor import AuditReport
 from memex_audit.runs import RunStore
 

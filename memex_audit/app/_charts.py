@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import plotly.graph_objects as go
 import polars as pl
 
-from memex_audit.analysis._queries import NOT_AUDITED
+from memex_audit.analysis import NOT_AUDITED
 from memex_audit.app._text import plot_text, shorten
 from memex_audit.taxonomy import UNCLASSIFIED
 from memex_audit.trajectory import Trajectory

@@ -19,8 +19,8 @@ import streamlit as st
 
 from memex_audit.app._text import escape_markdown, find_quote, page_text, shorten
 from memex_audit.app._verdicts import attribution_of, label_marks
-from memex_audit.auditor import AuditReport, Evidence
-from memex_audit.trajectory import HumanLabel, Step, Trajectory
+from memex_audit.auditor import AuditReport
+from memex_audit.trajectory import Evidence, HumanLabel, Step, Trajectory
 
 LONG_TEXT = 1500
 """Text longer than this (characters) is collapsed in an expander."""

@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memex_audit.errors import MemexAuditError
-from memex_audit.loaders import LoadError, load
-from memex_audit.loaders._load import iter_files
-from memex_audit.loaders._registry import known_extensions
+from memex_audit.loaders import LoadProblem, iter_files, known_extensions, load
 from memex_audit.trajectory import Trajectory
 
 InputSpec = tuple[Path, str | None, str | None]
@@ -31,7 +29,7 @@ class FileLoad:
     """What one file held."""
 
     trajectories: list[Trajectory] = field(default_factory=list)
-    errors: list[LoadError] = field(default_factory=list)
+    errors: list[LoadProblem] = field(default_factory=list)
 
 
 @dataclass
@@ -58,7 +56,7 @@ class RolloutFiles:
         try:
             stat = path.stat()
         except OSError as exc:
-            return FileLoad(errors=[LoadError(file=str(path), reason=f"cannot read file: {exc}")])
+            return FileLoad(errors=[LoadProblem(file=str(path), reason=f"cannot read file: {exc}")])
         key: _FileKey = (str(path), stat.st_size, stat.st_mtime_ns, fmt)
         with self._lock:
             cached = self._files.get(str(path))
@@ -68,7 +66,7 @@ class RolloutFiles:
             loaded = load(path, format=fmt)
             result = FileLoad(loaded.trajectories, loaded.errors)
         except MemexAuditError as exc:
-            result = FileLoad(errors=[LoadError(file=str(path), reason=str(exc))])
+            result = FileLoad(errors=[LoadProblem(file=str(path), reason=str(exc))])
         if (
             in_folder
             and fmt is None

@@ -22,13 +22,7 @@ from pathlib import Path
 import polars as pl
 import streamlit as st
 
-from memex_audit.analysis._audit_summary import category_counts
-from memex_audit.analysis._queries import (
-    FailureFilter,
-    category_order,
-    filter_failures,
-    group_table,
-)
+from memex_audit.analysis import FailureFilter, category_counts, category_order, filter_failures, group_table
 from memex_audit.app._discovery import discover_runs, paths_from_env, run_fingerprint
 from memex_audit.app._search import compile_query, search_steps
 from memex_audit.app._workspace import Workspace, load_workspace
@@ -74,7 +68,7 @@ def current_key() -> tuple[tuple[str, ...], Fingerprint]:
     pinned = st.session_state.get(_KEY)
     if pinned is None or pinned[0] != live[0]:
         st.session_state[_KEY] = pinned = live
-    return pinned  # type: ignore[no-any-return]
+    return pinned
 
 
 def new_results_waiting() -> bool:

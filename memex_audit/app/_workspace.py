@@ -18,15 +18,14 @@ from pathlib import Path
 import polars as pl
 
 from memex_audit.aggregator import AggregateTaskResult
-from memex_audit.analysis._audit_summary import audit_frame
-from memex_audit.analysis._queries import failure_frame, trajectory_table
+from memex_audit.analysis import audit_frame, failure_frame, trajectory_table
 from memex_audit.app._audits import AuditResults, read_audit_results
 from memex_audit.app._discovery import Discovery, RunInfo
 from memex_audit.app._rollouts import ROLLOUT_FILES, InputSpec
 from memex_audit.auditor import AuditReport
 from memex_audit.errors import MemexAuditError
-from memex_audit.loaders import LoadError
-from memex_audit.runs import RunError, RunStore
+from memex_audit.loaders import LoadProblem
+from memex_audit.runs import RunFailure, RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
 
@@ -53,7 +52,7 @@ class Workspace:
     problems: list[str] = field(default_factory=list)
     audits: dict[str, AuditResults] = field(default_factory=dict)
     aggregates: dict[str, list[AggregateTaskResult]] = field(default_factory=dict)
-    errors: dict[str, list[RunError]] = field(default_factory=dict)
+    errors: dict[str, list[RunFailure]] = field(default_factory=dict)
     audit_rows: pl.DataFrame = field(default_factory=pl.DataFrame)
     taxonomy_ids: dict[str, list[str]] = field(default_factory=dict)
     specs: list[InputSpec] = field(default_factory=list)
@@ -79,7 +78,7 @@ class Workspace:
         return self._loaded().trajectories
 
     @property
-    def load_errors(self) -> list[LoadError]:
+    def load_errors(self) -> list[LoadProblem]:
         """Problems loading those rollouts."""
         return self._loaded().load_errors
 
@@ -204,7 +203,7 @@ def _read_run(run: RunInfo, workspace: Workspace) -> None:
 @dataclass
 class _Rollouts:
     trajectories: list[Trajectory] = field(default_factory=list)
-    load_errors: list[LoadError] = field(default_factory=list)
+    load_errors: list[LoadProblem] = field(default_factory=list)
     table: pl.DataFrame = field(default_factory=pl.DataFrame)
     failures: pl.DataFrame = field(default_factory=pl.DataFrame)
     by_id: dict[str, list[int]] = field(default_factory=dict)

@@ -14,31 +14,20 @@ resumable run folder, one ``AskResult`` per trajectory. A question needs a model
 questions are checks (``memex_audit.checks``), which run offline.
 """
 
-from memex_audit.ask._answer import AnswerType, AskAnswer, Evidence, answer_model, evidence_problems
+from memex_audit.ask._answer import AnswerType, AskAnswer, answer_model
 from memex_audit.ask._models import (
     AskedTrajectory,
     AskProducer,
     AskResult,
     AskSummary,
     NumberStats,
-    answer_label,
     answers_frame,
     summarize_answers,
 )
-from memex_audit.ask._runner import (
-    ASK_PROMPT_VERSION,
-    AskEstimate,
-    AskRunner,
-    ask_instructions,
-    ask_task_text,
-    estimate_ask,
-)
-from memex_audit.ask._scope import ASK_TOOLS, CallResult, StepHit, failed_steps, search_steps, tool_calls
+from memex_audit.ask._runner import AskEstimate, AskRunner, estimate_ask
 from memex_audit.ask._select import AskSelection, AskUnit, plan_ask
 
 __all__ = [
-    "ASK_PROMPT_VERSION",
-    "ASK_TOOLS",
     "AnswerType",
     "AskAnswer",
     "AskEstimate",
@@ -49,20 +38,10 @@ __all__ = [
     "AskSummary",
     "AskUnit",
     "AskedTrajectory",
-    "CallResult",
-    "Evidence",
     "NumberStats",
-    "StepHit",
-    "answer_label",
     "answer_model",
     "answers_frame",
-    "ask_instructions",
-    "ask_task_text",
     "estimate_ask",
-    "evidence_problems",
-    "failed_steps",
     "plan_ask",
-    "search_steps",
     "summarize_answers",
-    "tool_calls",
 ]

@@ -43,7 +43,7 @@ class AnswerType(BaseModel):
         kind, sep, rest = text.strip().partition(":")
         kind = kind.strip().lower()
         if kind in ("bool", "number", "text") and not sep:
-            return cls(kind=kind)  # type: ignore[arg-type]
+            return cls(kind=kind)
         if kind == "label":
             labels = tuple(label.strip() for label in rest.split(",") if label.strip())
             if not labels:
@@ -61,7 +61,7 @@ class AnswerType(BaseModel):
         if self.kind == "bool":
             return bool
         if self.kind == "label":
-            return Literal[self.labels]  # type: ignore[valid-type]
+            return Literal[self.labels]
         if self.kind == "number":
             return float
         return str

@@ -11,9 +11,8 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
-from memex_audit.ask._answer import AnswerType, Evidence, evidence_problems
-from memex_audit.runs import OutcomeName
-from memex_audit.trajectory import Trajectory, TrajectoryRef, Usage
+from memex_audit.ask._answer import AnswerType
+from memex_audit.trajectory import Evidence, OutcomeName, Trajectory, TrajectoryRef, Usage, evidence_problems
 
 Outcome = OutcomeName
 

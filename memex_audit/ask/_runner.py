@@ -12,16 +12,15 @@ import asyncio
 import traceback
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
 
-from memex_audit.agent import Agent, Budget
+from memex_audit.agent import Agent, AgentSettings, Budget, render_prompt
 from memex_audit.ask._answer import AnswerType, AskAnswer, answer_model
 from memex_audit.ask._models import AskedTrajectory, AskProducer, AskResult
 from memex_audit.ask._scope import ASK_TOOLS
 from memex_audit.ask._select import AskUnit
 from memex_audit.llm import LLMClient, ModelPrice, estimate_cost, estimate_tokens, worst_case_cost
-from memex_audit.runs import RunError, RunOutcome, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
+from memex_audit.runs import RunFailure, RunOutcome, RunStore, Unit, UnitDone, UnitProgress, UnitRunner
 from memex_audit.trajectory import Trajectory, Usage, outcome_of
 
 ASK_PROMPT_VERSION = "1"
@@ -30,7 +29,7 @@ ASK_PROMPT_VERSION = "1"
 
 def ask_instructions() -> str:
     """The asking agent's role prompt (``prompts/ask.md``)."""
-    return resources.files("memex_audit.ask").joinpath("prompts", "ask.md").read_text(encoding="utf-8")
+    return render_prompt("memex_audit.ask", "ask")
 
 
 def ask_task_text(question: str, answer_type: AnswerType, target: Trajectory) -> str:
@@ -151,7 +150,7 @@ class AskRunner:
         self.on_progress = on_progress
         self.price = price
         self.allow_unpriced = allow_unpriced
-        self._instructions = ask_instructions()
+        self._settings = AgentSettings(instructions=ask_instructions(), kernel=kernel, max_turns=max_turns)
         self._budget: Budget | None = None
 
     def run_sync(
@@ -199,16 +198,14 @@ class AskRunner:
         agent: Agent[AskAnswer] = Agent(
             self.model,
             answer_model(self.answer_type, target, require_evidence=self.require_evidence),
-            instructions=self._instructions,
+            self._settings,
             tools=ASK_TOOLS,
-            kernel=self.kernel,
-            max_turns=self.max_turns,
             budget=self._budget,
             name=f"ask:{unit.key}",
         )
 
-        def failure(kind: str, message: str, *, final: bool, trace: str | None = None) -> RunError:
-            return RunError(
+        def failure(kind: str, message: str, *, final: bool, trace: str | None = None) -> RunFailure:
+            return RunFailure(
                 key=item.key,
                 kind=kind,
                 message=message,

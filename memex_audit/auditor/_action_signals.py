@@ -16,8 +16,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from memex_audit.auditor._signal import STRENGTH, Signal, tail_quote
-from memex_audit.reading._actions import gold_action_diff, policy_findings, state_changes
-from memex_audit.reading._calls import is_handoff
+from memex_audit.reading import gold_action_diff, is_handoff, policy_findings, state_changes
 from memex_audit.trajectory import Step, Trajectory
 
 _TRANSFER = re.compile(r"transfer|escalat|handoff|hand_off", re.IGNORECASE)
@@ -43,7 +42,7 @@ def _quote_for(step: Step, value: object) -> str | None:
 def _make(kind: str, step: Step, quote: str, detail: str) -> Signal:
     return Signal(
         kind=kind, step=step.index, quote=quote, agent=step.agent, detail=detail, strength=STRENGTH[kind]
-    )  # type: ignore[arg-type]
+    )
 
 
 def detect_action_mismatch(trajectory: Trajectory, ground_truth: JsonValue) -> list[Signal]:

@@ -10,8 +10,14 @@ from pydantic import JsonValue
 
 from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signal import Signal, last_step_with, make_signal
-from memex_audit.reading import answer_text
-from memex_audit.reading._numbers import NumberMention, find_numbers, is_rounding_of, same_value, unit_factor
+from memex_audit.reading import (
+    NumberMention,
+    answer_text,
+    find_numbers,
+    is_rounding_of,
+    same_value,
+    unit_factor,
+)
 from memex_audit.trajectory import Step, Trajectory
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from memex_audit.auditor._scope import is_action, is_observation
 from memex_audit.auditor._signal import Signal
-from memex_audit.reading._numbers import NumberMention, find_numbers, same_value
+from memex_audit.reading import NumberMention, find_numbers, same_value
 from memex_audit.trajectory import Step, Trajectory
 
 COORDINATOR = re.compile(r"orchestrator|manager|planner|coordinator|human|^user$|admin", re.IGNORECASE)

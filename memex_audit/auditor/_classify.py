@@ -18,10 +18,10 @@ from memex_audit.auditor._attribution import (
     attribute,
     positional_guess,
 )
-from memex_audit.auditor._report import AuditVerdict, Evidence
+from memex_audit.auditor._report import AuditVerdict
 from memex_audit.auditor._signal import Signal
 from memex_audit.taxonomy import UNCLASSIFIED, Taxonomy
-from memex_audit.trajectory import Trajectory
+from memex_audit.trajectory import Evidence, Trajectory
 
 __all__ = [
     "GUESS_CONFIDENCE",

@@ -13,14 +13,15 @@ runs. The driver alone writes the run folder.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from memex_audit.auditor._selection import AuditSelection
-from memex_audit.loaders import IndexEntry, LoadError, TrajectoryIndex, load_entries
-from memex_audit.runs import BatchedWork, Executor, RunError, RunStore, Unit, UnitDone, keys_of_places
+from memex_audit.loaders import IndexEntry, LoadProblem, TrajectoryIndex, load_entries
+from memex_audit.runs import BatchedWork, Executor, RunFailure, RunStore, Unit, UnitDone, keys_of_places
 from memex_audit.taxonomy import Taxonomy
 from memex_audit.trajectory import Outcome, Source, TaskGroup, Trajectory, group_by_task
 
@@ -91,16 +92,16 @@ def _outline(entry: IndexEntry) -> Trajectory:
     )
 
 
-def read_task(entries: Sequence[IndexEntry]) -> tuple[TaskGroup | None, list[Trajectory | LoadError]]:
+def read_task(entries: Sequence[IndexEntry]) -> tuple[TaskGroup | None, list[Trajectory | LoadProblem]]:
     """A task's group read from its entries, and what each entry gave (a trajectory or its load error)."""
-    items: list[Trajectory | LoadError] = list(load_entries(entries))
+    items: list[Trajectory | LoadProblem] = list(load_entries(entries))
     groups = group_by_task(item for item in items if isinstance(item, Trajectory))
     return (groups[0] if groups else None), items
 
 
-def load_error_record(error: LoadError) -> RunError:
+def load_error_record(error: LoadProblem) -> RunFailure:
     """A record that could not be read, as the run folder records load errors."""
-    return RunError(
+    return RunFailure(
         key=f"load:{error.file}:{error.line or 0}",
         kind="load",
         message=error.reason,
@@ -111,16 +112,16 @@ def load_error_record(error: LoadError) -> RunError:
 
 
 def _unit_of(
-    item: IndexedUnit, group: TaskGroup | None, items: Sequence[Trajectory | LoadError]
+    item: IndexedUnit, group: TaskGroup | None, items: Sequence[Trajectory | LoadProblem]
 ) -> AuditUnit | UnitDone:
     """The audit unit of ``item`` in its loaded group, or the error that its record could not be read."""
     from memex_audit.auditor._runner import AuditUnit
 
     target = items[item.ordinal]
-    if isinstance(target, LoadError) or group is None:
-        error = target if isinstance(target, LoadError) else None
+    if isinstance(target, LoadProblem) or group is None:
+        error = target if isinstance(target, LoadProblem) else None
         return UnitDone(
-            error=RunError(
+            error=RunFailure(
                 key=item.key,
                 kind="load",
                 message=error.reason if error else "the task's records could not be read",
@@ -143,21 +144,21 @@ class _LoadedTasks:
         runner: AuditRunner,
         tasks: dict[str, list[IndexEntry]],
         units: Sequence[Unit[IndexedUnit]],
-        record_errors: Callable[[list[LoadError]], None],
+        record_errors: Callable[[list[LoadProblem]], None],
     ) -> None:
         self.runner = runner
         self.tasks = tasks
         self.left = Counter(u.payload.task_id for u in units)
-        self.loaded: dict[str, tuple[TaskGroup | None, list[Trajectory | LoadError]]] = {}
+        self.loaded: dict[str, tuple[TaskGroup | None, list[Trajectory | LoadProblem]]] = {}
         self.record_errors = record_errors
 
-    def acquire(self, task_id: str) -> tuple[TaskGroup | None, list[Trajectory | LoadError]]:
+    def acquire(self, task_id: str) -> tuple[TaskGroup | None, list[Trajectory | LoadProblem]]:
         # Read in the loop's thread: a group reads in milliseconds, and units then start in the
         # order the in-memory run starts them.
         loaded = self.loaded.get(task_id)
         if loaded is None:
             loaded = self.loaded[task_id] = read_task(self.tasks[task_id])
-            self.record_errors([item for item in loaded[1] if isinstance(item, LoadError)])
+            self.record_errors([item for item in loaded[1] if isinstance(item, LoadProblem)])
         return loaded
 
     def release(self, task_id: str, group: TaskGroup | None) -> None:
@@ -172,7 +173,7 @@ def local_work(
     runner: AuditRunner,
     tasks: dict[str, list[IndexEntry]],
     units: Sequence[Unit[IndexedUnit]],
-    record_errors: Callable[[list[LoadError]], None],
+    record_errors: Callable[[list[LoadProblem]], None],
 ) -> Callable[[Unit[IndexedUnit]], Awaitable[UnitDone]]:
     """Per-unit work that audits in this process, loading each task group once."""
     loaded = _LoadedTasks(runner, tasks, units, record_errors)
@@ -207,7 +208,7 @@ class AuditJob:
     task_id: str
     units: list[IndexedUnit]
     entries: list[IndexEntry] | None = None
-    group: tuple[TaskGroup | None, list[Trajectory | LoadError]] | None = None
+    group: tuple[TaskGroup | None, list[Trajectory | LoadProblem]] | None = None
 
 
 @dataclass
@@ -215,7 +216,7 @@ class AuditJobResult:
     """What a worker returns: each unit's result, and the records of the task it could not read."""
 
     done: dict[str, UnitDone] = field(default_factory=dict)
-    load_errors: list[LoadError] = field(default_factory=list)
+    load_errors: list[LoadProblem] = field(default_factory=list)
 
 
 class OfflineAuditWorker:
@@ -252,7 +253,7 @@ class OfflineAuditWorker:
 
 async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
     group, items = job.group if job.group is not None else read_task(job.entries or [])
-    result = AuditJobResult(load_errors=[item for item in items if isinstance(item, LoadError)])
+    result = AuditJobResult(load_errors=[item for item in items if isinstance(item, LoadProblem)])
     try:
         for item in job.units:
             audit = _unit_of(item, group, items)
@@ -260,7 +261,7 @@ async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
                 result.done[item.key] = audit
                 continue
             src = audit.trajectory.source
-            result.done[item.key] = await runner._work(
+            done = await runner._work(
                 Unit(
                     key=item.key,
                     payload=audit,
@@ -268,6 +269,9 @@ async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
                     line=src.line if src else None,
                 )
             )
+            # Serialized here, in the worker: the process that writes the run folder only appends.
+            runs = [r if isinstance(r, bytes) else r.model_dump_json().encode() for r in done.runs]
+            result.done[item.key] = dataclasses.replace(done, runs=runs)
     finally:
         if group is not None:
             runner._groups.pop(id(group), None)  # its label-free copy goes with it
@@ -278,7 +282,7 @@ def executor_work(
     executor: Executor,
     tasks: dict[str, list[IndexEntry]],
     units: Sequence[Unit[IndexedUnit]],
-    record_errors: Callable[[list[LoadError]], None],
+    record_errors: Callable[[list[LoadProblem]], None],
 ) -> BatchedWork[IndexedUnit, AuditJobResult]:
     """Per-unit work that sends each task group's units to ``executor`` as one job."""
 
@@ -296,11 +300,11 @@ def executor_work(
     return BatchedWork(executor, units, batch_of=lambda u: u.payload.task_id, job_of=job_of, unpack=unpack)
 
 
-def load_error_recorder(store: RunStore) -> Callable[[list[LoadError]], None]:
+def load_error_recorder(store: RunStore) -> Callable[[list[LoadProblem]], None]:
     """Records each unreadable record once in ``store`` (also across reruns)."""
     seen = {key for key in store.done_keys() if key.startswith("load:")}
 
-    def record(errors: list[LoadError]) -> None:
+    def record(errors: list[LoadProblem]) -> None:
         for error in errors:
             run_error = load_error_record(error)
             if run_error.key not in seen:

@@ -1,4 +1,4 @@
-"""The offline audit policy: an ``LLMClient`` whose replies are code that calls the offline signals.
+"""The offline audit policy: a function model whose replies are code that calls the offline signals.
 
 It is the default without an API key. Its first reply runs the deterministic signals on ``target``
 in the kernel, prints them, and submits the verdict they support; if ``submit()`` rejects that, the
@@ -8,8 +8,7 @@ next reply submits an ``unclassified`` verdict that says so. Running through the
 
 from __future__ import annotations
 
-from memex_audit.llm import LLMRequest, LLMResponse, estimate_tokens
-from memex_audit.trajectory import Usage
+from memex_audit.llm import FunctionModel, LLMRequest
 
 OFFLINE_POLICY_VERSION = "1"
 OFFLINE_POLICY_NAME = f"offline-signals/{OFFLINE_POLICY_VERSION}"
@@ -38,30 +37,22 @@ submit(fallback_verdict(target, "the offline verdict was rejected by submit(): "
 """
 
 
-class OfflineAuditPolicy:
-    """Replies with the code of the offline audit; costs nothing and needs no network.
+def offline_audit_reply(request: LLMRequest) -> str:
+    """The offline audit's next code block: the signal audit on the first turn, the fallback after."""
+    if not any(m.role == "assistant" for m in request.messages):
+        return _FIRST_BLOCK
+    last = request.messages[-1].text() if request.messages else ""
+    return _FALLBACK_BLOCK.format(reason=last[-300:])
+
+
+class OfflineAuditPolicy(FunctionModel):
+    """The offline audit as a model: a ``FunctionModel`` of ``offline_audit_reply`` that costs nothing.
+
+    Requests are not kept: one policy serves every audit of a run.
 
     Attributes:
         model: ``offline-signals/<version>``: the name results record as their producer.
     """
 
     def __init__(self) -> None:
-        self.model = OFFLINE_POLICY_NAME
-
-    async def complete(self, request: LLMRequest) -> LLMResponse:
-        """The next code block: the signal audit on the first turn, the fallback afterwards."""
-        turns = sum(1 for m in request.messages if m.role == "assistant")
-        if turns == 0:
-            text = _FIRST_BLOCK
-        else:
-            last = request.messages[-1].text() if request.messages else ""
-            text = _FALLBACK_BLOCK.format(reason=last[-300:])
-        prompt_tokens = estimate_tokens(request.system) + sum(
-            estimate_tokens(m.text()) for m in request.messages
-        )
-        return LLMResponse(
-            text=text,
-            usage=Usage(input_tokens=prompt_tokens, output_tokens=estimate_tokens(text), cost_usd=0.0),
-            model=self.model,
-            stop_reason="end_turn",
-        )
+        super().__init__(offline_audit_reply, model=OFFLINE_POLICY_NAME, cost_usd=0.0, keep_requests=False)

@@ -23,13 +23,13 @@ from memex_audit.auditor._signal import (
     make_signal,
     tail_quote,
 )
-from memex_audit.reading import answer_text
-from memex_audit.reading._numbers import (
+from memex_audit.reading import (
+    answer_text,
     find_numbers,
     is_line_number,
     is_retyping,
     looks_like_year,
-    same_value,
+    parsed_code,
 )
 from memex_audit.trajectory import Trajectory
 
@@ -42,8 +42,18 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     in commands (``sed -n '212,230p'``) are neither sources nor uses."""
     texts = {s.index: observation_text(s) for s in trajectory.steps if is_observation(s)}
     shown = numbers_in_outputs(trajectory)
-    seen = [s for s in shown if not is_line_number(texts.get(s.step, ""), s.mention)]
+    # A retyping slip needs three digits or more (``is_retyping``): shorter numbers are neither
+    # sources nor uses, and are not checked further.
+    seen = [
+        s
+        for s in shown
+        if len(s.mention.digits) >= 3 and not is_line_number(texts.get(s.step, ""), s.mention)
+    ]
     question = {m.value for m in find_numbers(trajectory.question or "")}
+    # Parsed values of the same written number are the same float: a dict finds them exactly.
+    first_shown: dict[float, int] = {}
+    for s in shown:
+        first_shown.setdefault(s.mention.value, s.step)
     signals = []
     reported: set[str] = set()
     for step in trajectory.steps:
@@ -56,11 +66,13 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
         )
         earlier = [s for s in seen if s.step < step.index]
         for use in find_numbers(used_text):
+            if len(use.digits) < 3:
+                continue
             if use.text in reported or use.value in question or looks_like_year(use):
                 continue
             if is_line_number(used_text, use):
                 continue
-            if any(same_value(s.mention.value, use.value) for s in shown if s.step < step.index):
+            if first_shown.get(use.value, step.index) < step.index:
                 continue
             source = next((s for s in earlier if is_retyping(s.mention, use)), None)
             if source is None or not step.contains(use.text):
@@ -200,9 +212,8 @@ _ARITHMETIC_CALLS = {"sum", "mean", "fsum", "prod", "min", "max"}
 
 def _intermediate_rounds(code: str) -> list[str]:
     """``round(...)`` calls whose result feeds further arithmetic (``round(x, 2) * 100``, ``sum(round(v) ...)``)."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parsed_code(code)
+    if tree is None:
         return []
     parents: dict[ast.AST, ast.AST] = {}
     for node in ast.walk(tree):

@@ -10,14 +10,21 @@ labels, or a table with one figure whose digits are swapped against every other 
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signal import STRENGTH, Signal
-from memex_audit.reading._memo import per_trajectory, source_segment
-from memex_audit.reading._numbers import find_numbers, is_retyping, looks_like_year
+from memex_audit.reading import (
+    find_numbers,
+    is_retyping,
+    looks_like_year,
+    parsed_code,
+    per_trajectory,
+    source_segment,
+)
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(
@@ -62,7 +69,7 @@ def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
     for step in trajectory.steps:
         if not is_observation(step):
             continue
-        for line in observation_text(step).splitlines():
+        for line in _lines_with_figures(observation_text(step)):
             if _LISTING.match(line):
                 continue
             numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
@@ -79,6 +86,21 @@ def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
                 tuple(n.value for n in numbers),
                 bool(_PRELIM.match(line)),
             )
+
+
+def _lines_with_figures(text: str) -> Iterator[str]:
+    """The lines of ``text`` that hold at least ``_MIN_FIGURES`` numbers, found with one pass over
+    the whole text rather than one per line (most lines of an output hold fewer)."""
+    starts = [m.start for m in find_numbers(text)]
+    if len(starts) < _MIN_FIGURES:
+        return
+    offset = first = 0
+    for line, raw in zip(text.splitlines(), text.splitlines(keepends=True), strict=True):
+        offset += len(raw)
+        last = bisect.bisect_left(starts, offset, lo=first)
+        if last - first >= _MIN_FIGURES:
+            yield line
+        first = last
 
 
 def _actions_after(trajectory: Trajectory, index: int) -> Iterator[tuple[Step, str]]:
@@ -128,9 +150,8 @@ def code_picks(trajectory: Trajectory) -> tuple[Pick, ...]:
     for step in trajectory.steps:
         if not step.code:
             continue
-        try:
-            tree = ast.parse(step.code)
-        except SyntaxError:
+        tree = parsed_code(step.code)
+        if tree is None:
             continue
         lines = step.code.splitlines()
         for node in ast.walk(tree):
@@ -161,7 +182,7 @@ def _correct(siblings: Sequence[Trajectory], target: Trajectory) -> list[Traject
 def _signal(kind: str, step: Step, quote: str, detail: str) -> Signal:
     return Signal(
         kind=kind, step=step.index, quote=quote, agent=step.agent, detail=detail, strength=STRENGTH[kind]
-    )  # type: ignore[arg-type]
+    )
 
 
 def _prelim_quote(row: Row) -> str:

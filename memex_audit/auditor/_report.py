@@ -1,8 +1,9 @@
 """What an audit produces: a verdict per failed trajectory, with evidence that is checked.
 
-``AuditVerdict`` is what the auditing agent passes to ``submit()``; ``verdict_type`` binds it to the
-trajectory under audit and the taxonomy in use, so ``submit()`` rejects a category the taxonomy does
-not have and a quote that is not at the cited step (the agent sees the error and can correct it).
+``AuditVerdict`` is what the auditing agent passes to ``submit()``. Validated with the context
+``{"trajectory": t, "taxonomy": x}`` (the audit run's ``validation_context``), it rejects a category
+the taxonomy does not have and a quote that is not at the cited step (the agent sees the error and
+can correct it); one class checks every verdict against the trajectory of its own audit.
 ``AuditReport`` is the persisted record: the verdict, a reference to the trajectory (id, source file,
 position, never a copy), and which policy or model produced it at what cost.
 """
@@ -138,25 +139,21 @@ class AuditVerdict(_VerdictFields):
 
     @model_validator(mode="after")
     def _check_against_target(self, info: ValidationInfo) -> AuditVerdict:
-        context = info.context if isinstance(info.context, dict) else {}
-        bound = getattr(type(self), "__audit_target__", None)
-        trajectory, taxonomy = (
-            bound if bound is not None else (context.get("trajectory"), context.get("taxonomy"))
-        )
+        trajectory, taxonomy = audit_target(info)
         self._check(trajectory, taxonomy)
         return self
 
 
-def verdict_type(trajectory: Trajectory, taxonomy: Taxonomy) -> type[AuditVerdict]:
-    """``AuditVerdict`` bound to one trajectory and taxonomy: validating it checks the labels and quotes.
+def audit_context(trajectory: Trajectory, taxonomy: Taxonomy) -> dict[str, Any]:
+    """The validation context that checks a verdict's labels against ``taxonomy`` and its quotes
+    against ``trajectory``: ``AuditVerdict.model_validate(data, context=audit_context(t, x))``."""
+    return {"trajectory": trajectory, "taxonomy": taxonomy}
 
-    Use it as the agent's ``output_type`` so ``submit()`` gives the agent precise error feedback.
-    """
-    return type(
-        "AuditVerdict",
-        (AuditVerdict,),
-        {"__module__": __name__, "__qualname__": "AuditVerdict", "__audit_target__": (trajectory, taxonomy)},
-    )
+
+def audit_target(info: ValidationInfo) -> tuple[Trajectory | None, Taxonomy | None]:
+    """The trajectory and taxonomy a validation context names (``None`` for what it leaves out)."""
+    context: dict[str, Any] = info.context if isinstance(info.context, dict) else {}
+    return context.get("trajectory"), context.get("taxonomy")
 
 
 class Producer(BaseModel):
@@ -207,8 +204,7 @@ class AuditReport(_VerdictFields):
 
     @model_validator(mode="after")
     def _check_with_context(self, info: ValidationInfo) -> AuditReport:
-        context = info.context if isinstance(info.context, dict) else {}
-        self._check(context.get("trajectory"), context.get("taxonomy"))
+        self._check(*audit_target(info))
         return self
 
     @property
@@ -232,5 +228,5 @@ class AuditReport(_VerdictFields):
                 "taxonomy": taxonomy.name,
                 "producer": producer.model_dump(),
             },
-            context={"trajectory": trajectory, "taxonomy": taxonomy},
+            context=audit_context(trajectory, taxonomy),
         )

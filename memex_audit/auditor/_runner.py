@@ -14,13 +14,12 @@ import traceback
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
-from memex_audit.agent import Agent, Budget
+from memex_audit.agent import Agent, AgentSettings, Budget, render_prompt
 from memex_audit.auditor._classify import fallback_verdict, verdict_from_signals
 from memex_audit.auditor._offline import OfflineAuditPolicy
-from memex_audit.auditor._report import AuditReport, AuditVerdict, Producer, verdict_type
+from memex_audit.auditor._report import AuditReport, AuditVerdict, Producer, audit_context
 from memex_audit.auditor._scope import (
     calls_made,
     compare_sources,
@@ -28,15 +27,15 @@ from memex_audit.auditor._scope import (
     search_steps,
     sources_used,
 )
-from memex_audit.auditor._selection import AuditSelection, outcome_of
-from memex_audit.auditor._signals import answer_text, detect_signals
+from memex_audit.auditor._selection import AuditSelection
+from memex_audit.auditor._signals import detect_signals
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, ModelPrice, estimate_cost, estimate_tokens, worst_case_cost
-from memex_audit.reading import coding_evidence
+from memex_audit.reading import answer_text, coding_evidence
 from memex_audit.runs import (
     Executor,
     ExecutorKind,
-    RunError,
+    RunFailure,
     RunStore,
     Unit,
     UnitDone,
@@ -46,7 +45,7 @@ from memex_audit.runs import (
     unit_keys,
 )
 from memex_audit.taxonomy import Taxonomy
-from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task
+from memex_audit.trajectory import TaskGroup, Trajectory, Usage, group_by_task, outcome_of
 
 if TYPE_CHECKING:
     from memex_audit.loaders import TrajectoryIndex
@@ -72,10 +71,7 @@ AUDITOR_PROMPT_VERSION = "2"
 
 def auditor_instructions(taxonomy: Taxonomy) -> str:
     """The auditor's role prompt (``prompts/auditor.md``) with the taxonomy written into it."""
-    template = (
-        resources.files("memex_audit.auditor").joinpath("prompts", "auditor.md").read_text(encoding="utf-8")
-    )
-    return template.replace("{{taxonomy}}", taxonomy.describe())
+    return render_prompt("memex_audit.auditor", "auditor", taxonomy=taxonomy.describe())
 
 
 def audit_task_text(group: TaskGroup, target: Trajectory) -> str:
@@ -221,7 +217,7 @@ class AuditProgress:
     cost_usd: float
     key: str
     report: AuditReport | None = None
-    error: RunError | None = None
+    error: RunFailure | None = None
 
 
 @dataclass
@@ -295,7 +291,9 @@ class AuditRunner:
         self.on_progress = on_progress
         self.after_result = after_result
         self.offline = isinstance(self.model, OfflineAuditPolicy)
-        self._instructions = auditor_instructions(taxonomy)
+        self._settings = AgentSettings(
+            instructions=auditor_instructions(taxonomy), kernel=self.kernel, max_turns=max_turns
+        )
         self._groups: dict[int, tuple[TaskGroup, TaskGroup]] = {}
         self.price = price
         self.allow_unpriced = allow_unpriced
@@ -391,7 +389,7 @@ class AuditRunner:
         owned = isinstance(executor, str)
         running = (
             make_executor(
-                executor,  # type: ignore[arg-type]
+                executor,
                 OfflineAuditWorker(self.taxonomy, kernel=self.kernel, max_turns=self.max_turns),
                 address=address,
                 preload=("memex_audit.auditor",),
@@ -444,7 +442,7 @@ class AuditRunner:
 
     async def audit_one(
         self, unit: AuditUnit, store: RunStore
-    ) -> tuple[AuditReport | None, RunError | None, float | None]:
+    ) -> tuple[AuditReport | None, RunFailure | None, float | None]:
         """Audit one trajectory, store its report or error, and return them with the cost spent."""
         done = await self._work(Unit(key=unit.key, payload=unit))
         for run in done.runs:
@@ -468,21 +466,23 @@ class AuditRunner:
         )
         agent: Agent[AuditVerdict] = Agent(
             self.model,
-            verdict_type(target, self.taxonomy),
-            instructions=self._instructions,
+            AuditVerdict,
+            self._settings,
             tools=AUDITOR_TOOLS if self.offline else MODEL_TOOLS,
-            kernel=self.kernel,
-            max_turns=self.max_turns,
             budget=self._budget,
             name=f"auditor:{unit.key}",
             run_id=_stable_run_id(unit.key, self._attempts.get(unit.key, 0)),
         )
         try:
             result = await agent.run(
-                audit_task_text(scope_group, target), task=scope_group, target=target, taxonomy=self.taxonomy
+                audit_task_text(scope_group, target),
+                validation_context=audit_context(target, self.taxonomy),
+                task=scope_group,
+                target=target,
+                taxonomy=self.taxonomy,
             )
         except Exception as exc:  # one trajectory's failure must not stop the run
-            error = RunError(
+            error = RunFailure(
                 key=unit.key,
                 kind="internal",
                 message=f"{type(exc).__name__}: {exc}",
@@ -496,7 +496,7 @@ class AuditRunner:
         cost = 0.0 if self.offline else result.usage.cost_usd
         output = result.output
         if result.stop_reason != "submitted" or not isinstance(output, AuditVerdict):
-            error = RunError(
+            error = RunFailure(
                 key=unit.key,
                 kind=result.stop_reason,
                 message=result.error

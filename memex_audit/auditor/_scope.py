@@ -13,8 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from memex_audit.reading._memo import per_trajectory, source_segment
-from memex_audit.reading._numbers import NumberMention, find_numbers
+from memex_audit.reading import NumberMention, find_numbers, parsed_code, per_trajectory, source_segment
 from memex_audit.trajectory import Step, Trajectory
 
 _EXECUTOR = re.compile(r"terminal|executor|computer|interpreter|tool|environment", re.IGNORECASE)
@@ -122,9 +121,8 @@ class Call:
 
 def _code_calls(step: Step) -> list[Call]:
     code = step.code or ""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+    tree = parsed_code(code)
+    if tree is None:
         return []
     lines = code.splitlines()
     calls = []

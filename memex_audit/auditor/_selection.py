@@ -6,7 +6,8 @@ without a reference, and its report says so.
 
 from __future__ import annotations
 
-from memex_audit.runs import OutcomeName, Selection, outcome_of
+from memex_audit.runs import Selection
+from memex_audit.trajectory import OutcomeName
 
 
 class AuditSelection(Selection):
@@ -15,4 +16,4 @@ class AuditSelection(Selection):
     outcomes: frozenset[OutcomeName] = frozenset({"failed"})
 
 
-__all__ = ["AuditSelection", "outcome_of"]
+__all__ = ["AuditSelection"]

@@ -9,6 +9,7 @@ so start-up does not pay for polars, the agents and the web app when a command n
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Agreement of an audit run with human labels: category accuracy, per-class F1 and Cohen's kappa; "
         "faulty agent and step accuracy (exact and within one step) for attribution labels.",
     ),
-    "show": ("_audit", "Print an audit run's results (labels, evidence, attribution, producer) and errors."),
+    "show": (
+        "_audit",
+        "Print a run's results and errors: audit labels with evidence, aggregated answers, check findings, answers.",
+    ),
     "check": (
         "_check",
         "Run checks of your own over every trajectory: typed Python functions that return findings.",
@@ -115,7 +119,11 @@ def application(argv: list[str]) -> typer.Typer:
 
 def main() -> None:
     """Entry point of the ``memex-audit`` console script."""
-    application(sys.argv[1:])()
+    app = application(sys.argv[1:])
+    # What the imports built lives as long as the process: the cyclic collector need not walk it
+    # again on every collection (a loaded trajectory is many small objects; audits allocate many).
+    gc.freeze()
+    app()
 
 
 def __getattr__(name: str) -> Any:

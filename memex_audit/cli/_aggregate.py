@@ -11,11 +11,15 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from memex_audit.aggregator import AggregateTaskResult, AnswerConfig, KeyConfig
-from memex_audit.aggregator._evaluate import pairwise_by_policy
-from memex_audit.aggregator._models import PairwiseSeparation
-from memex_audit.aggregator._run import aggregate_groups
-from memex_audit.analysis._aggregate_summary import (
+from memex_audit.aggregator import (
+    AggregateTaskResult,
+    KeyConfig,
+    PairwiseSeparation,
+    accuracy_by_policy,
+    aggregate_groups,
+    pairwise_by_policy,
+)
+from memex_audit.analysis import (
     aggregate_accuracy_frame,
     aggregate_scaling_frame,
     aggregate_tasks_frame,
@@ -29,6 +33,8 @@ from memex_audit.cli._app import (
     existing_path,
     fail,
     file_progress,
+    folder_option,
+    plain,
     user_errors,
 )
 from memex_audit.cli._model import (
@@ -49,10 +55,11 @@ from memex_audit.cli._options import (
     PriceOption,
     TemperatureOption,
 )
-from memex_audit.cli._runs import exit_for_errors, record_load_errors
+from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, register_price
 from memex_audit.loaders import load
+from memex_audit.reading import AnswerConfig
 from memex_audit.runs import RunStore
 
 
@@ -77,7 +84,9 @@ def aggregate(
     path: Path = typer.Argument(
         ..., help="A rollout file or folder; rollouts are grouped by task id across files."
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder to create, or to resume when it exists."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", callback=folder_option, help="Run folder to create, or to resume when it exists."
+    ),
     n: int | None = typer.Option(None, "--n", min=1, help="Use only the first N rollouts of each task."),
     model: str | None = typer.Option(
         None,
@@ -155,7 +164,7 @@ def aggregate(
         run_config["model"] = None if spec.offline else str(spec)
         client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
         if not spec.offline:
-            console.print(f"model: {clean(spec.describe())}", highlight=False)
+            console.print(f"model: {plain(spec.describe())}", highlight=False)
         _check_same_config(out, run_config)
         store = RunStore.open(out, "aggregate", run_config)  # type: ignore[arg-type]
         record_model_settings(
@@ -202,7 +211,11 @@ def aggregate(
                 raise typer.Exit(130) from None
         store.close()
     stats = getattr(getattr(client, "inner", None), "stats", None)
-    how = "through the agent loop" if outcome.through_agent else "directly (agent loop not installed)"
+    how = (
+        "through the agent loop"
+        if outcome.through_agent
+        else f"directly ({outcome.agent_fallback or 'asked for'})"
+    )
     if as_json:
         typer.echo(
             orjson.dumps(
@@ -218,6 +231,7 @@ def aggregate(
                     "cost_usd": outcome.cost_usd,
                     "load_errors": len(loaded.errors),
                     "through_agent": outcome.through_agent,
+                    "agent_fallback": outcome.agent_fallback,
                 },
                 option=orjson.OPT_INDENT_2,
             ).decode()
@@ -235,13 +249,15 @@ def aggregate(
         if outcome.llm_failed:
             err_console.print(
                 f"[bold yellow]the LLM aggregator failed on {outcome.llm_failed} tasks[/]; their offline results "
-                f"are kept and the causes are in {out / 'errors.jsonl'}",
+                f"are kept and the causes are in {clean(out / 'errors.jsonl')}",
+                markup=True,
                 highlight=False,
             )
     if outcome.stopped == "budget":
         err_console.print(
             f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} tasks left; rerun with a higher "
             "--max-cost to continue",
+            markup=True,
             highlight=False,
         )
         raise typer.Exit(3)
@@ -309,6 +325,34 @@ def eval_aggregate(
         err_console.print(f"{len(errors)} errors recorded in {run_dir / 'errors.jsonl'}", highlight=False)
 
 
+def print_aggregate_run(store: RunStore, fmt: Literal["text", "json"], limit: int = 200) -> None:
+    """What ``show`` prints for an aggregate run: the answer each policy returned per task, the
+    accuracy of each policy, and the errors of tasks without a result."""
+    results = store.read_results(AggregateTaskResult)
+    done = {r.task_id for r in results}
+    errors = [e for e in store.read_errors() if e.key not in done]
+    if fmt == "json":
+        summary = {"tasks": len(results), "accuracy": accuracy_by_policy(results)}
+        echo_run_json(store, summary, "tasks", results, errors)
+        return
+    config = store.manifest.config
+    typer.echo(
+        plain(
+            f"aggregate run {store.root}: {len(results)} tasks, {len(errors)} errors; model "
+            f"{config.get('model') or 'offline'}, data {config.get('path')}"
+        )
+    )
+    if results:
+        console.print(_tasks_table(aggregate_tasks_frame(results), limit))
+        console.print(
+            _frame_table("Accuracy (rescues/harms against majority vote)", aggregate_accuracy_frame(results))
+        )
+    if errors:
+        typer.echo("\nerrors:")
+        for error in errors:
+            typer.echo(plain(f"  {error.key}: {error.kind}: {error.message}"))
+
+
 def _pairwise_frame(pairwise: dict[str, PairwiseSeparation]) -> pl.DataFrame:
     rows = [
         {
@@ -347,7 +391,7 @@ def _tasks_table(frame: pl.DataFrame, limit: int) -> Table:
         table.add_column(short[p], justify="right")
     table.add_column("verifier vs majority", overflow="fold")
     for row in frame.head(limit).iter_rows(named=True):
-        cells = [clean(row["task_id"]), str(row["n_rollouts"])]
+        cells = [plain(row["task_id"]), str(row["n_rollouts"])]
         for p in policies:
             value = row[p]
             cells.append("-" if value is None else f"{value:.2f}" if p == "pass@1" else f"{value:.0f}")
@@ -378,7 +422,7 @@ def _cell(value: object, width: int = 48) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     text = str(value)
-    return clean(text if len(text) <= width else text[: width - 1] + "…")
+    return plain(text if len(text) <= width else text[: width - 1] + "…")
 
 
 def _check_same_config(out: Path, config: dict[str, object]) -> None:

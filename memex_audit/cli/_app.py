@@ -1,4 +1,9 @@
-"""The ``memex-audit`` Typer application that every command module attaches to."""
+"""The ``memex-audit`` Typer application that every command module attaches to.
+
+Both consoles print text as it is: rich markup is off unless a call asks for it (``markup=True``),
+so a category id such as ``[x]`` or a path holding ``[/x]`` is printed, never obeyed. A call that
+styles its message with markup passes data through ``clean``.
+"""
 
 from __future__ import annotations
 
@@ -49,8 +54,8 @@ def _width(stream: object) -> int | None:
     return 160
 
 
-console = Console(width=_width(sys.stdout))
-err_console = Console(stderr=True, width=_width(sys.stderr))
+console = Console(width=_width(sys.stdout), markup=False)
+err_console = Console(stderr=True, width=_width(sys.stderr), markup=False)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -63,14 +68,46 @@ def plain(value: object) -> str:
 
 
 def clean(value: object) -> str:
-    """``plain`` text that is also safe inside rich markup (``[link=…]`` in data stays literal)."""
+    """``plain`` text that is also safe inside rich markup (``[link=…]`` in data stays literal),
+    for a message printed with ``markup=True``."""
     return escape(plain(value))
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print an error that says what to do and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {clean(message)}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {clean(message)}", markup=True, highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from memex_audit import __version__
+
+        typer.echo(f"memex-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Audit LLM-agent trajectories and aggregate parallel rollouts."""
+
+
+def folder_option(path: Path | None) -> Path | None:
+    """An ``--out`` that names a folder (a new one, or one to reuse): refused when it is a file."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise fail(f"--out {path} is a file, not a folder; choose a folder to write into")
+    return path
+
+
+def file_option(path: Path | None) -> Path | None:
+    """An ``--out`` that names a file to write: refused when it is a folder."""
+    if path is not None and path.is_dir():
+        raise fail(f"--out {path} is a folder; give the path of the file to write")
+    return path
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from types import FrameType
 import typer
 
 from memex_audit.app import RUNS_ENV, discover_runs
-from memex_audit.cli._app import app, console, err_console, fail
+from memex_audit.cli._app import app, clean, console, err_console, fail
 
 APP_FILE_ENV = "MEMEX_AUDIT_APP_FILE"
 """Environment variable pointing at the app's ``streamlit_app.py`` when it is not found by itself."""
@@ -145,7 +145,9 @@ def app_command(
     env_paths = [p for p in os.environ.get(RUNS_ENV, "").split(os.pathsep) if p.strip()]
     found = discover_runs([*requested, *env_paths])
     for problem in found.problems:
-        err_console.print(f"[yellow]warning:[/] {problem}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[yellow]warning:[/] {clean(problem)}", markup=True, highlight=False, soft_wrap=True
+        )
     if not found.runs:
         raise fail(
             "no run folder found: pass the --out folder of `memex-audit audit` or `memex-audit aggregate` "

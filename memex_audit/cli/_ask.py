@@ -23,7 +23,17 @@ from memex_audit.ask import (
     plan_ask,
     summarize_answers,
 )
-from memex_audit.cli._app import app, clean, console, err_console, fail, file_progress, plain, user_errors
+from memex_audit.cli._app import (
+    app,
+    clean,
+    console,
+    err_console,
+    fail,
+    file_progress,
+    folder_option,
+    plain,
+    user_errors,
+)
 from memex_audit.cli._info import input_path
 from memex_audit.cli._model import (
     DEFAULT_TEMPERATURE,
@@ -79,7 +89,11 @@ def ask_command(
     cache: CacheOption = None,
     temperature: TemperatureOption = DEFAULT_TEMPERATURE,
     out: Path = typer.Option(
-        Path("runs/ask"), "--out", "-o", help="Run folder to write (reusing one resumes it)."
+        Path("runs/ask"),
+        "--out",
+        "-o",
+        callback=folder_option,
+        help="Run folder to write (reusing one resumes it).",
     ),
     where: list[str] | None = typer.Option(
         None,
@@ -174,7 +188,7 @@ def ask_command(
             )
         client = build_client(spec, cache=cache, temperature=temperature)
         if not as_json:
-            console.print(f"model: {clean(spec.describe())}", highlight=False)
+            console.print(f"model: {plain(spec.describe())}", highlight=False)
         store = RunStore.open(
             out,
             kind="ask",
@@ -271,6 +285,7 @@ def ask_command(
         err_console.print(
             f"[bold yellow]stopped at the cost budget[/]: {left} trajectories left; rerun with a "
             "higher --max-cost to continue",
+            markup=True,
             highlight=False,
         )
         raise typer.Exit(3)
@@ -286,9 +301,10 @@ def _print_estimate(estimate: AskEstimate, model: str, *, not_selected: int, as_
         return
     cost = "unknown (no price for this model)" if estimate.cost_usd is None else f"${estimate.cost_usd:,.4f}"
     console.print(
-        f"model: {clean(model)}\nwould ask about [bold]{estimate.to_ask}[/] trajectories with {estimate.model} "
-        f"({estimate.already_done} already done, {not_selected} not selected)\nestimated tokens: "
-        f"{estimate.input_tokens:,} in, {estimate.output_tokens:,} out; estimated cost: {cost}",
+        f"model: {clean(model)}\nwould ask about [bold]{estimate.to_ask}[/] trajectories with "
+        f"{clean(estimate.model)} ({estimate.already_done} already done, {not_selected} not selected)\n"
+        f"estimated tokens: {estimate.input_tokens:,} in, {estimate.output_tokens:,} out; estimated cost: {cost}",
+        markup=True,
         highlight=False,
     )
 
@@ -319,7 +335,7 @@ def _summary_table(summary: AskSummary) -> None:
         table.add_column("answer")
         table.add_column("trajectories", justify="right")
         for answer, count in summary.counts.items():
-            table.add_row(clean(answer), str(count))
+            table.add_row(plain(answer), str(count))
         console.print(table)
     if summary.numbers is not None:
         n = summary.numbers

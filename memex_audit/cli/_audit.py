@@ -13,19 +13,19 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from memex_audit.analysis._audit_agreement import (
+from memex_audit.analysis import (
     AuditAgreement,
     audit_agreement,
+    audit_frame,
+    breakdown_table,
+    coding_consistency,
+    coding_reference_labels,
     labels_from_trajectories,
+    read_failure_analyses,
     read_id_list,
     read_label_file,
     split_of,
-)
-from memex_audit.analysis._audit_summary import audit_frame, breakdown_table, summarize_audit
-from memex_audit.analysis._coding_reference import (
-    coding_consistency,
-    coding_reference_labels,
-    read_failure_analyses,
+    summarize_audit,
 )
 from memex_audit.auditor import (
     AuditEstimate,
@@ -36,8 +36,8 @@ from memex_audit.auditor import (
     OfflineAuditPolicy,
     estimate_audit,
     plan_audit,
+    plan_indexed,
 )
-from memex_audit.auditor._indexed import plan_indexed
 from memex_audit.cli._app import (
     app,
     clean,
@@ -46,6 +46,7 @@ from memex_audit.cli._app import (
     existing_path,
     fail,
     file_progress,
+    folder_option,
     plain,
     user_errors,
 )
@@ -70,9 +71,8 @@ from memex_audit.cli._options import (
 from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
-from memex_audit.loaders import index_trajectories, load
-from memex_audit.loaders._index import is_url
-from memex_audit.runs import EXECUTOR_KINDS, RunStore, StorageError, default_executor
+from memex_audit.loaders import index_trajectories, is_url, load
+from memex_audit.runs import EXECUTOR_KINDS, RunStore, StorageError, default_executor, prepare_processes
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
 
@@ -97,8 +97,9 @@ def _print_estimate(estimate: AuditEstimate) -> None:
     cost = "unknown (no price for this model)" if estimate.cost_usd is None else f"${estimate.cost_usd:,.4f}"
     console.print(
         f"would audit [bold]{estimate.to_audit}[/] selected trajectories of {estimate.tasks} tasks with "
-        f"{estimate.model} ({estimate.already_done} already done, {estimate.not_failed} not selected)\nestimated tokens: {estimate.input_tokens:,} in, {estimate.output_tokens:,} out; "
-        f"estimated cost: {cost}",
+        f"{clean(estimate.model)} ({estimate.already_done} already done, {estimate.not_failed} not selected)\n"
+        f"estimated tokens: {estimate.input_tokens:,} in, {estimate.output_tokens:,} out; estimated cost: {cost}",
+        markup=True,
         highlight=False,
     )
 
@@ -109,9 +110,9 @@ def _frame_table(frame: pl.DataFrame, title: str) -> Table:
     table.add_column("category")
     values = [c[: -len(" n")] for c in frame.columns if c.endswith(" n")]
     for value in values:
-        table.add_column(clean(value), justify="right")
+        table.add_column(plain(value), justify="right")
     for row in frame.iter_rows(named=True):
-        table.add_row(clean(row["category"]), *(f"{row[f'{v} n']} ({row[f'{v} %']:.1f}%)" for v in values))
+        table.add_row(plain(row["category"]), *(f"{row[f'{v} n']} ({row[f'{v} %']:.1f}%)" for v in values))
     return table
 
 
@@ -134,7 +135,9 @@ def audit(
         ...,
         help="A rollout file or a folder of them (read recursively), or a URL (s3://…, gs://…: the cloud extra).",
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Run folder to write (reusing one resumes it)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", callback=folder_option, help="Run folder to write (reusing one resumes it)."
+    ),
     taxonomy: str = typer.Option(
         "memex",
         "--taxonomy",
@@ -200,6 +203,11 @@ def audit(
         raise fail("--kernel must be inprocess or subprocess")
     if executor not in (None, *EXECUTOR_KINDS):
         raise fail(f"--executor must be one of {', '.join(EXECUTOR_KINDS)}")
+    with user_errors():
+        if executor in (None, "processes") and not dry_run and resolve_spec(model, base_url).offline:
+            # The worker processes' start-up (importing the auditor, as its workers preload it)
+            # overlaps with reading the index below.
+            prepare_processes(("memex_audit.auditor",))
     with user_errors(), index_trajectories(path, glob=glob, format=format) as loaded:
         tax = load_taxonomy(taxonomy)
         if not loaded.entries:
@@ -235,7 +243,7 @@ def audit(
                 listed = batch_price(spec.price) if batch and spec.price is not None else spec.price
                 cost = estimate_cost(spec.name, tokens, price=listed) if listed is not None else None
                 estimate = dataclasses.replace(estimate, cost_usd=cost)
-                console.print(f"model: {clean(spec.describe())}", highlight=False)
+                console.print(f"model: {plain(spec.describe())}", highlight=False)
             _print_estimate(estimate)
             return
         if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
@@ -245,7 +253,7 @@ def audit(
             )
         client = _model_client(model, base_url, cache=cache, temperature=temperature, batch=batch)
         if not spec.offline:
-            console.print(f"model: {clean(spec.describe())}", highlight=False)
+            console.print(f"model: {plain(spec.describe())}", highlight=False)
         if (out / "manifest.json").exists():
             previous = RunStore.read(out).manifest.config.get("taxonomy")
             if previous not in (None, tax.name):
@@ -339,7 +347,7 @@ def audit(
                     runner.run_indexed(
                         loaded,
                         store,
-                        executor=executor,  # type: ignore[arg-type]
+                        executor=executor,
                         address=address,
                         finalize=finalize,
                         selection=selection,
@@ -392,6 +400,7 @@ def audit(
         err_console.print(
             f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} trajectories left; rerun with a "
             "higher --max-cost to continue",
+            markup=True,
             highlight=False,
         )
         raise typer.Exit(3)
@@ -414,6 +423,7 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
             f"\n[bold]categories[/] (n={cats.n}): accuracy {cats.accuracy:.3f}, macro F1 {cats.macro_f1:.3f}, "
             f"Cohen's kappa {cats.cohen_kappa:.3f}; coverage {cats.coverage:.3f} ({cats.classified} classified), "
             f"precision of classified labels {precision}",
+            markup=True,
             highlight=False,
         )
         table = Table(show_edge=False)
@@ -421,7 +431,7 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
             table.add_column(column, justify="left" if column == "category" else "right")
         for s in cats.per_class:
             table.add_row(
-                clean(s.category),
+                plain(s.category),
                 f"{s.precision:.3f}",
                 f"{s.recall:.3f}",
                 f"{s.f1:.3f}",
@@ -438,6 +448,7 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
         console.print(
             f"\n[bold]attribution[/] (n={att.n}): faulty agent {pct(att.agent_accuracy)} of {att.agent_n}; "
             f"faulty step exact {pct(att.step_accuracy)}, within ±1 {pct(att.step_within_1)} of {att.step_n}",
+            markup=True,
             highlight=False,
         )
         for name, part in (
@@ -462,13 +473,14 @@ def _agreement_tables(agreement: AuditAgreement) -> None:
             f"patch and test report ({cod.unverifiable} not checkable); unclassified {share(cod.unclassified_share)}; "
             f"broke_existing_tests given in {cod.regressions_flagged} of {cod.regressions} runs whose report shows "
             f"a previously passing test failing",
+            markup=True,
             highlight=False,
         )
         table = Table(show_edge=False)
         for column in ("label", "given", "consistent"):
             table.add_column(column, justify="left" if column == "label" else "right")
         for label, (given, consistent) in sorted(cod.by_label.items()):
-            table.add_row(clean(label), str(given), str(consistent))
+            table.add_row(plain(label), str(given), str(consistent))
         console.print(table)
 
 
@@ -551,7 +563,7 @@ def eval_audit(
         try:
             store.write_json(name, agreement)
         except StorageError as exc:  # a read-only run folder still evaluates
-            err_console.print(f"[yellow]not saved:[/] {exc}", highlight=False)
+            err_console.print(f"[yellow]not saved:[/] {clean(exc)}", markup=True, highlight=False)
     if as_json:
         typer.echo(agreement.model_dump_json(indent=2))
         return
@@ -579,21 +591,36 @@ def _report_text(report: AuditReport) -> list[str]:
 
 @app.command()
 def show(
-    run_dir: Path = typer.Argument(..., help="The --out folder of an audit run."),
-    format: str = typer.Option(
-        "text", "--format", "-f", help="text for people, json for scripts and agents."
+    run_dir: Path = typer.Argument(..., help="The --out folder of a run (audit, aggregate, check or ask)."),
+    output_format: str = typer.Option(
+        "text", "--output-format", help="text for people, json for scripts and agents."
     ),
     category: str | None = typer.Option(
-        None, "--category", help="Only show results with this primary category."
+        None,
+        "--category",
+        help="Only show results with this primary category (check runs: label; ask runs: answer).",
     ),
+    input_format: str | None = typer.Option(None, "--format", "-f", hidden=True),
 ) -> None:
-    """Print an audit run's results (labels, evidence, attribution, producer) and errors."""
+    """Print a run's results and errors: audit labels with evidence, aggregated answers, check findings, answers."""
+    if input_format is not None:
+        raise fail(
+            "show prints with --output-format text|json; --format names the format of input files "
+            "on the other commands"
+        )
     existing_path(run_dir)
-    if format not in ("text", "json"):
-        raise fail("--format must be text or json")
-    fmt: Literal["text", "json"] = format  # type: ignore[assignment]
+    if output_format not in ("text", "json"):
+        raise fail("--output-format must be text or json")
+    fmt: Literal["text", "json"] = output_format  # type: ignore[assignment]
     with user_errors():
         store = RunStore.read(run_dir)
+        if store.kind == "aggregate":  # answers chosen per task (memex-audit aggregate)
+            if category is not None:
+                raise UsageError(f"{run_dir} holds an aggregate run, which has no categories to filter by")
+            from memex_audit.cli._aggregate import print_aggregate_run
+
+            print_aggregate_run(store, fmt)
+            return
         if store.kind == "check":  # findings of user checks (memex-audit check); --category filters labels
             from memex_audit.cli._check import print_check_run
 

@@ -23,7 +23,7 @@ from memex_audit.checks import (
     run_checks,
     summarize_checks,
 )
-from memex_audit.cli._app import app, console, err_console, file_progress, user_errors
+from memex_audit.cli._app import app, clean, console, err_console, file_progress, folder_option, user_errors
 from memex_audit.cli._info import input_path
 from memex_audit.cli._options import FormatOption, GlobOption
 from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
@@ -55,7 +55,11 @@ def check_command(
         help="A Python file of checks, or a folder of them; repeat for more (default: the shipped examples).",
     ),
     out: Path = typer.Option(
-        Path("runs/check"), "--out", "-o", help="Run folder to write (reusing one resumes it)."
+        Path("runs/check"),
+        "--out",
+        "-o",
+        callback=folder_option,
+        help="Run folder to write (reusing one resumes it).",
     ),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes to check in."),
     glob: GlobOption = None,
@@ -184,7 +188,10 @@ def _summary_table(summary: CheckSummary) -> None:
             )
         console.print(table)
     for name, raised in summary.failures.items():
-        console.print(f"[bold red]check {name} raised on {raised} trajectories[/] (see `memex-audit show`)")
+        console.print(
+            f"[bold red]check {clean(name)} raised on {raised} trajectories[/] (see `memex-audit show`)",
+            markup=True,
+        )
 
 
 def _report_lines(report: CheckReport) -> list[str]:

@@ -9,7 +9,16 @@ import orjson
 import typer
 from rich.table import Table
 
-from memex_audit.cli._app import app, console, existing_path, fail, file_progress, user_errors
+from memex_audit.cli._app import (
+    app,
+    console,
+    existing_path,
+    fail,
+    file_option,
+    file_progress,
+    folder_option,
+    user_errors,
+)
 from memex_audit.loaders import STDIN, LoadResult, iter_files, load, registered_formats, write_jsonl
 from memex_audit.schemas import stale_schemas, write_schemas
 
@@ -84,13 +93,16 @@ def info(
         f"[bold]{len(trajs)}[/] trajectories of [bold]{len(counts['task'])}[/] tasks from "
         f"{len(result.files)} files ({len(result.skipped)} other files skipped, "
         f"{len(result.errors)} load errors, {len(result.warnings)} warnings)",
+        markup=True,
         highlight=False,
     )
     for key in ("format", "model", "harness", "outcome", "task"):
         if counts[key]:
             console.print(_counter_table(f"trajectories by {key}", counts[key], limit))
     if result.errors:
-        console.print(f"\n[bold red]{len(result.errors)} load errors[/] (file:line (format): reason)")
+        console.print(
+            f"\n[bold red]{len(result.errors)} load errors[/] (file:line (format): reason)", markup=True
+        )
         for error in result.errors:
             console.print(f"  {error}", highlight=False, markup=False, soft_wrap=True)
     _print_warnings(result)
@@ -100,7 +112,8 @@ def _print_warnings(result: LoadResult) -> None:
     if result.warnings:
         console.print(
             f"\n[bold yellow]{len(result.warnings)} warnings[/]: loaded, but with nothing to read "
-            "(file:line (format): reason)"
+            "(file:line (format): reason)",
+            markup=True,
         )
         for warning in result.warnings:
             console.print(f"  {warning}", highlight=False, markup=False, soft_wrap=True)
@@ -111,7 +124,9 @@ def convert(
     path: Path = typer.Argument(
         ..., help="A rollout file or folder in any supported format, or - for standard input."
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="The native JSONL file to write."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", callback=file_option, help="The native JSONL file to write."
+    ),
     glob: str | None = typer.Option(None, "--glob", "-g", help="Only read files matching this pattern."),
     format: str | None = typer.Option(None, "--format", "-f", help="Read every file with this format."),
 ) -> None:
@@ -122,7 +137,7 @@ def convert(
         written = write_jsonl(result.trajectories, out)
     console.print(f"wrote {written} trajectories to {out}", highlight=False)
     if result.errors:
-        console.print(f"[bold red]{len(result.errors)} load errors[/] (not converted):")
+        console.print(f"[bold red]{len(result.errors)} load errors[/] (not converted):", markup=True)
         for error in result.errors:
             console.print(f"  {error}", highlight=False, markup=False, soft_wrap=True)
     _print_warnings(result)
@@ -143,7 +158,9 @@ def formats() -> None:
 
 @app.command()
 def schema(
-    out: Path = typer.Option(Path("schemas"), "--out", "-o", help="Folder to write the schemas to."),
+    out: Path = typer.Option(
+        Path("schemas"), "--out", "-o", callback=folder_option, help="Folder to write the schemas to."
+    ),
     check: bool = typer.Option(False, "--check", help="Only check that the files match the models."),
 ) -> None:
     """Generate the JSON Schemas of every persisted model (or --check them for drift)."""

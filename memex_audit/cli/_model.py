@@ -12,13 +12,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from memex_audit.agent._code_loop import replay_key_request
-from memex_audit.agent._extract import STOP_SEQUENCES
+from memex_audit.agent import STOP_SEQUENCES, replay_key_request
 from memex_audit.cli._options import BASE_URL_HELP, CACHE_HELP, TEMPERATURE_HELP
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient, ModelPrice
-from memex_audit.llm._spec import DEFAULT_TEMPERATURE, ModelSpec, client_for_spec, parse_model_spec
-from memex_audit.runs._store import RunModelSettings, RunStore
+from memex_audit.llm import (
+    DEFAULT_TEMPERATURE,
+    LLMClient,
+    ModelPrice,
+    ModelSpec,
+    client_for_spec,
+    parse_model_spec,
+)
+from memex_audit.runs import RunModelSettings, RunStore
 
 MODEL_HELP = (
     "Model spec: anthropic:NAME (e.g. anthropic:claude-sonnet-4-6), openai:NAME (OpenAI, or any "

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 import typer
 from pydantic import BaseModel
 
-from memex_audit.cli._app import err_console
-from memex_audit.loaders import LoadError
-from memex_audit.runs import RunError, RunStore
+from memex_audit.cli._app import clean, err_console
+from memex_audit.loaders import LoadProblem
+from memex_audit.runs import RunFailure, RunStore
 
 
-def record_load_errors(store: RunStore, errors: Sequence[LoadError]) -> int:
+def record_load_errors(store: RunStore, errors: Sequence[LoadProblem]) -> int:
     """Append each file or record that could not be read to the run's ``errors.jsonl`` (once, across
     reruns) and say how many there are; returns how many were new."""
     done = store.done_keys()
@@ -25,13 +26,14 @@ def record_load_errors(store: RunStore, errors: Sequence[LoadError]) -> int:
         if key in done:
             continue
         store.append_error(
-            RunError(
+            RunFailure(
                 key=key,
                 kind="load",
                 message=error.reason,
                 file=error.file,
                 line=error.line,
                 field=error.field,
+                traceback=error.traceback,
             )
         )
         new += 1
@@ -49,20 +51,25 @@ def exit_for_errors(errors: int, done: int, *, fail_on_error: bool, errors_file:
         err_console.print(
             f"[bold red]{errors} units failed[/]"
             + (" and none succeeded" if done == 0 else "")
-            + f"; causes in {errors_file}",
+            + f"; causes in {clean(errors_file)}",
+            markup=True,
             highlight=False,
         )
         raise typer.Exit(1)
 
 
 def echo_run_json(
-    store: RunStore, summary: BaseModel, name: str, records: Sequence[BaseModel], errors: Sequence[RunError]
+    store: RunStore,
+    summary: BaseModel | dict[str, Any],
+    name: str,
+    records: Sequence[BaseModel],
+    errors: Sequence[RunFailure],
 ) -> None:
-    """What ``show --format json`` prints for any run: manifest, summary, the records under
+    """What ``show --output-format json`` prints for any run: manifest, summary, the records under
     ``name``, and the errors of units without a result."""
     payload = {
         "manifest": store.manifest.model_dump(mode="json"),
-        "summary": summary.model_dump(mode="json"),
+        "summary": summary.model_dump(mode="json") if isinstance(summary, BaseModel) else summary,
         name: [r.model_dump(mode="json") for r in records],
         "errors": [e.model_dump(mode="json") for e in errors],
     }

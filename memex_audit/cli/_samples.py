@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from memex_audit.cli._app import app, console, fail
+from memex_audit.cli._app import app, console, fail, folder_option
 from memex_audit.samples import DEFAULT_SEED, check_samples, write_corpus, write_samples
 
 samples_app = typer.Typer(
@@ -19,7 +19,11 @@ app.add_typer(samples_app, name="samples")
 @samples_app.command("generate")
 def generate(
     out: Path = typer.Option(
-        Path("sample_trajectories"), "--out", "-o", help="Folder to write the sample rollouts into."
+        Path("sample_trajectories"),
+        "--out",
+        "-o",
+        callback=folder_option,
+        help="Folder to write the sample rollouts into.",
     ),
     seed: int = typer.Option(
         DEFAULT_SEED, help="Seed of the generator; the committed samples use the default."

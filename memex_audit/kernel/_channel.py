@@ -1,4 +1,7 @@
-"""Length-prefixed JSON messages over the socket between the host and a kernel process."""
+"""Length-prefixed JSON messages over the socket between the host and a kernel process.
+
+What the messages are is ``_wire``; this module frames them and reads them back.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +9,29 @@ import asyncio
 import os
 import socket
 import threading
-from typing import Any
 
 import orjson
 
 from memex_audit.errors import KernelError
 from memex_audit.kernel._output import safe_tree
+from memex_audit.kernel._wire import HostMessage, KernelMessage, as_tree, from_kernel
 
 _HEADER = 8
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 """The largest message the host accepts from a kernel process (a submission, a tool call)."""
 
 
-def frame(message: dict[str, Any]) -> bytes:
+def frame(message: HostMessage | KernelMessage) -> bytes:
     """One message as it goes on the wire: an 8-byte big-endian length, then JSON.
 
     Text JSON cannot carry (lone surrogates) is replaced, and integers past 64 bits go as text,
     rather than failing the whole message.
     """
+    tree = as_tree(message)
     try:
-        data = orjson.dumps(message)
+        data = orjson.dumps(tree)
     except orjson.JSONEncodeError:
-        data = orjson.dumps(safe_tree(message))
+        data = orjson.dumps(safe_tree(tree))
     return len(data).to_bytes(_HEADER, "big") + data
 
 
@@ -39,7 +43,7 @@ class SyncChannel:
         self._send_lock = threading.Lock()
         self._owner = os.getpid()
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: KernelMessage) -> None:
         """Send ``message``; a process the kernel forked cannot (it would answer for the kernel)."""
         if os.getpid() != self._owner:
             raise OSError("the kernel's channel belongs to the kernel process, not to a process it forked")
@@ -47,8 +51,9 @@ class SyncChannel:
         with self._send_lock:
             self.sock.sendall(data)
 
-    def receive(self) -> dict[str, Any] | None:
-        """The next message, or ``None`` when the host closed the socket."""
+    def receive(self) -> object | None:
+        """The next message as decoded JSON (``_wire.from_host`` reads it), or ``None`` when the
+        host closed the socket."""
         header = self._read(_HEADER)
         if header is None:
             return None
@@ -65,11 +70,12 @@ class SyncChannel:
         return bytes(chunks)
 
 
-async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
-    """The host's receive: the next message, or ``None`` at end of stream.
+async def read_message(reader: asyncio.StreamReader) -> KernelMessage | None:
+    """The host's receive: the next message, validated, or ``None`` at end of stream.
 
     Raises:
-        KernelError: The kernel process broke the protocol (an oversized or malformed message).
+        KernelError: The kernel process broke the protocol (an oversized message, one that is
+            not JSON, or one that is not a message of ``_wire`` a kernel process may send).
     """
     try:
         header = await reader.readexactly(_HEADER)
@@ -87,4 +93,4 @@ async def read_message(reader: asyncio.StreamReader) -> dict[str, Any] | None:
         raise KernelError(f"the kernel process sent a message that is not JSON: {exc}") from exc
     if not isinstance(message, dict):
         raise KernelError("the kernel process sent a message that is not a JSON object")
-    return message
+    return from_kernel(message)

@@ -44,8 +44,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from memex_audit.errors import KernelError
 from memex_audit.kernel import _lifetime
 from memex_audit.kernel._channel import frame, read_message
@@ -56,6 +54,19 @@ from memex_audit.kernel._lifetime import kill_tree
 from memex_audit.kernel._output import DEFAULT_OUTPUT_LIMIT, bounded_text, safe_text
 from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
+from memex_audit.kernel._wire import (
+    BlockReply,
+    CallReply,
+    CloseRequest,
+    ExecRequest,
+    InitRequest,
+    OutputSnapshot,
+    ProcessConfig,
+    Ready,
+    SpawnRequest,
+    ToolRequest,
+    ToolStub,
+)
 
 _GUARDIAN = str(Path(_lifetime.__file__).resolve())  # run as a script; it forks the kernel
 
@@ -113,7 +124,7 @@ class SubprocessKernel(ClosesOnExit):
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
-        self._waiting: asyncio.Future[dict[str, Any]] | None = None
+        self._waiting: asyncio.Future[Ready | BlockReply] | None = None
         self._expected: int | None = None  # id of the request whose reply is awaited
         self._requests = 0
         self._partial = ""
@@ -134,16 +145,16 @@ class SubprocessKernel(ClosesOnExit):
         """
         self._setup = setup
         self._tools = {tool.__name__: tool for tool in setup.tools}
-        message = {
-            "kind": "init",
-            "id": 0,
-            "scope": {name: encode(value, name) for name, value in setup.scope.items()},
-            "tools": [
-                {"name": name, "async": inspect.iscoroutinefunction(tool), "doc": inspect.getdoc(tool) or ""}
+        message = InitRequest(
+            scope={name: encode(value, name) for name, value in setup.scope.items()},
+            tools=[
+                ToolStub(
+                    name=name, is_async=inspect.iscoroutinefunction(tool), doc=inspect.getdoc(tool) or ""
+                )
                 for name, tool in self._tools.items()
             ],
-            "spawn": setup.spawn is not None,
-        }
+            spawn=setup.spawn is not None,
+        )
         # Encoded once: a restart after a timeout reloads the same bytes.
         self._init_frame = frame(message)
         if self.hide_host_secrets:
@@ -166,16 +177,14 @@ class SubprocessKernel(ClosesOnExit):
         # Whatever the host can import (its models, its package), the child can import too.
         paths = [p for p in sys.path if p and Path(p).is_dir()]
         env["PYTHONPATH"] = os.pathsep.join(paths)
-        config = orjson.dumps(
-            {
-                "memory_mb": self.memory_limit_mb,
-                "cpu_s": self.cpu_limit_s,
-                "output_limit": self.output_limit,
-                "parent": os.getpid(),
-                "guard_fd": guard_read,
-                "folder": str(self._folder),
-            }
-        ).decode()
+        config = ProcessConfig(
+            memory_mb=self.memory_limit_mb,
+            cpu_s=self.cpu_limit_s,
+            output_limit=self.output_limit,
+            parent=os.getpid(),
+            guard_fd=guard_read,
+            folder=str(self._folder),
+        ).model_dump_json()
         assert self._stderr_path is not None and self.scratch is not None
         try:
             with open(self._stderr_path, "ab") as stderr:
@@ -206,9 +215,12 @@ class SubprocessKernel(ClosesOnExit):
             raise KernelError(
                 f"the kernel process did not load its scope within {self.start_timeout_s:g}s"
             ) from exc
-        self.load_problems = [safe_text(str(p)) for p in ready.get("problems", [])]
+        if isinstance(ready, BlockReply):  # the kernel's machinery failed while loading the scope
+            self.load_problems = [safe_text(ready.error or "KernelError: the scope was not loaded")]
+        else:
+            self.load_problems = [safe_text(p) for p in ready.problems]
 
-    async def _exchange(self, request_id: int, data: bytes, timeout_s: float | None) -> dict[str, Any]:
+    async def _exchange(self, request_id: int, data: bytes, timeout_s: float | None) -> Ready | BlockReply:
         loop = asyncio.get_running_loop()
         self._waiting = loop.create_future()
         self._expected = request_id
@@ -233,63 +245,65 @@ class SubprocessKernel(ClosesOnExit):
             if message is None:
                 self._fail_waiting(KernelError(await self._death_note()))
                 return
-            kind = message.get("kind")
-            if kind == "output":
-                if message.get("block") == self._expected:
-                    self._partial = str(message.get("text", ""))
-            elif kind == "call":
-                task = asyncio.create_task(self._answer(message))
-                self._calls.add(task)
-                task.add_done_callback(self._calls.discard)
-            elif (
-                message.get("id") == self._expected and self._waiting is not None and not self._waiting.done()
-            ):
-                self._waiting.set_result(message)
-            # Anything else answers a request nobody waits for (a stale or forged id): dropped.
+            match message:
+                case OutputSnapshot(block=block, text=text):
+                    if block == self._expected:
+                        self._partial = text
+                case ToolRequest() | SpawnRequest():
+                    task = asyncio.create_task(self._answer(message))
+                    self._calls.add(task)
+                    task.add_done_callback(self._calls.discard)
+                case Ready() | BlockReply():
+                    if (
+                        message.id == self._expected
+                        and self._waiting is not None
+                        and not self._waiting.done()
+                    ):
+                        self._waiting.set_result(message)
+                    # Otherwise it answers a request nobody waits for (a stale or forged id): dropped.
 
     def _fail_waiting(self, error: KernelError) -> None:
         if self._waiting is not None and not self._waiting.done():
             self._waiting.set_exception(error)
 
-    async def _answer(self, message: dict[str, Any]) -> None:
+    async def _answer(self, message: ToolRequest | SpawnRequest) -> None:
         """Run a tool or a sub-agent for the child and send back the result."""
-        reply: dict[str, Any] = {"kind": "reply", "id": message["id"]}
         try:
-            if message["op"] == "tool":
+            if isinstance(message, ToolRequest):
                 value = await self._call_tool(message)
             else:
                 value = await self._spawn(message)
-            reply.update(ok=True, value=encode(value, "result"))
+            reply = CallReply(id=message.id, ok=True, value=encode(value, "result"))
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             # The single argument itself, so KeyError('x') is rebuilt as KeyError('x'), not KeyError("'x'").
             text = str(exc.args[0]) if len(exc.args) == 1 else str(exc)
-            reply.update(ok=False, error_type=type(exc).__name__, message=text)
+            reply = CallReply(id=message.id, ok=False, error_type=type(exc).__name__, message=text)
         if self._writer is not None and not self._writer.is_closing():
             self._writer.write(frame(reply))
             with contextlib.suppress(ConnectionError):
                 await self._writer.drain()
 
-    async def _call_tool(self, message: dict[str, Any]) -> Any:
-        tool = self._tools.get(str(message["name"]))
+    async def _call_tool(self, message: ToolRequest) -> Any:
+        tool = self._tools.get(message.name)
         if tool is None:
-            raise NameError(f"no tool named {message['name']!r}")
+            raise NameError(f"no tool named {message.name!r}")
         scope = self._setup.scope
-        args = decode(message.get("args") or [], allow_import=False, scope=scope)
-        kwargs = decode(message.get("kwargs") or {}, allow_import=False, scope=scope)
+        args = decode(message.args or [], allow_import=False, scope=scope)
+        kwargs = decode(message.kwargs or {}, allow_import=False, scope=scope)
         if inspect.iscoroutinefunction(tool):
             return await tool(*args, **kwargs)
         return await asyncio.to_thread(tool, *args, **kwargs)
 
-    async def _spawn(self, message: dict[str, Any]) -> Any:
+    async def _spawn(self, message: SpawnRequest) -> Any:
         if self._setup.spawn is None:
             raise RuntimeError("spawn_agent is not available in this run")
-        output_type = decode_type(message.get("output_type") or {}, allow_import=False)
-        objects = decode(message.get("objects") or {}, allow_import=False, scope=self._setup.scope)
+        output_type = decode_type(message.output_type or {}, allow_import=False)
+        objects = decode(message.objects or {}, allow_import=False, scope=self._setup.scope)
         self._clock.pause()
         try:
-            return await self._setup.spawn(str(message["task"]), output_type, objects)
+            return await self._setup.spawn(message.task, output_type, objects)
         finally:
             self._clock.resume()
 
@@ -326,7 +340,7 @@ class SubprocessKernel(ClosesOnExit):
             request_id = self._requests
             try:
                 reply = await self._exchange(
-                    request_id, frame({"kind": "exec", "id": request_id, "code": code}), timeout
+                    request_id, frame(ExecRequest(id=request_id, code=code)), timeout
                 )
             except TimeoutError:
                 return await self._lost_block(
@@ -337,20 +351,25 @@ class SubprocessKernel(ClosesOnExit):
                 )
             except KernelError as exc:
                 return await self._lost_block(f"KernelError: {exc}", notices, started)
+            if not isinstance(reply, BlockReply):  # a Ready answering a block: not the protocol
+                return await self._lost_block(
+                    "KernelError: the kernel process answered a block with a 'ready' message",
+                    notices,
+                    started,
+                )
             problems: list[str] = []
             submission = decode(
-                reply.get("submission"), allow_import=False, problems=problems, scope=self._setup.scope
+                reply.submission, allow_import=False, problems=problems, scope=self._setup.scope
             )
-            error = reply.get("error")
             # The child bounds and cleans what it sends; the host does not rely on it.
             return ExecutionResult(
-                output=bounded_text(str(reply.get("output") or ""), self.output_limit + 1000),
-                error=bounded_text(str(error), 25_000) if error is not None else None,
-                submitted=bool(reply.get("submitted")),
+                output=bounded_text(reply.output, self.output_limit + 1000),
+                error=bounded_text(reply.error, 25_000) if reply.error is not None else None,
+                submitted=reply.submitted,
                 submission=submission,
                 restarted=restarted,
-                notices=[*notices, *(safe_text(str(n)) for n in reply.get("notices") or [])],
-                duration_s=float(reply.get("duration_s") or 0.0),
+                notices=[*notices, *(safe_text(n) for n in reply.notices)],
+                duration_s=reply.duration_s,
             )
 
     async def _lost_block(
@@ -404,7 +423,7 @@ class SubprocessKernel(ClosesOnExit):
         """Stop the process and everything it started; remove its scratch folder."""
         if self._proc is not None and self._proc.returncode is None and self._writer is not None:
             with contextlib.suppress(Exception):
-                self._writer.write(frame({"kind": "close"}))
+                self._writer.write(frame(CloseRequest()))
                 await self._writer.drain()
                 await asyncio.wait_for(self._proc.wait(), 1.0)
         await self._kill()

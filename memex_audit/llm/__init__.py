@@ -16,6 +16,10 @@ One model spec names a model everywhere: ``parse_model_spec("anthropic:claude-so
 ``"offline"``; ``client_for_spec`` builds its client (temperature 0 where the API takes one, an
 optional replay cache, the price at that endpoint).
 
+A message carries plain text or typed content parts (``TextPart``, ``ToolUsePart``,
+``ToolResultPart``, ``ThinkingPart``, ``RedactedThinkingPart``: the ``ContentPart`` union, read
+and written by ``ContentPartsAdapter``); each client translates them to its provider's wire format.
+
 Real clients raise ``ModelError`` when ``allow_model_requests(False)`` is in force; the fakes
 and cache hits keep working.
 """
@@ -23,6 +27,17 @@ and cache hits keep working.
 from memex_audit.llm._anthropic import AnthropicClient
 from memex_audit.llm._batch import AnthropicBatchClient
 from memex_audit.llm._cache import CachedClient, request_key
+from memex_audit.llm._content import (
+    CacheControl,
+    ContentPart,
+    ContentPartsAdapter,
+    MessageContent,
+    RedactedThinkingPart,
+    TextPart,
+    ThinkingPart,
+    ToolResultPart,
+    ToolUsePart,
+)
 from memex_audit.llm._fakes import FunctionModel, ScriptedModel
 from memex_audit.llm._ledger import ModelUsage, UsageLedger
 from memex_audit.llm._openai_batch import OpenAIBatchClient
@@ -38,28 +53,44 @@ from memex_audit.llm._pricing import (
 )
 from memex_audit.llm._protocol import LLMClient
 from memex_audit.llm._retry import RetryPolicy
-from memex_audit.llm._spec import ModelSpec, WithDefaults, client_for_spec, parse_model_spec
+from memex_audit.llm._spec import (
+    DEFAULT_TEMPERATURE,
+    ModelSpec,
+    WithDefaults,
+    client_for_spec,
+    parse_model_spec,
+)
 from memex_audit.llm._switch import allow_model_requests, model_requests_allowed
 from memex_audit.llm._tokens import estimate_request_tokens, estimate_tokens
 from memex_audit.llm._types import ChatMessage, LLMRequest, LLMResponse, ToolSpec
 
 __all__ = [
+    "DEFAULT_TEMPERATURE",
     "AnthropicBatchClient",
     "AnthropicClient",
+    "CacheControl",
     "CachedClient",
     "ChatMessage",
+    "ContentPart",
+    "ContentPartsAdapter",
     "FunctionModel",
     "LLMClient",
     "LLMRequest",
     "LLMResponse",
+    "MessageContent",
     "ModelPrice",
     "ModelSpec",
     "ModelUsage",
     "OpenAIBatchClient",
     "OpenAICompatibleClient",
+    "RedactedThinkingPart",
     "RetryPolicy",
     "ScriptedModel",
+    "TextPart",
+    "ThinkingPart",
+    "ToolResultPart",
     "ToolSpec",
+    "ToolUsePart",
     "UsageLedger",
     "WithDefaults",
     "allow_model_requests",

@@ -14,9 +14,18 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter, ValidationError
 
 from memex_audit.errors import ModelError, UsageError
+from memex_audit.llm._content import (
+    CacheControl,
+    ContentPart,
+    RedactedThinkingPart,
+    TextPart,
+    ThinkingPart,
+    ToolResultPart,
+    ToolUsePart,
+)
 from memex_audit.llm._ledger import UsageLedger
 from memex_audit.llm._pricing import estimate_cost
 from memex_audit.llm._retry import (
@@ -27,15 +36,27 @@ from memex_audit.llm._retry import (
     parse_retry_after,
 )
 from memex_audit.llm._switch import check_model_requests_allowed
-from memex_audit.llm._types import LLMRequest, LLMResponse
+from memex_audit.llm._types import ChatMessage, LLMRequest, LLMResponse
 from memex_audit.trajectory import ToolCall, Usage
 
 if TYPE_CHECKING:
     import anthropic
     import httpx2
+    from anthropic.types import (
+        AssistantMessageParam,
+        CacheControlEphemeralParam,
+        ContentBlockParam,
+        Message,
+        TextBlockParam,
+        ToolParam,
+        ToolResultBlockParam,
+        ToolUseBlockParam,
+        UserMessageParam,
+    )
 
 DEFAULT_MODEL = "claude-sonnet-4-6"
-_EPHEMERAL: dict[str, JsonValue] = {"type": "ephemeral"}
+_EPHEMERAL = CacheControl()
+_JSON_OBJECT: TypeAdapter[dict[str, JsonValue]] = TypeAdapter(dict[str, JsonValue])
 _MAX_BREAKPOINTS = 4
 
 
@@ -122,27 +143,31 @@ class AnthropicClient:
     def request_params(self, request: LLMRequest) -> dict[str, Any]:
         """The keyword arguments of ``messages.create`` for ``request`` (cache breakpoints included)."""
         params: dict[str, Any] = {"model": self.model, "max_tokens": request.max_tokens}
-        system_block: dict[str, Any] = {"type": "text", "text": request.system}
-        if self.prompt_caching and request.system:
-            system_block["cache_control"] = dict(_EPHEMERAL)
+        marked = self.prompt_caching
         if request.system:
+            system_block: TextBlockParam = {"type": "text", "text": request.system}
+            if marked:
+                system_block["cache_control"] = {"type": "ephemeral"}
             params["system"] = [system_block]
-        # Deep copies: breakpoints are added to the request's blocks, never to the caller's.
-        messages: list[dict[str, Any]] = [
-            {"role": m.role, "content": copy.deepcopy(m.content)} for m in request.messages
-        ]
-        params["messages"] = messages
+        # Breakpoints go on copies of the parts (parts are immutable), never on the caller's.
+        messages = list(request.messages)
         if request.tools:
-            tools: list[dict[str, Any]] = [
-                {"name": t.name, "description": t.description, "input_schema": copy.deepcopy(t.input_schema)}
+            tools: list[ToolParam] = [
+                {"name": t.name, "description": t.description, "input_schema": _schema_param(t.input_schema)}
                 for t in request.tools
             ]
-            if self.prompt_caching:
-                tools[-1]["cache_control"] = dict(_EPHEMERAL)
+            if marked:
+                tools[-1]["cache_control"] = {"type": "ephemeral"}
             params["tools"] = tools
-        # The API allows 4 breakpoints per request; blocks the caller marked count too.
-        if self.prompt_caching and messages and _count_breakpoints(params) < _MAX_BREAKPOINTS:
-            _mark_last_block(messages[-1])
+        # The API allows 4 breakpoints per request; parts the caller marked count too.
+        used = (
+            (marked and bool(request.system))
+            + (marked and bool(request.tools))
+            + _count_breakpoints(messages)
+        )
+        if marked and messages and used < _MAX_BREAKPOINTS:
+            messages[-1] = _mark_last_part(messages[-1])
+        params["messages"] = [_message_param(m) for m in messages]
         # ``request.temperature`` is not sent: the API version the SDK speaks (2026-10-21)
         # rejects temperature, top_p and top_k on every model, even at their defaults, and the
         # SDK dropped the arguments. A Claude run is reproduced by replaying the response cache.
@@ -168,10 +193,12 @@ class AnthropicClient:
             self.ledger.record(response)
         return response
 
-    async def _attempt(self, params: dict[str, Any]) -> Any:
+    async def _attempt(self, params: dict[str, Any]) -> Message:
+        from anthropic.types import Message
+
         anthropic = self._anthropic
         try:
-            return await self._sdk().messages.create(**params)
+            reply = await self._sdk().messages.create(**params)
         except anthropic.APIStatusError as err:
             detail = _api_message(err)
             headers = err.response.headers
@@ -187,30 +214,39 @@ class AnthropicClient:
             raise ModelError(f"Anthropic {self.model}: HTTP {err.status_code}: {detail}") from err
         except anthropic.APIConnectionError as err:
             raise TransientModelError(f"connection failed: {err}") from err
+        if not isinstance(reply, Message):  # a stream: never asked for
+            raise ModelError(f"Anthropic {self.model}: the reply is a {type(reply).__name__}, not a message")
+        return reply
 
-    def _to_response(self, message: Any, latency_s: float) -> LLMResponse:
+    def _to_response(self, message: Message, latency_s: float) -> LLMResponse:
+        from anthropic.types import RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+
         texts: list[str] = []
         thoughts: list[str] = []
         calls: list[ToolCall] = []
-        blocks: list[dict[str, JsonValue]] = []
+        parts: list[ContentPart] = []
         for block in message.content:
-            kind = getattr(block, "type", None)
             # Only the fields the API accepts back are kept, so ``as_message`` can resend them.
-            if kind == "text":
-                texts.append(block.text)
-                blocks.append({"type": "text", "text": block.text})
-            elif kind == "thinking":
-                thoughts.append(block.thinking)
-                blocks.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature})
-            elif kind == "redacted_thinking":
-                blocks.append({"type": "redacted_thinking", "data": block.data})
-            elif kind == "tool_use":
-                arguments = block.input
-                if isinstance(arguments, dict):
-                    calls.append(ToolCall(id=block.id, name=block.name, arguments=arguments))
-                else:
-                    calls.append(ToolCall(id=block.id, name=block.name, arguments_raw=repr(arguments)))
-                blocks.append({"type": "tool_use", "id": block.id, "name": block.name, "input": arguments})
+            match block:
+                case TextBlock(text=text):
+                    texts.append(text)
+                    parts.append(TextPart(text=text))
+                case ThinkingBlock(thinking=thinking, signature=signature):
+                    thoughts.append(thinking)
+                    parts.append(ThinkingPart(thinking=thinking, signature=signature))
+                case RedactedThinkingBlock(data=data):
+                    parts.append(RedactedThinkingPart(data=data))
+                case ToolUseBlock(id=call_id, name=name, input=raw_input):
+                    try:
+                        arguments = _JSON_OBJECT.validate_python(raw_input)
+                    except ValidationError:  # not a JSON object: kept as text, sent back empty
+                        calls.append(ToolCall(id=call_id, name=name, arguments_raw=repr(raw_input)))
+                        arguments = {}
+                    else:
+                        calls.append(ToolCall(id=call_id, name=name, arguments=arguments))
+                    parts.append(ToolUsePart(id=call_id, name=name, input=arguments))
+                case _:  # server-side tool blocks: nothing this client offered or sends back
+                    pass
         raw = message.usage
         cache_read = raw.cache_read_input_tokens or 0
         cache_write = raw.cache_creation_input_tokens or 0
@@ -231,32 +267,105 @@ class AnthropicClient:
             stop_reason=message.stop_reason,
             latency_s=latency_s,
             reasoning="\n\n".join(thoughts) or None,
-            blocks=blocks,
+            blocks=parts,
         )
 
 
-def _mark_last_block(message: dict[str, Any]) -> None:
-    content = message["content"]
+def _mark_last_part(message: ChatMessage) -> ChatMessage:
+    """``message`` with a breakpoint on its last part, where the API takes one."""
+    content = message.content
     if isinstance(content, str):
-        if content:
-            message["content"] = [{"type": "text", "text": content, "cache_control": dict(_EPHEMERAL)}]
-        return
-    if (
-        content
-        and isinstance(content[-1], dict)
-        and content[-1].get("type") in {"text", "tool_result", "tool_use"}
-    ):
-        if content[-1].get("type") == "text" and not content[-1].get("text"):
-            return  # the API rejects cache_control on an empty text block
-        content[-1]["cache_control"] = dict(_EPHEMERAL)
+        if not content:
+            return message
+        return ChatMessage(role=message.role, content=[TextPart(text=content, cache_control=_EPHEMERAL)])
+    if not content:
+        return message
+    last = content[-1]
+    match last:
+        case TextPart(text=""):
+            return message  # the API rejects cache_control on an empty text block
+        case TextPart() | ToolResultPart() | ToolUsePart():
+            marked = last.model_copy(update={"cache_control": _EPHEMERAL})
+            return ChatMessage(role=message.role, content=[*content[:-1], marked])
+        case _:
+            return message
 
 
-def _count_breakpoints(value: Any) -> int:
-    if isinstance(value, dict):
-        return int("cache_control" in value) + sum(_count_breakpoints(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_count_breakpoints(v) for v in value)
-    return 0
+def _count_breakpoints(messages: list[ChatMessage]) -> int:
+    count = 0
+    for message in messages:
+        if isinstance(message.content, str):
+            continue
+        for part in message.content:
+            match part:
+                case TextPart() | ToolUsePart():
+                    count += part.cache_control is not None
+                case ToolResultPart(content=content):
+                    count += part.cache_control is not None
+                    if not isinstance(content, str):
+                        count += sum(text.cache_control is not None for text in content)
+    return count
+
+
+def _message_param(message: ChatMessage) -> UserMessageParam | AssistantMessageParam:
+    content: str | list[ContentBlockParam] = (
+        message.content if isinstance(message.content, str) else [_block_param(p) for p in message.content]
+    )
+    if message.role == "assistant":
+        return {"role": "assistant", "content": content}
+    return {"role": "user", "content": content}
+
+
+def _block_param(part: ContentPart) -> ContentBlockParam:
+    """One part as the Messages API takes it."""
+    match part:
+        case TextPart():
+            return _text_param(part)
+        case ToolUsePart(id=call_id, name=name, input=arguments, cache_control=cache):
+            wire_input: dict[str, object] = dict(arguments)
+            tool_use: ToolUseBlockParam = {
+                "type": "tool_use",
+                "id": call_id,
+                "name": name,
+                "input": wire_input,
+            }
+            if cache is not None:
+                tool_use["cache_control"] = _cache_param(cache)
+            return tool_use
+        case ToolResultPart(tool_use_id=call_id, content=content, is_error=is_error, cache_control=cache):
+            result: ToolResultBlockParam = {
+                "type": "tool_result",
+                "tool_use_id": call_id,
+                "content": content if isinstance(content, str) else [_text_param(t) for t in content],
+                "is_error": is_error,
+            }
+            if cache is not None:
+                result["cache_control"] = _cache_param(cache)
+            return result
+        case ThinkingPart(thinking=thinking, signature=signature):
+            return {"type": "thinking", "thinking": thinking, "signature": signature}
+        case RedactedThinkingPart(data=data):
+            return {"type": "redacted_thinking", "data": data}
+
+
+def _schema_param(schema: dict[str, JsonValue]) -> dict[str, object]:
+    # A deep copy: the SDK's request never shares (or mutates) the caller's schema.
+    copied: dict[str, object] = dict(copy.deepcopy(schema))
+    return copied
+
+
+def _text_param(part: TextPart) -> TextBlockParam:
+    block: TextBlockParam = {"type": "text", "text": part.text}
+    if part.cache_control is not None:
+        block["cache_control"] = _cache_param(part.cache_control)
+    return block
+
+
+def _cache_param(cache: CacheControl) -> CacheControlEphemeralParam:
+    param: CacheControlEphemeralParam = {"type": "ephemeral"}
+    if cache.ttl is not None:
+        param["ttl"] = cache.ttl
+    return param
 
 
 def _api_message(err: Any) -> str:

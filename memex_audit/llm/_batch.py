@@ -16,13 +16,16 @@ import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memex_audit.errors import ModelError
 from memex_audit.llm._anthropic import AnthropicClient
 from memex_audit.llm._pricing import ModelPrice, batch_price, estimate_cost, price_for_endpoint
 from memex_audit.llm._switch import check_model_requests_allowed
 from memex_audit.llm._types import LLMRequest, LLMResponse
+
+if TYPE_CHECKING:
+    from anthropic.types.messages import MessageBatchResult
 
 
 @dataclass
@@ -157,22 +160,25 @@ class AnthropicBatchClient:
         for pending in by_id.values():  # missing from the results: treat as expired
             self._retry_or_fail(pending, "missing from the batch results")
 
-    def _resolve(self, pending: _Pending, result: Any) -> None:
-        kind = getattr(result, "type", None)
-        if kind == "succeeded":
-            response = self.client._to_response(result.message, time.perf_counter() - pending.started)
-            cost = estimate_cost(response.model, response.usage, price=self.price) if self.price else None
-            response.usage.cost_usd = cost
-            if self.client.ledger is not None:
-                self.client.ledger.record(response)
-            pending.future.set_result(response)
-        elif kind == "errored":
-            self.stats.errored += 1
-            error = getattr(result, "error", None)
-            detail = getattr(getattr(error, "error", None), "message", None) or str(error)
-            pending.future.set_exception(ModelError(f"Anthropic {self.model} (in a message batch): {detail}"))
-        else:  # expired or canceled: the request never ran
-            self._retry_or_fail(pending, f"the request {kind} inside its batch")
+    def _resolve(self, pending: _Pending, result: MessageBatchResult) -> None:
+        from anthropic.types.messages import MessageBatchErroredResult, MessageBatchSucceededResult
+
+        match result:
+            case MessageBatchSucceededResult(message=message):
+                response = self.client._to_response(message, time.perf_counter() - pending.started)
+                cost = estimate_cost(response.model, response.usage, price=self.price) if self.price else None
+                response.usage.cost_usd = cost
+                if self.client.ledger is not None:
+                    self.client.ledger.record(response)
+                pending.future.set_result(response)
+            case MessageBatchErroredResult(error=error):
+                self.stats.errored += 1
+                detail = getattr(error.error, "message", None) or str(error)
+                pending.future.set_exception(
+                    ModelError(f"Anthropic {self.model} (in a message batch): {detail}")
+                )
+            case _:  # expired or canceled: the request never ran
+                self._retry_or_fail(pending, f"the request {result.type} inside its batch")
 
     def _retry_or_fail(self, pending: _Pending, why: str) -> None:
         if pending.future.done():

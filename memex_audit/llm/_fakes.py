@@ -21,12 +21,16 @@ Reply = str | LLMResponse
 """What a fake returns for one call: the reply's text, or a complete response."""
 
 
-def _to_response(reply: Reply, request: LLMRequest, model: str, latency_s: float) -> LLMResponse:
+def _to_response(
+    reply: Reply, request: LLMRequest, model: str, latency_s: float, cost_usd: float | None = None
+) -> LLMResponse:
     if isinstance(reply, LLMResponse):
         return reply
     if not isinstance(reply, str):
         raise ModelError(f"{model}: a reply must be str or LLMResponse, got {type(reply).__name__}")
-    usage = Usage(input_tokens=estimate_request_tokens(request), output_tokens=estimate_tokens(reply))
+    usage = Usage(
+        input_tokens=estimate_request_tokens(request), output_tokens=estimate_tokens(reply), cost_usd=cost_usd
+    )
     return LLMResponse(text=reply, usage=usage, model=model, stop_reason="end_turn", latency_s=latency_s)
 
 
@@ -93,9 +97,12 @@ class FunctionModel:
         fn: Returns the reply text or an ``LLMResponse``; may be a coroutine function. Whatever
             it raises propagates to the caller.
         model: Name recorded as the model.
+        cost_usd: The cost of each reply given as text (``0.0`` for a policy that costs nothing;
+            ``None``: unknown).
+        keep_requests: Keep every request in ``requests`` (off for a policy serving a long run).
 
     Attributes:
-        requests: Every request received, in order.
+        requests: Every request received, in order (while ``keep_requests``).
     """
 
     def __init__(
@@ -103,16 +110,21 @@ class FunctionModel:
         fn: Callable[[LLMRequest], str | LLMResponse | Awaitable[str | LLMResponse]],
         *,
         model: str = "function",
+        cost_usd: float | None = None,
+        keep_requests: bool = True,
     ) -> None:
         self.model = model
         self.fn = fn
+        self.cost_usd = cost_usd
+        self.keep_requests = keep_requests
         self.requests: list[LLMRequest] = []
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Call ``fn`` on the request and wrap its result as a response."""
-        self.requests.append(request)
+        if self.keep_requests:
+            self.requests.append(request)
         started = time.perf_counter()
         result = self.fn(request)
         if inspect.isawaitable(result):
             result = await result
-        return _to_response(result, request, self.model, time.perf_counter() - started)
+        return _to_response(result, request, self.model, time.perf_counter() - started, self.cost_usd)

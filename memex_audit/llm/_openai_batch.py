@@ -15,6 +15,7 @@ import time
 from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from memex_audit.errors import ModelError
 from memex_audit.llm._batch import AnthropicBatchClient, _Pending
@@ -75,23 +76,32 @@ class OpenAIBatchClient(AnthropicBatchClient):
                     continue
                 content = await sdk.files.content(file_id)
                 for raw in content.text.splitlines():
-                    if not raw.strip():
+                    line = _read_line(raw)
+                    if line is None:
                         continue
-                    item = orjson.loads(raw)
-                    pending = by_id.pop(str(item.get("custom_id")), None)
+                    pending = by_id.pop(line.custom_id, None)
                     if pending is not None and not pending.future.done():
-                        self._resolve(pending, item)
+                        self._resolve_line(pending, line)
         except openai.APIError as err:
             raise ModelError(f"OpenAI batch ({self.model}): {err}") from err
         for pending in by_id.values():  # in neither file (an expired batch leaves them out)
             self._retry_or_fail(pending, "missing from the batch results")
 
-    def _resolve(self, pending: _Pending, result: Any) -> None:
-        response = result.get("response") or {}
-        error = result.get("error") or {}
-        status = response.get("status_code")
-        if status == 200 and isinstance(response.get("body"), dict):
-            reply = self.openai_client.to_response(response["body"], time.perf_counter() - pending.started)
+    def _resolve_line(self, pending: _Pending, line: BatchOutputLine) -> None:
+        from openai.types.chat import ChatCompletion
+
+        response, error = line.response, line.error
+        status = response.status_code if response is not None else None
+        body = response.body if response is not None else None
+        if status == 200 and isinstance(body, dict):
+            # The SDK's own lenient reading, as for a direct call; ``to_response`` checks the shape.
+            completion = ChatCompletion.construct(None, **body)
+            try:
+                reply = self.openai_client.to_response(completion, time.perf_counter() - pending.started)
+            except ModelError as exc:
+                self.stats.errored += 1
+                pending.future.set_exception(exc)
+                return
             reply.usage.cost_usd = (
                 estimate_cost(self.model, reply.usage, price=self.price) if self.price is not None else None
             )
@@ -99,12 +109,56 @@ class OpenAIBatchClient(AnthropicBatchClient):
                 self.openai_client.ledger.record(reply)
             pending.future.set_result(reply)
             return
-        code = str(error.get("code") or "")
+        code = (error.code if error is not None else None) or ""
         if code in _RETRY_CODES:
             self._retry_or_fail(pending, f"the request {code.removeprefix('batch_')} inside its batch")
             return
         self.stats.errored += 1
-        raw = response.get("body")
-        body: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        message = error.get("message") or (body.get("error") or {}).get("message") or f"HTTP {status}"
+        message = (error.message if error is not None else None) or _body_error(body) or f"HTTP {status}"
         pending.future.set_exception(ModelError(f"OpenAI {self.model} (in a batch): {message}"))
+
+
+class _Edge(BaseModel):
+    # Read from OpenAI's files: keep what we use, ignore what the API adds.
+    model_config = ConfigDict(extra="ignore")
+
+
+class BatchResponse(_Edge):
+    """The HTTP answer to one request of a batch."""
+
+    status_code: int | None = None
+    body: JsonValue = None
+
+
+class BatchError(_Edge):
+    """Why one request of a batch got no answer (``batch_expired``, ``batch_cancelled``...)."""
+
+    code: str | None = None
+    message: str | None = None
+
+
+class BatchOutputLine(_Edge):
+    """One line of a batch's output or error file."""
+
+    custom_id: str
+    response: BatchResponse | None = None
+    error: BatchError | None = None
+
+
+def _read_line(raw: str) -> BatchOutputLine | None:
+    """A line of an output or error file; ``None`` for a blank or unreadable one (its request is
+    then missing from the results, and sent again)."""
+    if not raw.strip():
+        return None
+    try:
+        return BatchOutputLine.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+def _body_error(body: JsonValue) -> str | None:
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return None

@@ -1,9 +1,10 @@
 """Any server speaking OpenAI's ``/chat/completions``, through the official ``openai`` SDK.
 
 OpenAI itself, and the servers that copy its API: vLLM, Ollama, llama.cpp, LM Studio, hosted
-open-weight APIs. Requests are translated from the Anthropic-shaped ``LLMRequest``: the system
-prompt becomes the first message, ``tool_use`` blocks become ``tool_calls`` and ``tool_result``
-blocks become ``role="tool"`` messages.
+open-weight APIs. Requests are translated from the typed ``LLMRequest``: the system prompt
+becomes the first message, ``ToolUsePart``s become ``tool_calls``, ``ToolResultPart``s become
+``role="tool"`` messages, and thinking parts (Anthropic's, signed) are not sent. The reply is
+read from the SDK's ``ChatCompletion`` into an ``LLMResponse``.
 
 Parameters differ by model family, and a server rejects what its models do not take:
 
@@ -25,6 +26,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from memex_audit.errors import ModelError, UsageError
+from memex_audit.llm._content import (
+    RedactedThinkingPart,
+    TextPart,
+    ThinkingPart,
+    ToolResultPart,
+    ToolUsePart,
+)
 from memex_audit.llm._ledger import UsageLedger
 from memex_audit.llm._pricing import ModelPrice, estimate_cost, price_for_endpoint
 from memex_audit.llm._retry import (
@@ -41,6 +49,15 @@ from memex_audit.trajectory import ToolCall, Usage
 if TYPE_CHECKING:
     import httpx2
     import openai
+    from openai.types.chat import (
+        ChatCompletion,
+        ChatCompletionAssistantMessageParam,
+        ChatCompletionMessage,
+        ChatCompletionMessageFunctionToolCallParam,
+        ChatCompletionMessageParam,
+        ChatCompletionMessageToolCallUnion,
+    )
+    from openai.types.completion_usage import CompletionUsage
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 """OpenAI's own API."""
@@ -146,7 +163,7 @@ class OpenAICompatibleClient:
 
     def request_params(self, request: LLMRequest) -> dict[str, Any]:
         """The keyword arguments of ``chat.completions.create`` (the JSON body) for ``request``."""
-        messages: list[dict[str, Any]] = []
+        messages: list[ChatCompletionMessageParam] = []
         if request.system:
             messages.append({"role": "system", "content": request.system})
         for message in request.messages:
@@ -190,7 +207,9 @@ class OpenAICompatibleClient:
             self.ledger.record(response)
         return response
 
-    async def _attempt(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def _attempt(self, params: dict[str, Any]) -> ChatCompletion:
+        from openai.types.chat import ChatCompletion
+
         openai = self._openai
         url = f"{self.base_url}/chat/completions"
         try:
@@ -210,109 +229,153 @@ class OpenAICompatibleClient:
             raise ModelError(f"{url}: the reply does not have the shape of a chat completion: {err}") from err
         except ValueError as err:  # the SDK could not parse the body as JSON
             raise ModelError(f"{url}: the reply is not JSON: {err}") from err
-        payload = completion.model_dump(mode="json") if hasattr(completion, "model_dump") else completion
-        if not isinstance(payload, dict) or not payload.get("choices"):
-            raise ModelError(f"{url}: the reply has no choices: {str(payload)[:200]!r}")
-        return payload
+        if not isinstance(completion, ChatCompletion):  # a stream: never asked for
+            raise ModelError(f"{url}: the reply is a {type(completion).__name__}, not a chat completion")
+        return completion
 
-    def to_response(self, payload: dict[str, Any], latency_s: float) -> LLMResponse:
-        """A chat completion (as JSON) as an ``LLMResponse``, priced with this client's price."""
-        choice = payload["choices"][0]
-        message = choice.get("message") or {}
-        content = message.get("content")
-        if isinstance(content, list):  # some servers return content parts
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        calls = [_to_tool_call(call, n) for n, call in enumerate(message.get("tool_calls") or [])]
-        raw = payload.get("usage") or {}
-        details = raw.get("prompt_tokens_details") or {}
-        usage = Usage(
-            input_tokens=int(raw.get("prompt_tokens") or 0),
-            output_tokens=int(raw.get("completion_tokens") or 0),
-            cache_read_tokens=int(details.get("cached_tokens") or 0),
-        )
+    def to_response(self, completion: ChatCompletion, latency_s: float) -> LLMResponse:
+        """A chat completion as an ``LLMResponse``, priced with this client's price.
+
+        The SDK reads replies leniently (servers differ), so what it built is checked here.
+
+        Raises:
+            ModelError: The completion has no choice, or not the shape of one.
+        """
+        from openai.types.chat.chat_completion import Choice
+
+        where = f"{self.base_url}/chat/completions"
+        choices: object = completion.choices
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], Choice):
+            raise ModelError(f"{where}: the reply has no choices: {str(completion)[:200]!r}")
+        choice: Choice = choices[0]
+        message: ChatCompletionMessage | None = choice.message
+        try:
+            text = _reply_text(message.content if message is not None else None)
+            tool_calls = (message.tool_calls if message is not None else None) or []
+            calls = [_to_tool_call(call, n) for n, call in enumerate(tool_calls)]
+            usage = _usage(completion.usage)
+        except (AttributeError, TypeError, ValueError) as err:
+            raise ModelError(
+                f"{where}: the reply does not have the shape of a chat completion: {err}"
+            ) from err
         # Priced as the model asked for at this endpoint: never as whatever name the server echoes.
         usage.cost_usd = (
             estimate_cost(self.model, usage, price=self.price) if self.price is not None else None
         )
+        finish: object = choice.finish_reason
         return LLMResponse(
-            text=content or "",
+            text=text,
             tool_calls=calls,
             usage=usage,
-            model=str(payload.get("model") or self.model),
-            stop_reason=choice.get("finish_reason"),
+            model=str(completion.model or self.model),
+            stop_reason=str(finish) if finish is not None else None,
             latency_s=latency_s,
-            # vLLM, llama.cpp and Ollama return a reasoning model's thinking apart from content.
-            reasoning=message.get("reasoning_content") or message.get("reasoning") or None,
+            reasoning=_reasoning(message),
         )
 
 
-def _to_openai_messages(message: ChatMessage) -> list[dict[str, Any]]:
+def _to_openai_messages(message: ChatMessage) -> list[ChatCompletionMessageParam]:
     if isinstance(message.content, str):
-        return [{"role": message.role, "content": message.content}]
+        if message.role == "assistant":
+            return [{"role": "assistant", "content": message.content}]
+        return [{"role": "user", "content": message.content}]
     texts: list[str] = []
-    tool_calls: list[dict[str, Any]] = []
-    tool_results: list[dict[str, Any]] = []
-    for block in message.content:
-        kind = block.get("type")
-        if kind == "text":
-            texts.append(str(block.get("text", "")))
-        elif kind == "tool_use":
-            tool_calls.append(
-                {
-                    "id": str(block.get("id")),
-                    "type": "function",
-                    "function": {
-                        "name": str(block.get("name")),
-                        "arguments": orjson.dumps(block.get("input") or {}).decode(),
-                    },
-                }
-            )
-        elif kind == "tool_result":
-            text = _result_text(block.get("content"))
-            if block.get("is_error"):
-                text = f"Error: {text}"
-            tool_results.append(
-                {"role": "tool", "tool_call_id": str(block.get("tool_use_id")), "content": text}
-            )
-    out: list[dict[str, Any]] = []
+    tool_calls: list[ChatCompletionMessageFunctionToolCallParam] = []
+    tool_results: list[ChatCompletionMessageParam] = []
+    for part in message.content:
+        match part:
+            case TextPart(text=text):
+                texts.append(text)
+            case ToolUsePart(id=call_id, name=name, input=arguments):
+                tool_calls.append(
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": orjson.dumps(arguments).decode()},
+                    }
+                )
+            case ToolResultPart(tool_use_id=call_id, is_error=is_error):
+                text = part.text()
+                tool_results.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call_id,
+                        "content": f"Error: {text}" if is_error else text,
+                    }
+                )
+            case ThinkingPart() | RedactedThinkingPart():
+                pass  # signed for Anthropic's API; no OpenAI-compatible server takes it back
     if message.role == "assistant":
-        entry: dict[str, Any] = {"role": "assistant", "content": "\n".join(texts) if texts else None}
+        entry: ChatCompletionAssistantMessageParam = {
+            "role": "assistant",
+            "content": "\n".join(texts) if texts else None,
+        }
         if tool_calls:
             entry["tool_calls"] = tool_calls
         elif entry["content"] is None:
             entry["content"] = ""
-        out.append(entry)
-        return out
+        return [entry]
     # Tool results answer the previous assistant turn, so they come before any new user text.
-    out.extend(tool_results)
+    out = list(tool_results)
     if texts or not tool_results:
         out.append({"role": "user", "content": "\n".join(texts)})
     return out
 
 
-def _result_text(content: Any) -> str:
-    if content is None:
-        return ""
+def _reply_text(content: object) -> str:
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        return "\n".join(
-            str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
-        )
-    return orjson.dumps(content).decode()
+    if isinstance(content, list):  # some servers return content parts
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
 
 
-def _to_tool_call(call: dict[str, Any], position: int) -> ToolCall:
-    function = call.get("function") or {}
-    name = str(function.get("name") or "")
-    raw = function.get("arguments")
-    call_id = call.get("id") or f"call_{position}"
-    if isinstance(raw, dict):
+def _reasoning(message: ChatCompletionMessage | None) -> str | None:
+    # vLLM, llama.cpp and Ollama return a reasoning model's thinking apart from content.
+    extra = (message.model_extra if message is not None else None) or {}
+    for key in ("reasoning_content", "reasoning"):
+        value = extra.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _usage(raw: CompletionUsage | None) -> Usage:
+    if raw is None:
+        return Usage()
+    details = raw.prompt_tokens_details
+    cached: object = details.cached_tokens if details is not None else None
+    return Usage(
+        input_tokens=_count(raw.prompt_tokens),
+        output_tokens=_count(raw.completion_tokens),
+        cache_read_tokens=_count(cached),
+    )
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float | str) and value else 0
+
+
+def _to_tool_call(call: ChatCompletionMessageToolCallUnion, position: int) -> ToolCall:
+    from openai.types.chat import ChatCompletionMessageCustomToolCall, ChatCompletionMessageFunctionToolCall
+
+    raw_id: object = call.id
+    call_id = str(raw_id) if raw_id else f"call_{position}"
+    match call:
+        case ChatCompletionMessageFunctionToolCall(function=function):
+            return _function_call(call_id, str(function.name or ""), function.arguments)
+        case ChatCompletionMessageCustomToolCall(custom=custom):
+            return ToolCall(id=call_id, name=custom.name, arguments_raw=custom.input)
+    raise TypeError(f"a tool call of type {type(call).__name__}")
+
+
+def _function_call(call_id: str, name: str, raw: object) -> ToolCall:
+    if isinstance(raw, dict):  # some servers send the arguments as an object
         return ToolCall(id=call_id, name=name, arguments=raw)
     if raw is None or raw == "":
         return ToolCall(id=call_id, name=name)
     try:
-        parsed = orjson.loads(raw)
+        parsed = orjson.loads(str(raw))
     except orjson.JSONDecodeError:
         parsed = None
     if isinstance(parsed, dict):

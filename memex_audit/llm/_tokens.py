@@ -9,8 +9,10 @@ On the sentence "The quick brown fox jumps over the lazy dog." it gives 10, as c
 
 from __future__ import annotations
 
+import functools
 import re
 
+from memex_audit.llm._content import ContentPartsAdapter
 from memex_audit.llm._types import LLMRequest
 
 # One match is one token: up to 6 ASCII letters, up to 3 digits, one ideograph (CJK scripts
@@ -35,8 +37,20 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
+    if len(text) >= _CACHED_FROM:
+        return _estimate_cached(text)
+    return _estimate(text)
+
+
+def _estimate(text: str) -> int:
     # subn counts the matches in C without building a list of them.
     return _TOKEN.subn("", text)[1] + text.count("\n")
+
+
+_CACHED_FROM = 2048
+"""Long texts (system prompts, tool outputs) are estimated again on every turn of a run: their
+estimates are kept."""
+_estimate_cached = functools.lru_cache(maxsize=256)(_estimate)
 
 
 def estimate_request_tokens(request: LLMRequest) -> int:
@@ -48,7 +62,7 @@ def estimate_request_tokens(request: LLMRequest) -> int:
         if isinstance(message.content, str):
             total += estimate_tokens(message.content)
         else:
-            total += estimate_tokens(orjson.dumps(message.content).decode())
+            total += estimate_tokens(ContentPartsAdapter.dump_json(message.content).decode())
         total += 4  # role markers and message framing
     for tool in request.tools:
         total += estimate_tokens(tool.name + " " + tool.description)

@@ -1,9 +1,9 @@
 """The messages that cross the ``LLMClient`` boundary: a request and the model's response.
 
 The shapes follow the Anthropic Messages API, the richest of the APIs we speak: a system prompt
-apart from the messages, content that is either plain text or a list of content blocks
-(``text``, ``tool_use``, ``tool_result``), and tools described by a JSON Schema. The
-OpenAI-compatible client translates from these shapes.
+apart from the messages, content that is either plain text or a list of typed content parts
+(``_content``), and tools described by a JSON Schema. Each provider client translates from
+these types to its wire format.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from memex_audit.llm._content import ContentPart, MessageContent, TextPart, ToolUsePart
 from memex_audit.trajectory import ToolCall, Usage
 
 
@@ -25,22 +26,19 @@ class ChatMessage(_Strict):
 
     Attributes:
         role: ``user`` or ``assistant`` (the system prompt travels in ``LLMRequest.system``).
-        content: Plain text, or Anthropic-shaped content blocks
-            (``{"type": "text" | "tool_use" | "tool_result", ...}``) in tool-calling mode.
+        content: Plain text, or content parts (``TextPart``, ``ToolUsePart``,
+            ``ToolResultPart``...) in tool-calling mode. Dicts of the same shape
+            (``{"type": "text", "text": ...}``) are read into parts.
     """
 
     role: Literal["user", "assistant"]
-    content: str | list[dict[str, JsonValue]]
+    content: MessageContent
 
     def text(self) -> str:
-        """The message's text: ``content`` itself, or its text blocks joined by newlines."""
+        """The message's text: ``content`` itself, or its text parts joined by newlines."""
         if isinstance(self.content, str):
             return self.content
-        parts: list[str] = []
-        for block in self.content:
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                parts.append(str(block["text"]))
-        return "\n".join(parts)
+        return "\n".join(part.text for part in self.content if isinstance(part, TextPart))
 
 
 class ToolSpec(_Strict):
@@ -92,10 +90,10 @@ class LLMResponse(_Strict):
             replayed run carries the recorded time, so it reproduces the run's results exactly).
         reasoning: The model's visible thinking, when it returned any (recorded as a step's
             ``reasoning``; never part of ``text``).
-        blocks: The reply's content blocks, Anthropic-shaped (``text``, ``thinking``,
-            ``redacted_thinking``, ``tool_use``), when the provider returned blocks. A
-            tool-calling turn must be sent back with its thinking blocks intact, which
-            ``as_message`` does; empty for fakes and OpenAI-compatible servers.
+        blocks: The reply's content parts (text, thinking, redacted thinking, tool use), when
+            the provider returned parts. A tool-calling turn must be sent back with its
+            thinking intact, which ``as_message`` does; empty for fakes and OpenAI-compatible
+            servers.
     """
 
     text: str
@@ -107,30 +105,23 @@ class LLMResponse(_Strict):
     cached: bool = False
     received_at: datetime | None = None
     reasoning: str | None = None
-    blocks: list[dict[str, JsonValue]] = Field(default_factory=list)
+    blocks: list[ContentPart] = Field(default_factory=list)
 
     def as_message(self) -> ChatMessage:
         """The reply as the ``assistant`` message to append to the conversation.
 
-        Plain text when the model made no tool calls; otherwise Anthropic-shaped blocks so
-        the next request can answer each call with a ``tool_result`` block: the reply's own
-        ``blocks`` when it has them (thinking included, as the API requires), else a ``text``
-        block when there is text, then one ``tool_use`` block per call.
+        Plain text when the model made no tool calls; otherwise content parts so the next
+        request can answer each call with a ``ToolResultPart``: the reply's own ``blocks``
+        when it has them (thinking included, as the API requires), else a ``TextPart`` when
+        there is text, then one ``ToolUsePart`` per call.
         """
         if not self.tool_calls:
             return ChatMessage(role="assistant", content=self.text)
         if self.blocks:
-            return ChatMessage(role="assistant", content=[dict(block) for block in self.blocks])
-        blocks: list[dict[str, JsonValue]] = []
+            return ChatMessage(role="assistant", content=list(self.blocks))
+        parts: list[ContentPart] = []
         if self.text:
-            blocks.append({"type": "text", "text": self.text})
+            parts.append(TextPart(text=self.text))
         for n, call in enumerate(self.tool_calls):
-            blocks.append(
-                {
-                    "type": "tool_use",
-                    "id": call.id or f"call_{n}",
-                    "name": call.name,
-                    "input": dict(call.arguments),
-                }
-            )
-        return ChatMessage(role="assistant", content=blocks)
+            parts.append(ToolUsePart(id=call.id or f"call_{n}", name=call.name, input=dict(call.arguments)))
+        return ChatMessage(role="assistant", content=parts)

@@ -10,7 +10,7 @@ How each file is indexed:
 
 * native JSONL (the bulk of large folders): each line is parsed with orjson for its top-level
   fields (``id``, ``task_id``, ``outcome``, ``source``) and its byte offset kept; nothing is validated
-  until the line is read again, so a record that is not a valid trajectory becomes a ``LoadError``
+  until the line is read again, so a record that is not a valid trajectory becomes a ``LoadProblem``
   when its task is loaded;
 * every other format, and compressed files: loaded one file at a time as ``load`` loads it, each
   trajectory written as a native line into the index's scratch folder (``spilled`` entries), so
@@ -41,8 +41,8 @@ from memex_audit.loaders._native import FORMAT as NATIVE
 from memex_audit.loaders._registry import (
     HEAD_BYTES,
     FormatAdapter,
-    LoadError,
     LoadItem,
+    LoadProblem,
     LoadWarning,
     get_format,
     is_companion,
@@ -115,7 +115,7 @@ class TrajectoryIndex:
 
     root: str
     entries: list[IndexEntry] = field(default_factory=list)
-    errors: list[LoadError] = field(default_factory=list)
+    errors: list[LoadProblem] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -143,14 +143,14 @@ class TrajectoryIndex:
             groups.setdefault(entry.task_id, []).append(entry)
         return list(groups.items())
 
-    def load_task(self, entries: Iterable[IndexEntry]) -> tuple[TaskGroup | None, list[LoadError]]:
+    def load_task(self, entries: Iterable[IndexEntry]) -> tuple[TaskGroup | None, list[LoadProblem]]:
         """Read the trajectories of ``entries`` (one task's) as a ``TaskGroup``; see ``load_task``."""
         return load_task(entries)
 
 
 def load_entries(entries: Iterable[IndexEntry]) -> Iterator[LoadItem]:
     """Read the trajectories ``entries`` point at, in their order; a record that does not validate
-    becomes a ``LoadError`` (file, line, field, reason) like ``load`` would give."""
+    becomes a ``LoadProblem`` (file, line, field, reason) like ``load`` would give."""
     handles: dict[str, IO[bytes]] = {}
     try:
         for entry in entries:
@@ -165,11 +165,11 @@ def load_entries(entries: Iterable[IndexEntry]) -> Iterator[LoadItem]:
             fh.close()
 
 
-def load_task(entries: Iterable[IndexEntry]) -> tuple[TaskGroup | None, list[LoadError]]:
+def load_task(entries: Iterable[IndexEntry]) -> tuple[TaskGroup | None, list[LoadProblem]]:
     """One task's trajectories as a ``TaskGroup`` (equal to the group ``load`` + ``group_by_task``
     gives) and the records that could not be read; the group is ``None`` when none could."""
     trajectories: list[Trajectory] = []
-    errors: list[LoadError] = []
+    errors: list[LoadProblem] = []
     for item in load_entries(entries):
         if isinstance(item, Trajectory):
             trajectories.append(item)
@@ -265,7 +265,7 @@ def _index_file(
                 index.files.setdefault(src.file, src.format or "?")
         elif isinstance(item, LoadWarning):
             index.warnings.append(item)
-        elif isinstance(item, LoadError):
+        elif isinstance(item, LoadProblem):
             index.errors.append(item)
         else:
             index.skipped.append(name if item[1] == file else str(item[1]))
@@ -294,7 +294,7 @@ def _scan_native(fh: IO[bytes], name: str, index: TrajectoryIndex) -> None:
         # The same checks as loading (a repeated key or a non-finite number is an error, not a
         # silently different outcome to plan with), and a byte order mark on the first line.
         record = loads_checked(strip_bom(raw) if number == 1 else raw, Path(name), NATIVE, line=number)
-        if isinstance(record, LoadError):
+        if isinstance(record, LoadProblem):
             record.file = name
             index.errors.append(record)
             continue
@@ -302,7 +302,7 @@ def _scan_native(fh: IO[bytes], name: str, index: TrajectoryIndex) -> None:
         if entry is None:
             # Not a record the fast path can plan with: validate it now for its exact error.
             checked = _validate_record(record, Path(name), line=number)
-            if isinstance(checked, LoadError):
+            if isinstance(checked, LoadProblem):
                 checked.file = name
                 index.errors.append(checked)
                 continue
@@ -310,7 +310,7 @@ def _scan_native(fh: IO[bytes], name: str, index: TrajectoryIndex) -> None:
         index.entries.append(entry)
         found_any = True
     if not seen_any:
-        index.errors.append(LoadError(file=name, format=NATIVE, reason="empty file"))
+        index.errors.append(LoadProblem(file=name, format=NATIVE, reason="empty file"))
     elif found_any:
         index.files.setdefault(name, NATIVE)
 

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from memex_audit.loaders._compression import SizeLimitError, max_record_bytes, record_too_large
 from memex_audit.loaders._json_checks import find_problem, has_problem, json_shape, keys_consistent
-from memex_audit.loaders._registry import LoadError
+from memex_audit.loaders._registry import LoadProblem
 
 UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -102,7 +102,7 @@ def decode_error_reason(exc: orjson.JSONDecodeError, data: bytes) -> tuple[int |
     return line, f"malformed JSON{where}: {msg}"
 
 
-def loads_checked(data: bytes, path: Path, fmt: str, *, line: int | None = None) -> Any | LoadError:
+def loads_checked(data: bytes, path: Path, fmt: str, *, line: int | None = None) -> Any | LoadProblem:
     """Parse JSON as orjson does, or say why it cannot be read as written.
 
     Besides JSON that does not parse, a non-finite number and a repeated key are errors naming their
@@ -117,7 +117,9 @@ def loads_checked(data: bytes, path: Path, fmt: str, *, line: int | None = None)
             if error is not None:
                 return error
         number, reason = decode_error_reason(exc, data)
-        return LoadError(file=str(path), line=line if line is not None else number, format=fmt, reason=reason)
+        return LoadProblem(
+            file=str(path), line=line if line is not None else number, format=fmt, reason=reason
+        )
     if isinstance(doc, dict | list):
         keys, _ = json_shape([doc])
         if not keys_consistent(data, keys) and has_problem(data):
@@ -129,12 +131,12 @@ def loads_checked(data: bytes, path: Path, fmt: str, *, line: int | None = None)
 
 def problem_error(
     data: bytes, path: Path, fmt: str, *, line: int | None = None, prefix: str = ""
-) -> LoadError | None:
-    """The ``LoadError`` for the first repeated key or non-finite number in ``data``, if it has one."""
+) -> LoadProblem | None:
+    """The ``LoadProblem`` for the first repeated key or non-finite number in ``data``, if it has one."""
     problem = find_problem(data, prefix=prefix)
     if problem is None:
         return None
-    return LoadError(
+    return LoadProblem(
         file=str(path),
         line=line if line is not None else problem.line,
         field=problem.field or None,
@@ -153,34 +155,34 @@ def _at_non_finite(exc: orjson.JSONDecodeError, data: bytes) -> bool:
     return b"NaN" in near or b"Infinity" in near
 
 
-def read_json_document(path: Path, fmt: str) -> Any | LoadError:
-    """Parse a whole JSON file, or return a ``LoadError`` that says why it could not be."""
+def read_json_document(path: Path, fmt: str) -> Any | LoadProblem:
+    """Parse a whole JSON file, or return a ``LoadProblem`` that says why it could not be."""
     try:
         size = path.stat().st_size
         if size > max_record_bytes():
             raise record_too_large("the file", size)
         data = path.read_bytes()
     except SizeLimitError as exc:
-        return LoadError(file=str(path), format=fmt, reason=str(exc))
+        return LoadProblem(file=str(path), format=fmt, reason=str(exc))
     except OSError as exc:
-        return LoadError(file=str(path), format=fmt, reason=f"cannot read file: {exc.strerror or exc}")
+        return LoadProblem(file=str(path), format=fmt, reason=f"cannot read file: {exc.strerror or exc}")
     data = strip_bom(data)
     if not data.strip():
-        return LoadError(file=str(path), format=fmt, reason="empty file")
+        return LoadProblem(file=str(path), format=fmt, reason="empty file")
     return loads_checked(data, path, fmt)
 
 
-def iter_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, bytes] | LoadError]:
-    """Yield ``(line_number, raw_line)`` for each non-blank line, or a ``LoadError`` for the file.
+def iter_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, bytes] | LoadProblem]:
+    """Yield ``(line_number, raw_line)`` for each non-blank line, or a ``LoadProblem`` for the file.
 
     Lines are read one at a time, so a large file is never held whole in memory; a line longer than
-    ``max_record_bytes`` is a ``LoadError`` of its own (and skipped without being held), a UTF-8 byte
+    ``max_record_bytes`` is a ``LoadProblem`` of its own (and skipped without being held), a UTF-8 byte
     order mark before the first line is dropped.
     """
     try:
         fh = path.open("rb")
     except OSError as exc:
-        yield LoadError(file=str(path), format=fmt, reason=f"cannot read file: {exc.strerror or exc}")
+        yield LoadProblem(file=str(path), format=fmt, reason=f"cannot read file: {exc.strerror or exc}")
         return
     limit = max_record_bytes()
     with fh:
@@ -190,7 +192,7 @@ def iter_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, bytes] | LoadError]:
                 if len(raw) > limit and not raw.endswith(b"\n"):
                     seen_any = True
                     size = len(raw) + _skip_line(fh)
-                    yield LoadError(
+                    yield LoadProblem(
                         file=str(path),
                         line=number,
                         format=fmt,
@@ -204,10 +206,10 @@ def iter_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, bytes] | LoadError]:
                 seen_any = True
                 yield number, raw
         except OSError as exc:
-            yield LoadError(file=str(path), format=fmt, reason=f"cannot read file: {exc.strerror or exc}")
+            yield LoadProblem(file=str(path), format=fmt, reason=f"cannot read file: {exc.strerror or exc}")
             return
         if not seen_any:
-            yield LoadError(file=str(path), format=fmt, reason="empty file")
+            yield LoadProblem(file=str(path), format=fmt, reason="empty file")
 
 
 def _skip_line(fh: Any) -> int:
@@ -220,20 +222,20 @@ def _skip_line(fh: Any) -> int:
     return skipped
 
 
-def parse_jsonl_line(path: Path, number: int, raw: bytes, fmt: str) -> Any | LoadError:
+def parse_jsonl_line(path: Path, number: int, raw: bytes, fmt: str) -> Any | LoadProblem:
     """Parse one JSONL line, or say why it is not JSON (or not JSON read as written)."""
     return loads_checked(raw, path, fmt, line=number)
 
 
-def iter_jsonl_records(path: Path, fmt: str) -> Iterator[tuple[int, Any] | LoadError]:
-    """Yield ``(line_number, parsed_line)`` for each non-blank line; a bad line or file, a ``LoadError``."""
+def iter_jsonl_records(path: Path, fmt: str) -> Iterator[tuple[int, Any] | LoadProblem]:
+    """Yield ``(line_number, parsed_line)`` for each non-blank line; a bad line or file, a ``LoadProblem``."""
     for item in iter_jsonl(path, fmt):
-        if isinstance(item, LoadError):
+        if isinstance(item, LoadProblem):
             yield item
             continue
         number, raw = item
         record = parse_jsonl_line(path, number, raw, fmt)
-        yield record if isinstance(record, LoadError) else (number, record)
+        yield record if isinstance(record, LoadProblem) else (number, record)
 
 
 def first_json_char(head: bytes) -> bytes:

@@ -8,13 +8,14 @@ import gc
 import os
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
-from memex_audit.errors import UsageError
+from memex_audit.errors import TrajectoryFormatError, UsageError
 from memex_audit.loaders._compression import (
     SizeLimitError,
     compression_of,
@@ -24,12 +25,13 @@ from memex_audit.loaders._compression import (
     inner_name,
     register_origin,
 )
+from memex_audit.loaders._formats._record_errors import format_problem
 from memex_audit.loaders._jsonio import decode_error_reason, encoding_reason, first_json_char, strip_bom
 from memex_audit.loaders._registry import (
     HEAD_BYTES,
     FormatAdapter,
-    LoadError,
     LoadItem,
+    LoadProblem,
     LoadWarning,
     get_format,
     is_companion,
@@ -54,7 +56,7 @@ class LoadResult:
     """
 
     trajectories: list[Trajectory] = field(default_factory=list)
-    errors: list[LoadError] = field(default_factory=list)
+    errors: list[LoadProblem] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
@@ -130,7 +132,7 @@ def iter_load(
 ) -> Iterator[LoadItem | tuple[str, Path]]:
     """Stream what ``load`` reads, file by file, without holding it all.
 
-    Yields trajectories, ``LoadError`` records (``LoadWarning`` ones for what loaded but holds no
+    Yields trajectories, ``LoadProblem`` records (``LoadWarning`` ones for what loaded but holds no
     content), and ``("skipped", path)`` for files that hold no trajectory data. ``on_file(path,
     format_name)`` is called before each file is read (for progress). ``path`` may be ``"-"``:
     standard input, whose format is told by its content.
@@ -161,7 +163,7 @@ def _load_file(
     except OSError as exc:
         if on_file:
             on_file(file, None)
-        yield LoadError(file=str(file), reason=_unreadable_reason(file, exc))
+        yield LoadProblem(file=str(file), reason=_unreadable_reason(file, exc))
         return
     kind = compression_of(file, head)
     if kind is not None and (
@@ -178,14 +180,18 @@ def _load_file(
         yield ("skipped", file)
         return
     if adapter is None:
-        adapter = sniff_format(file, head)
+        failures: list[str] = []
+        adapter = sniff_format(file, head, failures=failures)
         if adapter is None:
             if on_file:
                 on_file(file, None)
             if is_companion(file, head):
                 yield ("skipped", file)
             elif single_file or file.name.endswith(tuple(known_extensions())):
-                yield LoadError(file=str(file), reason=_unknown_reason(file, head))
+                reason = _unknown_reason(file, head)
+                if failures:
+                    reason += f"; format checks that failed: {'; '.join(failures)}"
+                yield LoadProblem(file=str(file), reason=reason)
             else:
                 yield ("skipped", file)
             return
@@ -198,9 +204,14 @@ def _load_file(
                 warning = _empty_warning(item, file, adapter)
                 if warning is not None:
                     yield warning
+    except TrajectoryFormatError as exc:  # the adapter says the rest of the file cannot be read
+        yield format_problem(exc, path=file, fmt=adapter.name)
     except Exception as exc:  # an adapter bug must not stop a folder load
-        yield LoadError(
-            file=str(file), format=adapter.name, reason=f"{type(exc).__name__} while reading: {exc}"
+        yield LoadProblem(
+            file=str(file),
+            format=adapter.name,
+            reason=f"{type(exc).__name__} while reading: {exc}",
+            traceback="".join(traceback.format_exception(exc))[-8000:],
         )
 
 
@@ -235,19 +246,19 @@ def _load_compressed(
         except SizeLimitError as exc:
             if on_file:
                 on_file(file, None)
-            yield LoadError(file=str(file), reason=f"not decompressed: {exc}{unnamed}")
+            yield LoadProblem(file=str(file), reason=f"not decompressed: {exc}{unnamed}")
             return
         except Exception as exc:  # a damaged archive is one bad file, not a stopped folder load
             if on_file:
                 on_file(file, None)
-            yield LoadError(file=str(file), reason=f"cannot decompress this {kind} file: {exc}{unnamed}")
+            yield LoadProblem(file=str(file), reason=f"cannot decompress this {kind} file: {exc}{unnamed}")
             return
         if not named:
             staged = staged.rename(staged.with_name(_guess_name_of(staged, file.name)))
         register_origin(staged, file)
         try:
             for item in _renamed(_load_file(staged, forced, single_file, on_file), staged, str(file)):
-                if unnamed and isinstance(item, LoadError) and not isinstance(item, LoadWarning):
+                if unnamed and isinstance(item, LoadProblem) and not isinstance(item, LoadWarning):
                     item.reason += unnamed
                 yield item
         finally:
@@ -305,7 +316,7 @@ def _renamed(
         if isinstance(item, Trajectory):
             if item.source is not None and item.source.file == staged_text:
                 item.source.file = name
-        elif isinstance(item, LoadError):
+        elif isinstance(item, LoadProblem):
             if item.file == staged_text:
                 item.file = name
             item.reason = item.reason.replace(staged_text, name)
@@ -368,7 +379,7 @@ def load(
                     result.files.setdefault(item.source.file, item.source.format or "?")
             elif isinstance(item, LoadWarning):
                 result.warnings.append(item)
-            elif isinstance(item, LoadError):
+            elif isinstance(item, LoadProblem):
                 result.errors.append(item)
             else:
                 result.skipped.append(str(item[1]))

@@ -17,7 +17,7 @@ from memex_audit.loaders._jsonio import (
     problem_error,
     read_json_document,
 )
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import SCHEMA_VERSION, Source, Trajectory
 
 FORMAT = "native"
@@ -47,7 +47,7 @@ class NativeFormat:
 
     def _load_jsonl(self, path: Path) -> Iterator[LoadItem]:
         for item in iter_jsonl(path, FORMAT):
-            if isinstance(item, LoadError):
+            if isinstance(item, LoadProblem):
                 yield item
                 continue
             number, raw = item
@@ -55,7 +55,7 @@ class NativeFormat:
 
     def _load_json(self, path: Path) -> Iterator[LoadItem]:
         doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
+        if isinstance(doc, LoadProblem):
             yield doc
             return
         records = doc if isinstance(doc, list) else [doc]
@@ -76,7 +76,7 @@ def _validate_json(raw: bytes, path: Path, *, line: int | None, position: int | 
         traj = Trajectory.model_validate_json(raw)
     except ValidationError:
         record = loads_checked(raw, path, FORMAT, line=line)
-        if isinstance(record, LoadError):
+        if isinstance(record, LoadProblem):
             return record
         return _validate_record(record, path, line=line, position=position)
     keys, finite = model_shape(traj)
@@ -86,7 +86,7 @@ def _validate_json(raw: bytes, path: Path, *, line: int | None, position: int | 
             return error
     if traj.schema_version != SCHEMA_VERSION:
         record = loads_checked(raw, path, FORMAT, line=line)
-        if isinstance(record, LoadError):
+        if isinstance(record, LoadProblem):
             return record
         return _validate_record(record, path, line=line, position=position)
     return _with_source(traj, path, line=line, position=position)
@@ -97,7 +97,7 @@ def _validate_record(
 ) -> LoadItem:
     where = line if line is not None else (position + 1 if position is not None else None)
     if not isinstance(record, dict):
-        return LoadError(
+        return LoadProblem(
             file=str(path),
             line=where,
             format=FORMAT,
@@ -105,7 +105,7 @@ def _validate_record(
         )
     version = str(record.get("schema_version", SCHEMA_VERSION))
     if version not in _SUPPORTED_VERSIONS:
-        return LoadError(
+        return LoadProblem(
             file=str(path),
             line=where,
             field="schema_version",
@@ -116,7 +116,7 @@ def _validate_record(
         traj = Trajectory.model_validate(_upgrade(record))
     except ValidationError as exc:
         field, reason = describe_validation_error(exc)
-        return LoadError(file=str(path), line=where, field=field, format=FORMAT, reason=reason)
+        return LoadProblem(file=str(path), line=where, field=field, format=FORMAT, reason=reason)
     return _with_source(traj, path, line=line, position=position)
 
 

@@ -1,7 +1,7 @@
 """The format registry: which adapter reads a file, decided by its name and first bytes.
 
 An adapter is any object with a ``name``, a ``sniff(path, head)`` that returns a confidence in
-``[0, 1]`` (0: not mine), and a ``load(path)`` that yields trajectories and ``LoadError`` records,
+``[0, 1]`` (0: not mine), and a ``load(path)`` that yields trajectories and ``LoadProblem`` records,
 one per bad record, so that one bad record never stops the rest. Adapters register themselves with
 ``register_format``; the loader never names a format.
 
@@ -12,14 +12,17 @@ say). The loader lists them as skipped, not as errors.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from memex_audit.errors import UsageError
+from memex_audit.errors import TrajectoryFormatError, UsageError
 from memex_audit.trajectory import Trajectory
+
+logger = logging.getLogger("memex_audit.loaders")
 
 HEAD_BYTES = 65536
 """How many leading bytes of a file the sniffers see first."""
@@ -29,7 +32,7 @@ LONG_HEAD_BYTES = (1 << 20, 16 << 20)
 JSON file (a native record whose question or ground truth fills them, before its steps)."""
 
 
-class LoadError(BaseModel):
+class LoadProblem(BaseModel):
     """A file, or a record in it, that could not be loaded: where and why.
 
     Attributes:
@@ -38,6 +41,8 @@ class LoadError(BaseModel):
         field: Dotted path of the offending field, when known.
         format: The adapter that tried, when one did.
         reason: What went wrong, in words that say what to do.
+        traceback: Where the adapter failed, when it raised an error of its own rather than
+            reporting the record as unreadable (a bug to report, with these last frames).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -47,6 +52,13 @@ class LoadError(BaseModel):
     field: str | None = None
     format: str | None = None
     reason: str
+    traceback: str | None = None
+
+    def as_error(self) -> TrajectoryFormatError:
+        """This problem as the exception to raise where one bad record must stop the caller."""
+        return TrajectoryFormatError(
+            self.reason, file=self.file, line=self.line, field=self.field, format=self.format
+        )
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
@@ -55,14 +67,14 @@ class LoadError(BaseModel):
         return f"{where}{fmt}: {self.reason}{field}"
 
 
-class LoadWarning(LoadError):
+class LoadWarning(LoadProblem):
     """A file or record that loaded, but not as a user would expect (no steps, no content): where and why.
 
-    It has the fields of ``LoadError``; ``load`` lists warnings apart from errors.
+    It has the fields of ``LoadProblem``; ``load`` lists warnings apart from errors.
     """
 
 
-LoadItem = Trajectory | LoadError
+LoadItem = Trajectory | LoadProblem
 
 
 @runtime_checkable
@@ -80,7 +92,7 @@ class FormatAdapter(Protocol):
         ...
 
     def load(self, path: Path) -> Iterator[LoadItem]:
-        """Yield the file's trajectories, and a ``LoadError`` for each record that cannot be read."""
+        """Yield the file's trajectories, and a ``LoadProblem`` for each record that cannot be read."""
         ...
 
 
@@ -128,16 +140,22 @@ def known_extensions() -> set[str]:
     return {ext for adapter in registered_formats().values() for ext in adapter.extensions}
 
 
-def sniff_format(path: Path, head: bytes | None = None) -> FormatAdapter | None:
+def sniff_format(
+    path: Path, head: bytes | None = None, *, failures: list[str] | None = None
+) -> FormatAdapter | None:
     """The adapter most confident it can read ``path``, or ``None`` when none is.
 
     Ties go to the adapter registered first, so built-in formats win over later plug-ins of
     equal confidence. When none recognises a JSON file from its first ``HEAD_BYTES``, they are
     asked again with the first ``LONG_HEAD_BYTES``.
+
+    A sniffer that raises counts as "not mine", so one faulty plug-in cannot stop a folder load;
+    it is logged (``memex_audit.loaders``, debug level, with its traceback) and, when ``failures``
+    is given, described there (``format: ErrorType: message``).
     """
     if head is None:
         head = read_head(path)
-    best = _most_confident(path, head)
+    best = _most_confident(path, head, failures)
     for size in LONG_HEAD_BYTES:
         if best is not None or len(head) < HEAD_BYTES or _first_char(head) not in (b"{", b"["):
             break
@@ -149,7 +167,7 @@ def sniff_format(path: Path, head: bytes | None = None) -> FormatAdapter | None:
         if len(longer) <= len(head):
             break
         head = longer
-        best = _most_confident(path, head)
+        best = _most_confident(path, head, failures)
     return best
 
 
@@ -157,12 +175,13 @@ def _first_char(head: bytes) -> bytes:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
 
 
-def _most_confident(path: Path, head: bytes) -> FormatAdapter | None:
+def _most_confident(path: Path, head: bytes, failures: list[str] | None) -> FormatAdapter | None:
     best: tuple[float, FormatAdapter] | None = None
     for adapter in registered_formats().values():
         try:
             score = float(adapter.sniff(path, head))
-        except Exception:  # a plug-in's sniffer must not break folder loading
+        except Exception as exc:  # a plug-in's sniffer must not break folder loading
+            _note_failure(adapter, "sniff", path, exc, failures)
             continue
         if score > 0 and (best is None or score > best[0]):
             best = (score, adapter)
@@ -178,9 +197,21 @@ def is_companion(path: Path, head: bytes) -> bool:
         try:
             if check(path, head):
                 return True
-        except Exception:
+        except Exception as exc:
+            _note_failure(adapter, "is_companion", path, exc, None)
             continue
     return False
+
+
+def _note_failure(
+    adapter: FormatAdapter, method: str, path: Path, exc: Exception, failures: list[str] | None
+) -> None:
+    """Log a sniffing method that raised, and describe it in ``failures`` when it is given."""
+    logger.debug("%s.%s raised on %s", adapter.name, method, path, exc_info=exc)
+    if failures is not None:
+        described = f"{adapter.name}: {type(exc).__name__}: {exc}"
+        if described not in failures:
+            failures.append(described)
 
 
 _BUILTINS_LOADED = False

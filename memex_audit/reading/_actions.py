@@ -95,14 +95,21 @@ def _state_changes(trajectory: Trajectory) -> list[StateChange]:
     out: list[StateChange] = []
     seen_parts: list[str] = []
     last_user: Step | None = None
+    # The earlier text and the go-ahead change only between calls: each is worked out when it does.
+    seen, seen_parts_joined = "", 0
+    confirmed, confirmed_by = False, None
     for step in trajectory.steps:
         for pos, call in enumerate(step.tool_calls):
             if not is_state_changing(call.name, config):
                 continue
             result = results.get((step.index, pos))
             error = error_line(result) if result is not None else None
-            seen = " ".join(seen_parts)
-            confirmed = last_user is not None and is_agreement(last_user.text or "")
+            if seen_parts_joined < len(seen_parts):
+                seen = " ".join(seen_parts)
+                seen_parts_joined = len(seen_parts)
+            if confirmed_by is not last_user:
+                confirmed = last_user is not None and is_agreement(last_user.text or "")
+                confirmed_by = last_user
             out.append(
                 StateChange(
                     step=step.index,
@@ -370,7 +377,7 @@ def reward_view(trajectory: Trajectory) -> RewardView | None:
     failed_reads: list[str] = []
     for check in _list(info.get("action_checks")):
         action = check.get("action") if isinstance(check, dict) else None
-        if not isinstance(action, dict) or check.get("action_match") is not False:  # type: ignore[union-attr]
+        if not isinstance(action, dict) or check.get("action_match") is not False:
             continue
         name = str(action.get("name"))
         (failed_writes if is_state_changing(name, config) else failed_reads).append(name)

@@ -8,6 +8,7 @@ an error-like word occurs in code, a diff or a source listing the tool printed s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -58,6 +59,11 @@ def is_read_only(
         return False
     if name in read_only:
         return True
+    return _matches_any(tuple(patterns), name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches_any(patterns: tuple[str, ...], name: str) -> bool:
     return any(re.search(p, name, re.IGNORECASE) for p in patterns)
 
 

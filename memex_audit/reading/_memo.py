@@ -96,3 +96,19 @@ def source_segment(lines: list[str], node: ast.expr) -> str | None:
     parts += lines[first + 1 : last]
     parts.append(lines[last].encode()[: node.end_col_offset].decode(errors="replace"))
     return "\n".join(parts)
+
+
+def parsed_code(code: str) -> ast.Module | None:
+    """``code`` parsed (``None`` when it is not valid Python). Several readings walk the same code
+    blocks: recent parses are kept. Callers must not modify the tree."""
+    return _parse_cached(code) if len(code) <= 1 << 16 else _parse(code)
+
+
+def _parse(code: str) -> ast.Module | None:
+    try:
+        return ast.parse(code)
+    except (SyntaxError, ValueError):  # ValueError: a NUL byte in the source
+        return None
+
+
+_parse_cached = functools.lru_cache(maxsize=512)(_parse)

@@ -7,6 +7,7 @@ exact text (for evidence quotes), its value and its precision.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -35,14 +36,28 @@ class NumberMention:
     percent: bool
     start: int
 
-    @property
+    @functools.cached_property
     def digits(self) -> str:
         """The digits alone, without separators or a decimal point (``3,501.2`` → ``35012``)."""
         return re.sub(r"\D", "", self.text.removeprefix("$").removesuffix("%"))
 
 
-def find_numbers(text: str) -> list[NumberMention]:
-    """Every number mention in ``text``, in order."""
+def find_numbers(text: str) -> tuple[NumberMention, ...]:
+    """Every number mention in ``text``, in order.
+
+    The same texts are read by many signals and, through siblings, for many audits of one task: the
+    mentions of recent texts are kept (they are immutable).
+    """
+    if len(text) > _CACHED_TEXT_LIMIT:
+        return _find_numbers(text)
+    return _find_numbers_cached(text)
+
+
+_CACHED_TEXT_LIMIT = 1 << 14
+"""Longer texts are read afresh: the cache stays a few tens of MB at most."""
+
+
+def _find_numbers(text: str) -> tuple[NumberMention, ...]:
     mentions = []
     for match in _NUMBER.finditer(text):
         raw = match.group("num")
@@ -57,7 +72,10 @@ def find_numbers(text: str) -> list[NumberMention]:
                 start=match.start(),
             )
         )
-    return mentions
+    return tuple(mentions)
+
+
+_find_numbers_cached = functools.lru_cache(maxsize=2048)(_find_numbers)
 
 
 def looks_like_year(m: NumberMention) -> bool:
@@ -134,14 +152,25 @@ def is_line_number(text: str, mention: NumberMention) -> bool:
     line_end = text.find("\n", mention.start)
     line = text[line_start : line_end if line_end >= 0 else len(text)]
     prefix = _LINE_NUMBER_PREFIX.match(line)
-    if prefix is not None and line_start + prefix.start("n") == mention.start:
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        numbered = sum(1 for ln in lines if _LINE_NUMBER_PREFIX.match(ln))
-        if numbered >= 2 and numbered * 2 >= len(lines):
-            return True
+    if prefix is not None and line_start + prefix.start("n") == mention.start and _mostly_numbered(text):
+        return True
     before = text[max(line_start, mention.start - 40) : mention.start]
     if _LINE_NUMBER_REFERENCE.search(before):
         return True
     # the end of a range whose start is a line reference: ``sed -n '212,230p'``, ``lines 10-20``
     range_start = re.search(r"(\d+)\s*[,-]\s*$", before)
     return range_start is not None and bool(_LINE_NUMBER_REFERENCE.search(before[: range_start.start()]))
+
+
+def _mostly_numbered(text: str) -> bool:
+    """Whether at least two, and at least half, of the text's non-blank lines are numbered listing lines."""
+    return _count_numbered(text) if len(text) > 1 << 18 else _count_numbered_cached(text)
+
+
+def _count_numbered(text: str) -> bool:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    numbered = sum(1 for ln in lines if _LINE_NUMBER_PREFIX.match(ln))
+    return numbered >= 2 and numbered * 2 >= len(lines)
+
+
+_count_numbered_cached = functools.lru_cache(maxsize=64)(_count_numbered)

@@ -9,28 +9,28 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from memex_audit.runs import RunError, RunKind, RunManifest, RunModelSettings, RunStore
+from memex_audit.runs import RunFailure, RunKind, RunManifest, RunModelSettings, RunStore
 
 _LAZY = {
-    "aggregate_accuracy_frame": "memex_audit.analysis._aggregate_summary",
-    "aggregate_scaling_frame": "memex_audit.analysis._aggregate_summary",
-    "aggregate_tasks_frame": "memex_audit.analysis._aggregate_summary",
-    "audit_agreement": "memex_audit.analysis._audit_agreement",
-    "audit_frame": "memex_audit.analysis._audit_summary",
-    "breakdown_table": "memex_audit.analysis._audit_summary",
-    "category_agreement": "memex_audit.analysis._audit_agreement",
-    "category_counts": "memex_audit.analysis._audit_summary",
-    "cohen_kappa": "memex_audit.analysis._audit_agreement",
-    "coding_consistency": "memex_audit.analysis._coding_reference",
-    "coding_reference_labels": "memex_audit.analysis._coding_reference",
-    "read_failure_analyses": "memex_audit.analysis._coding_reference",
-    "read_id_list": "memex_audit.analysis._audit_agreement",
-    "read_label_file": "memex_audit.analysis._audit_agreement",
-    "summarize_audit": "memex_audit.analysis._audit_summary",
+    "aggregate_accuracy_frame": "memex_audit.analysis",
+    "aggregate_scaling_frame": "memex_audit.analysis",
+    "aggregate_tasks_frame": "memex_audit.analysis",
+    "audit_agreement": "memex_audit.analysis",
+    "audit_frame": "memex_audit.analysis",
+    "breakdown_table": "memex_audit.analysis",
+    "category_agreement": "memex_audit.analysis",
+    "category_counts": "memex_audit.analysis",
+    "cohen_kappa": "memex_audit.analysis",
+    "coding_consistency": "memex_audit.analysis",
+    "coding_reference_labels": "memex_audit.analysis",
+    "read_failure_analyses": "memex_audit.analysis",
+    "read_id_list": "memex_audit.analysis",
+    "read_label_file": "memex_audit.analysis",
+    "summarize_audit": "memex_audit.analysis",
 }
 
 __all__ = [
-    "RunError",
+    "RunFailure",
     "RunKind",
     "RunManifest",
     "RunModelSettings",

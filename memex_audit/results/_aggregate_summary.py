@@ -1,8 +1,8 @@
-"""Moved to ``memex_audit.analysis._aggregate_summary``; this name is kept so older imports keep working."""
+"""Moved to ``memex_audit.analysis``; this name is kept so older imports keep working."""
 
 from typing import Any
 
-from memex_audit.analysis import _aggregate_summary as _moved
+from memex_audit import analysis as _moved
 
 
 def __getattr__(name: str) -> Any:

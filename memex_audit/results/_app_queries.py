@@ -1,8 +1,8 @@
-"""Moved to ``memex_audit.analysis._queries``; this name is kept so older imports keep working."""
+"""Moved to ``memex_audit.analysis``; this name is kept so older imports keep working."""
 
 from typing import Any
 
-from memex_audit.analysis import _queries as _moved
+from memex_audit import analysis as _moved
 
 
 def __getattr__(name: str) -> Any:

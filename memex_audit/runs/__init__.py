@@ -23,21 +23,23 @@ from memex_audit.runs._executors import (
     available_cpus,
     default_executor,
     make_executor,
+    prepare_processes,
 )
 from memex_audit.runs._lock import RunLock, RunLocked
-from memex_audit.runs._selection import (
-    ALL_OUTCOMES,
-    OutcomeName,
-    Selection,
-    keys_of_places,
-    outcome_of,
-    unit_keys,
+from memex_audit.runs._selection import Selection, keys_of_places, unit_keys
+from memex_audit.runs._store import (
+    FailureLine,
+    ResultLine,
+    RunFailure,
+    RunKind,
+    RunManifest,
+    RunModelSettings,
+    RunStore,
+    StorageError,
 )
-from memex_audit.runs._store import RunError, RunKind, RunManifest, RunModelSettings, RunStore, StorageError
 from memex_audit.runs._units import RunOutcome, Unit, UnitDone, UnitProgress, UnitRunner
 
 __all__ = [
-    "ALL_OUTCOMES",
     "EXECUTOR_KINDS",
     "AggregateRunConfig",
     "AskRunConfig",
@@ -46,12 +48,13 @@ __all__ = [
     "CheckRunConfig",
     "Executor",
     "ExecutorKind",
+    "FailureLine",
     "LocalExecutor",
-    "OutcomeName",
     "ProcessExecutor",
     "RayExecutor",
+    "ResultLine",
     "RunConfig",
-    "RunError",
+    "RunFailure",
     "RunKind",
     "RunLock",
     "RunLocked",
@@ -69,6 +72,6 @@ __all__ = [
     "default_executor",
     "keys_of_places",
     "make_executor",
-    "outcome_of",
+    "prepare_processes",
     "unit_keys",
 ]

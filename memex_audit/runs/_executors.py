@@ -17,6 +17,7 @@ Ray is optional (the ``ray`` extra); ``RayExecutor`` says how to install it when
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import sys
@@ -95,12 +96,34 @@ _WORKER: Callable[[Any], Any] | None = None
 def _start_worker(factory: Callable[[], Callable[[Any], Any]]) -> None:
     global _WORKER
     _WORKER = factory()
+    gc.freeze()  # the modules and the worker live as long as the process: not the collector's business
 
 
 def _run_job(job: Any) -> Any:
     if _WORKER is None:  # pragma: no cover - the pool's initializer always ran
         raise RuntimeError("the worker process was not initialised")
     return _WORKER(job)
+
+
+def _start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def prepare_processes(preload: Sequence[str]) -> bool:
+    """Start the server that ``processes`` workers fork from now, importing ``preload`` in the
+    background, so that start-up overlaps with the caller's own work (reading an index).
+
+    Returns whether a server was started (only with ``forkserver``, on a machine with more than one
+    core: elsewhere there is nothing to overlap). Harmless when no pool is made after all.
+    """
+    if _start_method() != "forkserver" or available_cpus() < 2:
+        return False
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    forkserver.ensure_running()
+    return True
 
 
 class ProcessExecutor:
@@ -127,7 +150,7 @@ class ProcessExecutor:
         preload: Sequence[str] = (),
     ) -> None:
         self.workers = max(1, workers or available_cpus())
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        method = _start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver" and preload:
             context.set_forkserver_preload(list(preload))

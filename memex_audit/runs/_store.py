@@ -3,15 +3,24 @@
 Layout of a run folder::
 
     manifest.json       what the run is (kind, config, memex_audit version), written atomically
-    results.jsonl       one {"key", "record"} line per finished unit (a trajectory audited, a task aggregated)
-    errors.jsonl        one RunError per failed unit, with its cause
+    results.jsonl       one ``ResultLine`` per finished unit (a trajectory audited, a task aggregated)
+    errors.jsonl        one ``FailureLine`` per failed unit: a ``RunFailure`` with its cause
     agent_runs.jsonl    every agent run, recorded as a native Trajectory
     ledger.jsonl        what each unit spent, so a cost cap holds across reruns
     *.parquet, *.json   exports, written to a temporary name and renamed into place
 
-Each line is written whole, flushed and fsynced before the next unit starts, so a run that is killed
-loses at most the unit in flight; a torn last line is skipped on read and that unit is redone on
-resume. Results never use pickle.
+Each line is written whole and handed to the operating system before the next unit starts, so a
+run that is killed loses at most the unit in flight; a torn last line is skipped on read and that
+unit is redone on resume. Lines reach the disk itself (fsync) in groups: at least every
+``SYNC_INTERVAL_S`` and whenever the store is synced or closed, so a machine that loses power loses
+at most that last fraction of a second of results, which a rerun redoes. Spending (``ledger.jsonl``)
+is synced line by line. Results never use pickle.
+
+Every line of ``results.jsonl`` and ``errors.jsonl`` says what it is (``kind``: ``result`` or
+``failure``) and which layout it has (``schema_version``, ``LINE_SCHEMA_VERSION``). Lines written
+before they carried either are upgraded on read. A complete line that does not validate is an error
+in both files (``ResultsError`` naming the file and line); only a torn line, one that is not JSON at
+all, is skipped.
 """
 
 from __future__ import annotations
@@ -19,15 +28,16 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import orjson
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, model_validator
 
 from memex_audit.errors import ResultsError
 from memex_audit.runs._config import AuditRunConfig, RunConfig, with_input_paths
@@ -95,7 +105,7 @@ class RunManifest(BaseModel):
     llm: RunModelSettings | None = None
 
 
-class RunError(BaseModel):
+class RunFailure(BaseModel):
     """A unit of work that failed, with its cause.
 
     Attributes:
@@ -123,11 +133,92 @@ class RunError(BaseModel):
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
-class _ResultLine(BaseModel):
+LINE_SCHEMA_VERSION = 1
+"""Layout version of the lines in ``results.jsonl`` and ``errors.jsonl``. Lines without one are
+version 0 (a bare ``{"key", "record"}`` result, a bare ``RunFailure``) and are upgraded on read."""
+
+
+class ResultLine(BaseModel):
+    """One line of ``results.jsonl``: a finished unit and its record.
+
+    Attributes:
+        kind: Always ``result``.
+        schema_version: The line layout (``LINE_SCHEMA_VERSION``).
+        key: The unit (usually a trajectory id or a task id); a later line with the same key wins.
+        record: The unit's result, as the run kind's model dumps it (an audit report, an aggregation...).
+    """
+
     model_config = ConfigDict(extra="forbid")
 
+    kind: Literal["result"] = "result"
+    schema_version: int = LINE_SCHEMA_VERSION
     key: str
     record: dict[str, Any]
+
+
+class FailureLine(BaseModel):
+    """One line of ``errors.jsonl``: a unit that failed.
+
+    Attributes:
+        kind: Always ``failure``.
+        schema_version: The line layout (``LINE_SCHEMA_VERSION``).
+        failure: What failed and why.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["failure"] = "failure"
+    schema_version: int = LINE_SCHEMA_VERSION
+    failure: RunFailure
+
+
+RunLine = Annotated[ResultLine | FailureLine, Field(discriminator="kind")]
+"""A line of a run folder's ``results.jsonl`` or ``errors.jsonl``, told apart by ``kind``."""
+
+RUN_LINE: TypeAdapter[ResultLine | FailureLine] = TypeAdapter(RunLine)
+
+
+def upgrade_line(obj: Any, default: Literal["result", "failure"]) -> Any:
+    """A parsed line in today's layout: a version-0 line (no ``schema_version``) is wrapped as a
+    line of kind ``default``; anything else is returned as it is, for validation to judge."""
+    if not isinstance(obj, dict) or "schema_version" in obj:
+        return obj
+    if default == "result":
+        return {"kind": "result", "schema_version": LINE_SCHEMA_VERSION, **obj}
+    return {"kind": "failure", "schema_version": LINE_SCHEMA_VERSION, "failure": obj}
+
+
+_L = TypeVar("_L", ResultLine, FailureLine)
+
+
+def _read_line(path: Path, number: int, obj: Any, expected: type[_L]) -> _L:
+    """Line ``number`` of ``path`` validated as ``expected``.
+
+    Raises:
+        ResultsError: The line does not validate, comes from a newer memex_audit, or is of another kind.
+    """
+    default: Literal["result", "failure"] = "result" if expected is ResultLine else "failure"
+    obj = upgrade_line(obj, default)
+    version = obj.get("schema_version") if isinstance(obj, dict) else None
+    if isinstance(version, int) and version > LINE_SCHEMA_VERSION:
+        raise ResultsError(
+            f"{path}:{number}: line layout version {version} is newer than this memex_audit reads "
+            f"({LINE_SCHEMA_VERSION}); upgrade memex_audit"
+        )
+    try:
+        line = RUN_LINE.validate_python(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"][1:] if first["loc"][:1] in (("result",), ("failure",)) else first["loc"]
+        field = ".".join(str(p) for p in loc)
+        raise ResultsError(f"{path}:{number}: {first['msg']} (field {field or 'kind'})") from exc
+    if not isinstance(line, expected):
+        raise ResultsError(f"{path}:{number}: a {line.kind} line, where {default} lines belong")
+    return line
+
+
+SYNC_INTERVAL_S = 0.25
+"""Appended lines reach the disk at least this often (seconds), and when the store is synced or closed."""
 
 
 class StorageError(ResultsError):
@@ -194,9 +285,31 @@ class RunStore:
         self.manifest = manifest
         self._lock = threading.Lock()
         self._writer = False
+        self._unsynced: set[str] = set()
+        self._synced_at = time.monotonic()
+
+    def sync(self) -> None:
+        """Put every line appended so far on the disk (fsync), not only in the system's cache."""
+        with self._lock:
+            self._sync_locked()
+
+    def _sync_locked(self) -> None:
+        for name in sorted(self._unsynced):
+            path = self.root / name
+            with _writing(path):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        self._unsynced.clear()
+        self._synced_at = time.monotonic()
 
     def close(self) -> None:
-        """Give back the folder's write lock (a store opened for writing holds it until then)."""
+        """Sync what was appended and give back the folder's write lock (a store opened for writing
+        holds it until then)."""
+        if self._unsynced:
+            self.sync()
         if self._writer:
             self._writer = False
             let_go(self.root)
@@ -216,11 +329,14 @@ class RunStore:
 
         Raises:
             RunLocked: Another process is writing the folder.
-            ResultsError: The folder holds a run of another kind, or its manifest is unreadable.
+            ResultsError: ``run_dir`` is a file, the folder holds a run of another kind, or its
+                manifest is unreadable.
         """
         from memex_audit import __version__
 
         root = Path(run_dir)
+        if root.exists() and not root.is_dir():
+            raise ResultsError(f"{root} is a file, not a run folder; choose a folder for the run")
         with _writing(root):
             root.mkdir(parents=True, exist_ok=True)
             hold(root)
@@ -304,25 +420,38 @@ class RunStore:
 
     # -- appending -------------------------------------------------------------------------------
 
-    def _append(self, name: str, payload: bytes) -> None:
-        with self._lock, _writing(self.root / name), (self.root / name).open("a+b") as fh:
-            # A run killed mid-write leaves a torn last line: end it so the new record stands alone.
-            if fh.seek(0, os.SEEK_END) > 0:
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    fh.write(b"\n")
-            fh.write(payload + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+    def _append(self, name: str, payload: bytes, *, durable: bool = False) -> None:
+        """Append one line; ``durable`` syncs it to the disk at once, otherwise it is synced with the
+        next group (see the module docstring)."""
+        with self._lock:
+            with _writing(self.root / name), (self.root / name).open("a+b") as fh:
+                # A run killed mid-write leaves a torn last line: end it so the new record stands alone.
+                if fh.seek(0, os.SEEK_END) > 0:
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":
+                        fh.write(b"\n")
+                fh.write(payload + b"\n")
+                fh.flush()
+                if durable:
+                    os.fsync(fh.fileno())
+                else:
+                    self._unsynced.add(name)
+            if self._unsynced and time.monotonic() - self._synced_at >= SYNC_INTERVAL_S:
+                self._sync_locked()
 
     def append_result(self, key: str, record: BaseModel) -> None:
         """Record a finished unit. A later record with the same key replaces it on read."""
-        line = {"key": key, "record": record.model_dump(mode="json")}
+        line = {
+            "kind": "result",
+            "schema_version": LINE_SCHEMA_VERSION,
+            "key": key,
+            "record": record.model_dump(mode="json"),
+        }
         self._append("results.jsonl", orjson.dumps(line))
 
-    def append_error(self, error: RunError) -> None:
+    def append_error(self, error: RunFailure) -> None:
         """Record a failed unit with its cause."""
-        self._append("errors.jsonl", error.model_dump_json().encode())
+        self._append("errors.jsonl", FailureLine(failure=error).model_dump_json().encode())
 
     def append_spend(self, key: str, cost_usd: float | None) -> None:
         """Record what a unit spent in the folder's ledger (``ledger.jsonl``), which every rerun of
@@ -330,6 +459,7 @@ class RunStore:
         self._append(
             "ledger.jsonl",
             orjson.dumps({"key": key, "cost_usd": cost_usd, "at": datetime.now(UTC).isoformat()}),
+            durable=True,
         )
 
     def spent_usd(self) -> float:
@@ -340,9 +470,11 @@ class RunStore:
                 total += float(obj["cost_usd"])
         return total
 
-    def append_run_trajectory(self, trajectory: Trajectory) -> None:
-        """Record an agent run as a native trajectory (loadable with ``memex_audit.load``)."""
-        self._append("agent_runs.jsonl", trajectory.model_dump_json().encode())
+    def append_run_trajectory(self, trajectory: Trajectory | bytes) -> None:
+        """Record an agent run as a native trajectory (loadable with ``memex_audit.load``): the
+        trajectory, or its JSON already serialized where the run happened (a worker process)."""
+        payload = trajectory if isinstance(trajectory, bytes) else trajectory.model_dump_json().encode()
+        self._append("agent_runs.jsonl", payload)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -366,31 +498,34 @@ class RunStore:
         """The results as ``model`` instances, one per key (the last one written wins), in first-seen order.
 
         Raises:
-            ResultsError: A complete line does not validate as ``model`` (the file was written by
-                another kind of run or edited by hand).
+            ResultsError: A complete line does not validate as a result line holding a ``model``
+                (the file was written by another kind of run, a newer memex_audit, or edited by hand).
         """
         by_key: dict[str, T] = {}
         path = self.root / "results.jsonl"
         for number, obj in _iter_lines(path):
+            line = _read_line(path, number, obj, ResultLine)
             try:
-                line = _ResultLine.model_validate(obj)
                 record = model.model_validate(line.record)
             except ValidationError as exc:
                 first = exc.errors()[0]
-                field = ".".join(str(p) for p in first["loc"])
+                field = ".".join(str(p) for p in ("record", *first["loc"]))
                 raise ResultsError(f"{path}:{number}: {first['msg']} (field {field})") from exc
             by_key.pop(line.key, None)
             by_key[line.key] = record
         return list(by_key.values())
 
-    def read_errors(self) -> list[RunError]:
-        """The recorded errors, oldest first; an error superseded by a later result is still listed."""
+    def read_errors(self) -> list[RunFailure]:
+        """The recorded errors, oldest first; an error superseded by a later result is still listed.
+
+        Raises:
+            ResultsError: A complete line does not validate as a failure line (as ``read_results``).
+        """
         errors = []
-        for _, obj in _iter_lines(self.root / "errors.jsonl"):
-            try:
-                errors.append(RunError.model_validate(obj))
-            except ValidationError:
-                continue
+        path = self.root / "errors.jsonl"
+        for number, obj in _iter_lines(path):
+            line = _read_line(path, number, obj, FailureLine)
+            errors.append(line.failure)
         return errors
 
     def read_run_trajectories(self) -> list[Trajectory]:

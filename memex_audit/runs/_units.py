@@ -20,7 +20,7 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
-from memex_audit.runs._store import RunError, RunStore
+from memex_audit.runs._store import RunFailure, RunStore
 from memex_audit.trajectory import Trajectory
 
 P = TypeVar("P")
@@ -53,16 +53,17 @@ class UnitDone:
         record: The result to append (``None`` when the unit failed).
         error: The failure to record (``None`` on success).
         cost_usd: What the unit spent; ``None`` when the price is unknown.
-        runs: Agent runs to record in ``agent_runs.jsonl``.
+        runs: Agent runs to record in ``agent_runs.jsonl``: trajectories, or their JSON already
+            serialized (a worker process serializes them, so the process that writes need not).
         partial: Failures of a part of the unit whose result is still kept (a model step that
             failed beside offline results that did not), recorded in ``errors.jsonl``.
     """
 
     record: BaseModel | None = None
-    error: RunError | None = None
+    error: RunFailure | None = None
     cost_usd: float | None = 0.0
-    runs: Sequence[Trajectory] = ()
-    partial: Sequence[RunError] = ()
+    runs: Sequence[Trajectory | bytes] = ()
+    partial: Sequence[RunFailure] = ()
 
 
 @dataclass
@@ -76,7 +77,7 @@ class UnitProgress:
     elapsed_s: float
     key: str
     record: BaseModel | None = None
-    error: RunError | None = None
+    error: RunFailure | None = None
 
 
 @dataclass
@@ -200,6 +201,11 @@ class UnitRunner:
             if outcome.remaining and outcome.stopped == "complete" and over_budget():
                 outcome.stopped = "budget"
             outcome.elapsed_s = time.perf_counter() - started
+            try:
+                self.store.sync()  # what was appended is on the disk before the exports say so
+            except Exception:
+                if not failing:
+                    raise
             if self.finalize is not None:
                 try:
                     self.finalize(self.store)
@@ -215,7 +221,7 @@ class UnitRunner:
             raise
         except Exception as exc:  # one unit's crash must not stop the run: it is recorded
             return UnitDone(
-                error=RunError(
+                error=RunFailure(
                     key=unit.key,
                     kind="internal",
                     message=f"{type(exc).__name__}: {exc}",
@@ -243,7 +249,9 @@ class UnitRunner:
             if self.after_result is not None:
                 self.after_result(unit.key)
             return
-        error = result.error or RunError(key=unit.key, kind="internal", message="the unit returned no result")
+        error = result.error or RunFailure(
+            key=unit.key, kind="internal", message="the unit returned no result"
+        )
         self.store.append_error(error)
         outcome.errors += 1
         outcome.error_keys.append(unit.key)

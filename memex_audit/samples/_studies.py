@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from memex_audit.errors import MemexAuditError
 from memex_audit.samples._corpus import Corpus, build_corpus
 from memex_audit.samples._plans import Plan, correct_plan, faulty_plan, mode_order
 from memex_audit.samples._questions import METRICS, Kind, Question, make_question, make_trap_question
@@ -46,7 +47,7 @@ class Study:
     rollouts: dict[str, list[Trajectory]]
 
 
-class GenerationError(RuntimeError):
+class GenerationError(MemexAuditError):
     """The generator's own check failed: a correct plan did not reproduce the ground truth."""
 
 

@@ -51,6 +51,7 @@ class FakeMessagesAPI:
         return httpx2.Response(200, json=self.replies.pop(0))
 
 
+@pytest.mark.slow
 def test_code_block_then_submit_through_the_anthropic_sdk() -> None:
     api = FakeMessagesAPI(
         [

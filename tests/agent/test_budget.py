@@ -59,3 +59,13 @@ def test_the_worst_case_of_a_request_is_its_prompt_plus_its_reply_limit() -> Non
     large = small.model_copy(update={"max_tokens": 2000})
     assert worst_case_cost(small, price) == pytest.approx(worst_case_cost(large, price) - 0.015)  # type: ignore[operator]
     assert worst_case_cost(small, None) is None
+
+
+def test_a_call_past_the_cap_is_refused_with_budget_exceeded() -> None:
+    from memex_audit.errors import BudgetExceeded, MemexAuditError, ModelError
+
+    budget = Budget(max_cost_usd=0.05, worst_case=lambda _request: 0.04)
+    budget.reserve(object())
+    with pytest.raises(BudgetExceeded, match=r"could cost up to \$0.0400") as refused:
+        budget.reserve(object())
+    assert isinstance(refused.value, ModelError) and isinstance(refused.value, MemexAuditError)

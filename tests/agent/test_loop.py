@@ -31,7 +31,7 @@ def last_observation(model: ScriptedModel, call: int) -> str:
     return model.requests[call].messages[-1].text()
 
 
-@pytest.mark.parametrize("kernel", ["inprocess", "subprocess"])
+@pytest.mark.parametrize("kernel", ["inprocess", pytest.param("subprocess", marks=pytest.mark.slow)])
 def test_multi_turn_run_keeps_state_and_submits_a_typed_value(kernel: str) -> None:
     model = ScriptedModel(
         [

@@ -134,6 +134,7 @@ def test_recall_returns_an_experience_with_the_code_and_error() -> None:
     assert Experience.__name__ in Agent(model, str, memory=MemoryConfig()).system_prompt({})
 
 
+@pytest.mark.slow
 def test_recall_works_on_the_subprocess_kernel() -> None:
     model = ScriptedModel([code("print('x' * 5000)"), code("submit(len(recall('T1').output))")])
     agent = Agent(model, int, kernel="subprocess", memory=MemoryConfig(), observation_limit=500)

@@ -128,6 +128,7 @@ def test_registration_needs_a_self_contained_function_and_a_passing_test(tmp_pat
     assert SkillLibrary(library).names() == []
 
 
+@pytest.mark.slow
 def test_search_finds_skills_in_a_large_library(tmp_path: Path) -> None:
     library = SkillLibrary(tmp_path / "skills")
     for n in range(30):

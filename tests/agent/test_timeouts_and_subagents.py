@@ -12,6 +12,8 @@ from memex_audit.agent import Agent, Budget
 from memex_audit.llm import FunctionModel, LLMRequest, ScriptedModel
 from tests.factories import memex_run
 
+pytestmark = pytest.mark.slow
+
 
 class Answer(BaseModel):
     answer: int

@@ -92,6 +92,7 @@ def test_todo_list_rules() -> None:
     assert todos.writes == 2  # failed writes leave the list as it was
 
 
+@pytest.mark.slow
 def test_todos_work_on_the_subprocess_kernel() -> None:
     model = ScriptedModel(
         [code("write_todos(['a', {'content': 'b', 'status': 'done'}])"), code("submit('ok')")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from memex_audit.agent import Agent
-from memex_audit.llm import LLMResponse, ScriptedModel
+from memex_audit.llm import LLMResponse, ScriptedModel, TextPart, ToolResultPart
 from memex_audit.trajectory import ToolCall, Trajectory, Usage
 from tests.factories import memex_run
 
@@ -44,13 +44,17 @@ def test_tool_calls_run_and_their_results_come_back_as_text() -> None:
     first = model.requests[0]
     assert [tool.name for tool in first.tools] == ["find", "submit"]
     assert "### t (Trajectory)" in first.messages[0].text()  # objects are shown as JSON text
-    blocks = model.requests[1].messages[-1].content
-    assert isinstance(blocks, list)
-    assert blocks[0]["content"] == "[2,3]" and blocks[0]["is_error"] is False
-    assert blocks[1]["is_error"] is True and "no tool named 'nope'" in str(blocks[1]["content"])
+    parts = model.requests[1].messages[-1].content
+    assert isinstance(parts, list)
+    found, missing, status = parts
+    assert isinstance(found, ToolResultPart) and isinstance(missing, ToolResultPart)
+    assert (found.tool_use_id, found.content, found.is_error) == ("c0", "[2,3]", False)
+    assert missing.tool_use_id == "c1" and missing.is_error and "no tool named 'nope'" in missing.text()
+    assert isinstance(status, TextPart)  # the status line follows the results
     assert "called no tool" in model.requests[2].messages[-1].text()
     rejected = model.requests[3].messages[-1].content
-    assert isinstance(rejected, list) and "submit() rejected the value" in str(rejected[0]["content"])
+    assert isinstance(rejected, list) and isinstance(rejected[0], ToolResultPart)
+    assert rejected[0].is_error and "submit() rejected the value" in rejected[0].text()
     trajectory = result.trajectory
     assert trajectory.harness == "tool_calling"
     tool_steps = [s for s in trajectory.steps if s.role == "tool"]

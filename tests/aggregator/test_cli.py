@@ -96,6 +96,7 @@ def test_model_without_key_is_a_usage_error(tmp_path: Path) -> None:
     assert "ANTHROPIC_API_KEY" in result.output
 
 
+@pytest.mark.slow
 def test_a_failed_llm_aggregation_keeps_the_offline_results(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

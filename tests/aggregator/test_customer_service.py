@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,8 @@ from memex_audit.aggregator._evaluate import (
 )
 from memex_audit.aggregator._models import Aggregation, RolloutCheck
 from memex_audit.trajectory import Outcome, TaskGroup, Trajectory
-from tests.reading.test_actions import cancel_run, reservation
-
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+from tests.factories import cancel_run, reservation
+from tests.paths import shared_data
 
 
 def _rollout(run: Trajectory, rid: str, correct: bool) -> Trajectory:
@@ -79,11 +77,11 @@ def test_pairwise_separation_counts_right_tie_and_reverse_pairs() -> None:
     assert set(result.pairwise) == {"verifier"} and result.pairwise["verifier"].pairs == 4
 
 
-@pytest.mark.skipif(not (DATA / "tau2_bench" / "airline_runs").is_dir(), reason="needs ../shared/data")
+@pytest.mark.slow
 def test_on_tau2_airline_the_verifier_separates_pairs_and_beats_majority_at_four() -> None:
     from memex_audit.loaders import load
 
-    groups = load(DATA / "tau2_bench" / "airline_runs").tasks()
+    groups = load(shared_data("tau2_bench", "airline_runs")).tasks()
     policies = {name: OFFLINE_POLICIES[name] for name in ("majority", "verifier")}
     at_four: collections.Counter[str] = collections.Counter()
     total = collections.Counter[str]()

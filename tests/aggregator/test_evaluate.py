@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from memex_audit.aggregator import aggregate_task, scaling_curve, subset_sizes
+from memex_audit.aggregator import aggregate_task, scaling_curve
+from memex_audit.aggregator._evaluate import subset_sizes
 
 from .conftest import group_of, qa_rollout
 

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from memex_audit.aggregator import KeyConfig, action_key, key_of, keys_match
-from memex_audit.aggregator._keys import normalize_arguments
+from memex_audit.aggregator import KeyConfig
+from memex_audit.aggregator._keys import action_key, key_of, keys_match, normalize_arguments
 from memex_audit.loaders import load
 from memex_audit.trajectory import TaskGroup
+from tests import paths
 
 from .conftest import qa_rollout, tau_rollout
 
@@ -83,10 +80,8 @@ def _gold_key(group: TaskGroup, cfg: KeyConfig) -> str:
     return "; ".join(sigs) if sigs else "(no state changes)"
 
 
-def test_tau2_airline_keys_match_the_gold_actions_of_successful_rollouts(shared_data: Path) -> None:
-    runs = shared_data / "tau2_bench" / "airline_runs"
-    if not runs.is_dir():
-        pytest.skip("tau2 airline runs are not present")
+def test_tau2_airline_keys_match_the_gold_actions_of_successful_rollouts() -> None:
+    runs = paths.shared_data("tau2_bench", "airline_runs")
     result = load(runs)
     groups = result.tasks()
     assert len(groups) == 50

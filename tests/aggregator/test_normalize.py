@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from memex_audit.aggregator import AnswerConfig, numbers_in_text, parse_answer, values_match
+from memex_audit.reading import AnswerConfig, numbers_in_text, parse_answer, values_match
 
 
 @pytest.mark.parametrize(

@@ -6,14 +6,14 @@ import pytest
 
 from memex_audit.aggregator import accuracy_by_policy, aggregate_task
 from memex_audit.loaders import load
+from tests.paths import committed
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_trajectories" / "best_of_n"
 
 
+@pytest.mark.slow
 def test_verifier_beats_majority_on_the_best_of_n_samples() -> None:
-    if not SAMPLES.is_dir():
-        pytest.skip("sample_trajectories/best_of_n has not been generated")
-    groups = load(SAMPLES).tasks()
+    groups = load(committed(SAMPLES)).tasks()
     assert len(groups) >= 20 and all(len(g) == 8 for g in groups)
     results = [aggregate_task(g, scaling=False) for g in groups]
     accuracy = accuracy_by_policy(results)

@@ -15,9 +15,9 @@ from memex_audit.analysis._audit_agreement import (
     split_of,
 )
 from memex_audit.analysis._audit_summary import audit_frame, breakdown_table, summarize_audit
-from memex_audit.auditor import AuditReport, Producer, TrajectoryRef
+from memex_audit.auditor import AuditReport, Producer
 from memex_audit.errors import UsageError
-from memex_audit.trajectory import HumanLabel
+from memex_audit.trajectory import HumanLabel, TrajectoryRef
 
 
 def _report(

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from memex_audit.cli import app
+from tests.paths import committed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,8 +89,8 @@ def _cli(*args: str) -> None:
 @pytest.fixture(scope="session")
 def app_runs(tmp_path_factory: pytest.TempPathFactory) -> AppRuns:
     """An audit run over 8 OfficeQA tasks and an aggregate run over 6 best-of-N tasks, made by the CLI."""
-    if not (SAMPLES / "officeqa").is_dir() or not (SAMPLES / "best_of_n").is_dir():
-        pytest.skip("sample_trajectories/ has not been generated")
+    committed(SAMPLES / "officeqa")
+    committed(SAMPLES / "best_of_n")
     root = tmp_path_factory.mktemp("app")
     rollouts = root / "rollouts"
     _copy_tasks(SAMPLES / "officeqa", rollouts / "officeqa", OFFICEQA_TASKS)

@@ -12,7 +12,7 @@ from memex_audit.app import RUNS_ENV, discover_runs, load_workspace, paths_from_
 from memex_audit.app._audits import read_audit_results
 from memex_audit.app._state import requested_paths
 from memex_audit.auditor import AuditReport
-from memex_audit.runs import RunError, RunStore
+from memex_audit.runs import RunFailure, RunStore
 from tests.app.conftest import PLANTED_ID, AppRuns
 
 
@@ -46,7 +46,7 @@ def test_fingerprint_changes_when_a_run_gains_results(tmp_path: Path) -> None:
     store = RunStore.open(tmp_path / "run", "audit")
     runs = discover_runs([tmp_path]).runs
     before = run_fingerprint(runs)
-    store.append_error(RunError(key="k", kind="internal", message="m"))
+    store.append_error(RunFailure(key="k", kind="internal", message="m"))
     assert run_fingerprint(runs) != before
 
 
@@ -81,7 +81,7 @@ def test_workspace_reads_results_and_the_rollouts_behind_them(app_runs: AppRuns)
 def test_run_errors_are_listed_with_their_cause(tmp_path: Path) -> None:
     store = RunStore.open(tmp_path / "audit", "audit")
     store.append_error(
-        RunError(key="t-1", kind="timeout", message="block ran 30s", file="a.jsonl", line=3, final=False)
+        RunFailure(key="t-1", kind="timeout", message="block ran 30s", file="a.jsonl", line=3, final=False)
     )
     ws = load_workspace(discover_runs([tmp_path]))
     rows = ws.errors_frame().to_dicts()

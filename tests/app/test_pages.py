@@ -177,7 +177,8 @@ def test_viewer_marks_evidence_at_the_cited_step_beside_a_correct_sibling(runs_e
 def test_a_positional_guess_is_marked_as_a_guess() -> None:
     from memex_audit.app._render import StepMarks
     from memex_audit.app._verdicts import attribution_of
-    from memex_audit.auditor import Producer, TrajectoryRef
+    from memex_audit.auditor import Producer
+    from memex_audit.trajectory import TrajectoryRef
 
     def report(primary: str, attribution: str | None) -> AuditReport:
         return AuditReport(

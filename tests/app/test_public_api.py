@@ -1,25 +1,9 @@
-"""The names ``memex_audit.app`` offers are deliberate: this test pins them."""
+"""What ``memex_audit.app`` offers beyond its pinned names (tests/test_public_api.py): the env variable."""
 
 from __future__ import annotations
 
 import memex_audit.app
 
 
-def test_app_names() -> None:
-    assert set(memex_audit.app.__all__) == {
-        "RUNS_ENV",
-        "Discovery",
-        "RunInfo",
-        "TextPage",
-        "Workspace",
-        "discover_runs",
-        "escape_markdown",
-        "find_quote",
-        "highlight_markdown",
-        "load_workspace",
-        "page_text",
-        "paths_from_env",
-        "run_fingerprint",
-        "shorten",
-    }
+def test_the_runs_variable_is_named_for_the_project() -> None:
     assert memex_audit.app.RUNS_ENV == "MEMEX_AUDIT_RUNS"

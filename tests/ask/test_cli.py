@@ -19,6 +19,8 @@ from memex_audit.runs import RunStore
 from tests.ask.policy import reply, rollout_folder
 from tests.ask.server import ChatServer
 
+pytestmark = pytest.mark.slow
+
 runner = CliRunner()
 QUESTION = "Did the tests pass in the last test run?"
 
@@ -95,7 +97,7 @@ def test_ask_answers_each_type_and_show_reads_the_run(
     assert manifest.config["answer_type"] == answer_type
     assert manifest.llm is not None and manifest.llm.prompt_version.startswith("ask/1+")  # type: ignore[union-attr]
 
-    shown = json.loads(runner.invoke(app, ["show", str(run), "--format", "json"]).output)
+    shown = json.loads(runner.invoke(app, ["show", str(run), "--output-format", "json"]).output)
     assert len(shown["results"]) == 3 and shown["summary"]["question"] == QUESTION
     text = runner.invoke(app, ["show", str(run)], terminal_width=200).output
     assert f"question ({answer_type}): {QUESTION}" in text and "run-fail" in text
@@ -128,7 +130,7 @@ def test_a_wrong_quote_is_rejected_and_fixed_through_the_sdk(
     assert len(fixing_server.requests) == 3
     rejection = fixing_server.requests[2]["messages"][-1]["content"]
     assert "'3 tests passed' does not occur in step 4 of run-fail" in rejection
-    shown = json.loads(runner.invoke(app, ["show", str(run), "--format", "json"]).output)
+    shown = json.loads(runner.invoke(app, ["show", str(run), "--output-format", "json"]).output)
     (answer,) = shown["results"]
     assert answer["answer"] is False and answer["evidence"][0]["quote"] == "1 failed, 2 passed"
     assert answer["producer"]["turns"] == 3
@@ -171,7 +173,9 @@ def test_a_budget_stop_exits_3_and_a_higher_budget_resumes(tmp_path: Path, serve
     resumed = runner.invoke(app, [*args, "--max-cost", "100"], terminal_width=200)
     assert resumed.exit_code == 0, resumed.output
     assert "asked about 3 trajectories" in resumed.output
-    assert json.loads(runner.invoke(app, ["show", str(run), "--format", "json"]).output)["errors"] == []
+    assert (
+        json.loads(runner.invoke(app, ["show", str(run), "--output-format", "json"]).output)["errors"] == []
+    )
 
 
 def test_dry_run_estimates_and_writes_nothing(tmp_path: Path) -> None:

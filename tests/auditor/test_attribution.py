@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from memex_audit.auditor import detect_signals, verdict_from_signals
 from memex_audit.auditor._attribution import attribute, positional_guess, trace_answer
 from memex_audit.auditor._classify import GUESS_CONFIDENCE
@@ -14,10 +10,9 @@ from memex_audit.auditor._readings import table_rows
 from memex_audit.reading._numbers import find_numbers, is_line_number
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Outcome, Step, Trajectory
+from tests.factories import multi_agent_run
+from tests.paths import shared_data
 
-from ..factories import multi_agent_run
-
-WHO_AND_WHEN = Path("/work/shared/data/who_and_when")
 QUESTION = "Which of the two homes sold for more in 2022, and for how much?"
 
 
@@ -147,14 +142,11 @@ def test_a_directory_listing_is_not_a_table() -> None:
 
 
 def _who_and_when() -> list[Trajectory]:
-    if not WHO_AND_WHEN.is_dir():
-        pytest.skip("the Who&When dev data is not on this machine")
     from memex_audit.loaders import load
 
-    loaded = load(WHO_AND_WHEN)
+    loaded = load(shared_data("who_and_when"))
     trajectories = list(getattr(loaded, "trajectories", loaded))
-    if not trajectories:
-        pytest.skip("no Who&When logs loaded")
+    assert trajectories, "no Who&When log loaded from ../shared/data/who_and_when"
     return trajectories
 
 

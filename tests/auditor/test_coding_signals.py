@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import memex_audit as ma
 from memex_audit.analysis import coding_consistency
 from memex_audit.analysis._coding_reference import category_of_failure_type, label_consistent
@@ -115,6 +117,7 @@ def test_labels_are_checked_against_the_evidence_and_analyses_map_to_categories(
     )
 
 
+@pytest.mark.slow
 def test_on_real_coding_runs_labels_hold_against_their_reports(shared_data: Path, tmp_path: Path) -> None:
     runs = [t for t in ma.load(shared_data / "mini_swe_agent").trajectories if t.success is False]
     taxonomy = load_taxonomy("coding")

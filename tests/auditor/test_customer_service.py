@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +11,9 @@ from memex_audit.auditor._classify import verdict_from_signals
 from memex_audit.auditor._signals import detect_signals
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory
-from tests.reading.test_actions import USER, airline_run, cancel_run, reservation
+from tests.factories import USER, airline_run, cancel_run, reservation
+from tests.paths import shared_data
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 TAXONOMY = load_taxonomy("customer_service")
 
 
@@ -144,11 +143,11 @@ def test_a_paid_amount_nothing_supports_is_hallucinated_information() -> None:
     assert signal.quote == "418" and run.steps[signal.step].contains(signal.quote)
 
 
-@pytest.mark.skipif(not (DATA / "tau2_bench" / "airline_runs").is_dir(), reason="needs ../shared/data")
+@pytest.mark.slow
 def test_classified_labels_agree_with_reward_info_nine_times_in_ten() -> None:
     from memex_audit.loaders import load
 
-    loaded = load(DATA / "tau2_bench" / "airline_runs")
+    loaded = load(shared_data("tau2_bench", "airline_runs"))
     checked, right = reward_agreement(loaded.trajectories, TAXONOMY)
     assert checked >= 100
     assert right / checked >= 0.9

@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from memex_audit.auditor import AuditReport, AuditRunner
 from memex_audit.llm import OpenAICompatibleClient, RetryPolicy, allow_model_requests
 from memex_audit.runs import RunStore
@@ -61,6 +63,7 @@ def _client(url: str) -> OpenAICompatibleClient:
     return OpenAICompatibleClient(url, "faulty-model", api_key="test", retry=policy, timeout_s=5.0)
 
 
+@pytest.mark.slow
 def test_every_failure_is_recorded_the_rest_goes_on_and_a_rerun_resumes(tmp_path: Path) -> None:
     server = FaultyServer()
     try:

@@ -11,8 +11,7 @@ from memex_audit.auditor._readings import (
     table_rows,
 )
 from memex_audit.taxonomy import load_taxonomy
-
-from .builders import memex_traj, tool_traj
+from tests.factories import memex_traj, tool_traj
 
 MEMEX = load_taxonomy("memex")
 

@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from memex_audit.auditor import (
-    AuditReport,
-    AuditVerdict,
-    Producer,
-    TrajectoryRef,
-    evidence_problems,
-    verdict_type,
-)
+from memex_audit.auditor import AuditReport, AuditVerdict, Producer
+from memex_audit.auditor._report import audit_context
 from memex_audit.taxonomy import load_taxonomy
-from memex_audit.trajectory import Source
-
-from .builders import memex_traj
+from memex_audit.trajectory import Source, Trajectory, TrajectoryRef, evidence_problems
+from tests.factories import memex_traj
 
 MEMEX = load_taxonomy("memex")
 
@@ -37,9 +30,14 @@ def _verdict(**changes: object) -> dict[str, object]:
     return {**base, **changes}
 
 
-def test_bound_verdict_accepts_a_real_quote() -> None:
-    verdict = verdict_type(_target(), MEMEX).model_validate(_verdict())
-    assert verdict.primary == "execution"
+def _checked(data: dict[str, object], target: Trajectory | None = None) -> AuditVerdict:
+    """``data`` validated as the audit of ``target`` (default: ``_target()``) validates a submission."""
+    return AuditVerdict.model_validate(data, context=audit_context(target or _target(), MEMEX))
+
+
+def test_a_verdict_checked_against_its_trajectory_accepts_a_real_quote() -> None:
+    verdict = _checked(_verdict())
+    assert type(verdict) is AuditVerdict and verdict.primary == "execution"
 
 
 @pytest.mark.parametrize(
@@ -53,16 +51,27 @@ def test_bound_verdict_accepts_a_real_quote() -> None:
         ({"faulty_step": 99}, "faulty_step 99 is out of range"),
     ],
 )
-def test_bound_verdict_rejects_what_does_not_check(changes: dict[str, object], message: str) -> None:
+def test_a_verdict_checked_against_its_trajectory_rejects_what_does_not_check(
+    changes: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
-        verdict_type(_target(), MEMEX).model_validate(_verdict(**changes))
+        _checked(_verdict(**changes))
+
+
+def test_one_verdict_class_checks_each_verdict_against_its_own_trajectory() -> None:
+    other = memex_traj("t2", [("print(read_table('bulletin-1944-04', 'FD-1'))", "total 3,522.7")], answer="1")
+    quote = {"evidence": [{"step": 2, "quote": "total 3,522.7"}]}
+    assert _checked(_verdict(**quote), other).evidence[0].quote == "total 3,522.7"
+    with pytest.raises(ValidationError, match="does not occur in step 2 of t1"):
+        _checked(_verdict(**quote))
+    # Without a context only the trajectory-free rules apply.
+    assert AuditVerdict.model_validate(_verdict(primary="vibes")).primary == "vibes"
 
 
 def test_unclassified_needs_no_evidence_but_an_explanation() -> None:
-    bound = verdict_type(_target(), MEMEX)
-    assert bound.model_validate(_verdict(primary="unclassified", evidence=[])).primary == "unclassified"
+    assert _checked(_verdict(primary="unclassified", evidence=[])).primary == "unclassified"
     with pytest.raises(ValidationError):
-        bound.model_validate(_verdict(primary="unclassified", evidence=[], explanation=""))
+        _checked(_verdict(primary="unclassified", evidence=[], explanation=""))
 
 
 def test_whitespace_differences_in_quotes_are_tolerated() -> None:
@@ -111,12 +120,12 @@ def test_a_list_of_findings_fills_the_labels_evidence_and_step() -> None:
         "explanation": "3,501 was retyped as 3531.",
         "confidence": 0.8,
     }
-    verdict = verdict_type(_target(), MEMEX).model_validate(findings)
+    verdict = _checked(findings)
     assert (verdict.primary, verdict.secondary, verdict.faulty_step) == ("execution", ["interpretation"], 2)
     assert [e.quote for e in verdict.evidence] == ["total 3,501", "3,501"]
     wrong = {**findings, "findings": [{"category": "execution", "step": 2, "quote": "total 3,531"}]}
     with pytest.raises(ValidationError, match="does not occur in step 2"):
-        verdict_type(_target(), MEMEX).model_validate(wrong)
+        _checked(wrong)
     unknown = {**findings, "findings": [{"category": "vibes", "step": 2, "quote": "3,501"}]}
     with pytest.raises(ValidationError, match="'vibes' is not a category"):
-        verdict_type(_target(), MEMEX).model_validate(unknown)
+        _checked(unknown)

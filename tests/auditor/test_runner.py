@@ -21,8 +21,7 @@ from memex_audit.llm import FunctionModel, LLMRequest, LLMResponse, ScriptedMode
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory, Usage
-
-from .builders import good_memex, memex_traj, tool_traj
+from tests.factories import good_memex, memex_traj, tool_traj
 
 MEMEX = load_taxonomy("memex")
 
@@ -102,8 +101,19 @@ def test_offline_audit_through_the_agent_loop(tmp_path: Path) -> None:
     assert len(runs) == 7
     assert all(r.model == OFFLINE_POLICY_NAME for r in runs)
     assert any("detect_signals" in (s.code or "") for s in runs[0].steps)
+    assert all(r.usage.cost_usd == 0.0 for r in runs)  # the policy costs nothing (not "unknown")
 
 
+def test_the_offline_policy_is_a_function_model_that_keeps_no_requests(tmp_path: Path) -> None:
+    policy = OfflineAuditPolicy()
+    assert isinstance(policy, FunctionModel) and policy.model == OFFLINE_POLICY_NAME
+    store = RunStore.open(tmp_path / "run", kind="audit")
+    outcome = AuditRunner(MEMEX, model=policy).run_sync(_collection(), store)
+    assert outcome.audited == 7
+    assert policy.requests == []  # one policy serves a whole run: its requests are not kept
+
+
+@pytest.mark.slow
 def test_the_auditor_never_sees_human_labels(tmp_path: Path) -> None:
     trajs = _collection()
     probe = (
@@ -151,6 +161,7 @@ def test_killed_run_resumes_and_audits_each_trajectory_once(tmp_path: Path) -> N
     assert (again.audited, again.skipped) == (0, len(failed))
 
 
+@pytest.mark.slow
 def test_cost_budget_stops_new_audits(tmp_path: Path) -> None:
     def priced(request: LLMRequest) -> LLMResponse:
         return LLMResponse(
@@ -238,6 +249,7 @@ def test_an_llm_auditor_explores_with_the_scope_helpers(tmp_path: Path) -> None:
     assert "bulletin-1944-03" in model.requests[1].messages[-1].text()  # the observation of the first block
 
 
+@pytest.mark.slow
 def test_offline_audit_in_the_subprocess_kernel(tmp_path: Path) -> None:
     trajs = [t for t in _collection() if t.task_id == "officeqa-001"]
     store = RunStore.open(tmp_path / "run", kind="audit")

@@ -12,15 +12,16 @@ from memex_audit.auditor import AuditReport, AuditRunner
 from memex_audit.loaders import load
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
+from tests.paths import committed
+
+pytestmark = pytest.mark.slow
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_trajectories"
 
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory: pytest.TempPathFactory):
-    if not any(SAMPLES.glob("*/*.jsonl")):
-        pytest.skip("sample_trajectories/ has not been generated")
-    loaded = load(SAMPLES)
+    loaded = load(committed(SAMPLES))
     store = RunStore.open(tmp_path_factory.mktemp("audit") / "run", kind="audit")
     AuditRunner(load_taxonomy("memex"), concurrency=4).run_sync(loaded.trajectories, store)
     return loaded.trajectories, store.read_results(AuditReport), store.read_errors()

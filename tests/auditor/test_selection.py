@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from memex_audit.auditor import AuditSelection, outcome_of, plan_audit
+from memex_audit.auditor import AuditSelection, plan_audit
 from memex_audit.cli import app
 from memex_audit.errors import UsageError
 from memex_audit.loaders import load, write_jsonl
-from memex_audit.trajectory import Outcome
+from memex_audit.trajectory import Outcome, outcome_of
 from tests.auditor.test_runner import _collection
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,7 @@ from memex_audit.auditor._signals import (
 )
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Step, Trajectory
-
-from .builders import good_memex, memex_traj, tool_traj
+from tests.factories import good_memex, memex_traj, tool_traj
 
 MEMEX = load_taxonomy("memex")
 

@@ -13,8 +13,7 @@ from memex_audit.auditor import AuditReport, AuditRunner
 from memex_audit.llm import ScriptedModel
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
-
-from .builders import memex_traj
+from tests.factories import memex_traj
 
 LOOK = """The answer 3,522.7 differs from the truth 3,501.2. I'll read what the table call printed.
 

@@ -91,6 +91,7 @@ def test_nothing_is_sent_without_yes(
     assert "estimated cost: unknown" in out and "add --yes" in out
 
 
+@pytest.mark.slow
 def test_the_model_path_prints_the_figures_and_replays_from_the_cache(
     shared_data: Path, server: FakeOpenAI, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:

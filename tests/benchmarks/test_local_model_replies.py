@@ -15,7 +15,7 @@ from memex_audit.llm import LLMResponse, ScriptedModel
 from memex_audit.runs import RunStore
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Trajectory, Usage
-from tests.auditor.builders import memex_traj
+from tests.factories import memex_traj
 
 # officeqa-002-tc-1, turn 1: 512 tokens of code, finish_reason "length", no closing fence.
 CUT_OFF = (

@@ -148,7 +148,7 @@ def test_the_check_command_writes_a_run_that_resumes_and_that_show_reads(tmp_pat
     assert "failing_tool (failing_tool) at step 1: 'lookup'" in shown.output
     assert "evidence does not hold: the quote does not occur in step 0" in shown.output
     as_json = json.loads(
-        runner.invoke(app, ["show", str(out), "--format", "json", "--category", "failing_tool"]).output
+        runner.invoke(app, ["show", str(out), "--output-format", "json", "--category", "failing_tool"]).output
     )
     assert [r["trajectory"]["id"] for r in as_json["reports"]] == ["a"]
 

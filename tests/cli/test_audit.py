@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from memex_audit.cli import app
@@ -60,7 +61,7 @@ def test_audit_prints_the_breakdown_and_resumes(tmp_path: Path) -> None:
 def test_show_and_eval_audit(tmp_path: Path) -> None:
     folder, run = _folder(tmp_path), tmp_path / "run"
     runner.invoke(app, ["audit", str(folder), "--out", str(run)], terminal_width=200)
-    shown = runner.invoke(app, ["show", str(run), "--format", "json"])
+    shown = runner.invoke(app, ["show", str(run), "--output-format", "json"])
     payload = json.loads(shown.stdout)
     assert len(payload["reports"]) == 7 and payload["summary"]["audited"] == 7
     assert payload["reports"][0]["producer"]["name"] == "offline-signals/1"
@@ -78,6 +79,7 @@ def test_show_and_eval_audit(tmp_path: Path) -> None:
     assert data["matched"] == 2 and data["categories"]["accuracy"] == 0.5
 
 
+@pytest.mark.slow
 def test_a_killed_audit_process_resumes_without_duplicates(tmp_path: Path) -> None:
     """The audit process dies after two results (a hook calls os._exit); a rerun finishes the rest."""
     folder, run = _folder(tmp_path), tmp_path / "run"

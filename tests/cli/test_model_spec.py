@@ -39,6 +39,7 @@ def _route(client: Any) -> tuple[str, str, str | None, Any]:
     return type(inner).__name__, inner.model, url, getattr(inner, "price", None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("model", "base_url", "env", "kind", "name", "url"),
     [
@@ -177,12 +178,13 @@ def _result_lines(run: Path) -> list[bytes]:
 
 def _errors(run: Path) -> list[dict[str, Any]]:
     path = run / "errors.jsonl"
-    lines = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    lines = [json.loads(line)["failure"] for line in path.read_text().splitlines()] if path.exists() else []
     for line in lines:
         line.pop("at")
     return sorted(lines, key=lambda line: line["key"])
 
 
+@pytest.mark.slow
 def test_a_cached_rerun_sends_no_request_and_reproduces_the_results(
     tmp_path: Path, server: FakeOpenAI
 ) -> None:
@@ -238,6 +240,7 @@ def test_the_offline_run_records_its_settings_too(tmp_path: Path) -> None:
     assert manifest.llm is not None and manifest.llm.spec == "offline" and manifest.llm.endpoint is None
 
 
+@pytest.mark.slow
 def test_aggregate_replays_from_the_cache_too(tmp_path: Path, server: FakeOpenAI) -> None:
     folder, cache = _folder(tmp_path), tmp_path / "cache"
     args = ["--model", "openai:test-model", "--base-url", server.url, "--cache", str(cache), "--no-scaling"]

@@ -36,6 +36,7 @@ def test_the_command_table_matches_the_command_modules() -> None:
             assert COMMANDS[name][0] == module, name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [("--help",), ("audit", "--help"), ("samples", "--help")])
 def test_help_is_the_full_applications(args: tuple[str, ...]) -> None:
     lazy = _run("import sys; sys.argv[0] = 'memex-audit'; from memex_audit.cli import main; main()", *args)
@@ -56,6 +57,7 @@ def test_help_imports_no_command_module_nor_polars() -> None:
     assert "LOADED ['memex_audit.cli._app']" in probe.stdout
 
 
+@pytest.mark.slow
 def test_an_unknown_command_fails_as_before() -> None:
     lazy = _run("import sys; sys.argv[0] = 'memex-audit'; from memex_audit.cli import main; main()", "bogus")
     assert lazy.returncode == 2

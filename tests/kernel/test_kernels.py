@@ -14,7 +14,7 @@ from memex_audit.kernel import ExecutionResult, InProcessKernel, Kernel, KernelS
 from memex_audit.trajectory import Trajectory
 from tests.factories import memex_run
 
-BACKENDS = ["inprocess", "subprocess"]
+BACKENDS = ["inprocess", pytest.param("subprocess", marks=pytest.mark.slow)]
 
 
 class Hit(BaseModel):
@@ -146,6 +146,7 @@ def test_tools_return_objects_into_scope(backend: str) -> None:
     assert results[2].output == "[2, 4]\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_spawn_handler_runs_and_does_not_count_against_the_timeout(backend: str) -> None:
     seen: list[tuple[str, Any, dict[str, Any]]] = []
@@ -213,6 +214,7 @@ def test_scope_objects_reach_tools_as_the_hosts_originals(backend: str) -> None:
     assert received[0] is traj and received[1] is runs[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_output_printed_before_a_timeout_is_kept(backend: str) -> None:
     code = "import time\nprint('started', flush=True)\ntime.sleep(0.6)\nprint('looping')\nwhile True: pass"

@@ -15,6 +15,8 @@ from memex_audit.kernel._codec import decode, encode
 from memex_audit.trajectory import Trajectory
 from tests.factories import memex_run
 
+pytestmark = pytest.mark.slow
+
 
 def run(
     blocks: list[str], setup: KernelSetup | None = None, **options: Any

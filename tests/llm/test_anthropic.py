@@ -13,10 +13,16 @@ import pytest
 from memex_audit.errors import ModelError, UsageError
 from memex_audit.llm import (
     AnthropicClient,
+    CacheControl,
     ChatMessage,
     LLMRequest,
+    RedactedThinkingPart,
     RetryPolicy,
+    TextPart,
+    ThinkingPart,
+    ToolResultPart,
     ToolSpec,
+    ToolUsePart,
     UsageLedger,
     allow_model_requests,
     estimate_cost,
@@ -265,7 +271,8 @@ def test_tool_use_blocks_become_tool_calls_and_tools_are_cached() -> None:
     params = fake.client().request_params(follow)
     assert params["messages"][1]["content"][1]["type"] == "tool_use"
     assert params["messages"][2]["content"][0]["cache_control"] == {"type": "ephemeral"}
-    assert "cache_control" not in follow.messages[2].content[0]  # type: ignore[index]  # caller's copy untouched
+    caller_part = follow.messages[2].content[0]
+    assert isinstance(caller_part, ToolResultPart) and caller_part.cache_control is None  # untouched
 
 
 def test_thinking_is_kept_as_reasoning_and_sent_back_with_tool_use() -> None:
@@ -281,8 +288,83 @@ def test_thinking_is_kept_as_reasoning_and_sent_back_with_tool_use() -> None:
     assert response.reasoning == "Step 4 has the table."
     assert response.text == ""
     assert response.as_message().content == [
+        ThinkingPart(thinking="Step 4 has the table.", signature="sig=="),
+        ToolUsePart(id="toolu_9", name="read_step", input={"index": 4}),
+    ]
+
+
+def test_every_part_goes_to_the_wire_and_back_unchanged() -> None:
+    reply_blocks: list[dict[str, Any]] = [
         {"type": "thinking", "thinking": "Step 4 has the table.", "signature": "sig=="},
+        {"type": "redacted_thinking", "data": "ENCRYPTED"},
+        {"type": "text", "text": "Reading step 4."},
         {"type": "tool_use", "id": "toolu_9", "name": "read_step", "input": {"index": 4}},
+        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}},
+    ]
+    fake = FakeAnthropic([(200, _message(reply_blocks, stop_reason="tool_use"), {})])
+    client = fake.client(prompt_caching=False)
+    response = _run(lambda: client.complete(_request()))
+    assert response.blocks == [
+        ThinkingPart(thinking="Step 4 has the table.", signature="sig=="),
+        RedactedThinkingPart(data="ENCRYPTED"),
+        TextPart(text="Reading step 4."),
+        ToolUsePart(id="toolu_9", name="read_step", input={"index": 4}),
+    ]  # a server-side tool block is not ours to send back
+    answer = ChatMessage(
+        role="user",
+        content=[
+            ToolResultPart(tool_use_id="toolu_9", content="| year | revenue |"),
+            ToolResultPart(tool_use_id="toolu_8", content=[TextPart(text="no such step")], is_error=True),
+            TextPart(text="[turn 2 of 30]"),
+        ],
+    )
+    follow = _request().model_copy(update={"messages": [*_request().messages, response.as_message(), answer]})
+    wire = client.request_params(follow)["messages"]
+    assert wire[1] == {"role": "assistant", "content": reply_blocks[:4]}
+    assert wire[2] == {
+        "role": "user",
+        "content": [
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_9",
+                "content": "| year | revenue |",
+                "is_error": False,
+            },
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_8",
+                "content": [{"type": "text", "text": "no such step"}],
+                "is_error": True,
+            },
+            {"type": "text", "text": "[turn 2 of 30]"},
+        ],
+    }
+
+
+def test_tool_input_that_is_not_an_object_is_kept_as_text() -> None:
+    reply = _message(
+        [{"type": "tool_use", "id": "toolu_1", "name": "f", "input": [1, 2]}], stop_reason="tool_use"
+    )
+    response = _run(lambda: FakeAnthropic([(200, reply, {})]).client().complete(_request()))
+    [call] = response.tool_calls
+    assert (call.arguments, call.arguments_raw) == ({}, "[1, 2]")
+    assert response.blocks == [ToolUsePart(id="toolu_1", name="f", input={})]
+
+
+def test_a_caller_breakpoint_with_a_ttl_is_sent_as_given() -> None:
+    part = TextPart(text="the long document", cache_control=CacheControl(ttl="1h"))
+    request = LLMRequest(system="", messages=[ChatMessage(role="user", content=[part, TextPart(text="q")])])
+    wire = FakeAnthropic([]).client().request_params(request)["messages"][0]["content"]
+    assert wire == [
+        {"type": "text", "text": "the long document", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+        {"type": "text", "text": "q", "cache_control": {"type": "ephemeral"}},
+    ]
+
+
+def test_an_empty_last_text_part_gets_no_breakpoint() -> None:
+    request = LLMRequest(system="", messages=[ChatMessage(role="user", content=[TextPart(text="")])])
+    assert FakeAnthropic([]).client().request_params(request)["messages"][0]["content"] == [
+        {"type": "text", "text": ""}
     ]
 
 

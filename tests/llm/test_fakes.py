@@ -13,6 +13,8 @@ from memex_audit.llm import (
     LLMRequest,
     LLMResponse,
     ScriptedModel,
+    TextPart,
+    ToolUsePart,
     estimate_tokens,
 )
 from memex_audit.trajectory import ToolCall, Usage
@@ -93,8 +95,8 @@ def test_response_as_message_carries_tool_use_blocks() -> None:
     message = response.as_message()
     assert message.role == "assistant"
     assert message.content == [
-        {"type": "text", "text": "Looking."},
-        {"type": "tool_use", "id": "toolu_1", "name": "search", "input": {"q": "gdp"}},
+        TextPart(text="Looking."),
+        ToolUsePart(id="toolu_1", name="search", input={"q": "gdp"}),
     ]
     plain = LLMResponse(text="hi", usage=Usage(), model="m").as_message()
     assert plain.content == "hi"

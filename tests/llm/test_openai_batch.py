@@ -24,13 +24,15 @@ from memex_audit.llm._pricing import ModelPrice
 
 class FakeBatchAPI:
     """Files and batches endpoints; a request whose last message says ``fail`` errors, ``expire``
-    expires the first time it is sent."""
+    expires the first time it is sent, ``shapeless`` is answered with a body that is no chat
+    completion, and ``garble`` gets an unreadable output line the first time."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self.uploads = 0
         self.expired: set[str] = set()
+        self.garbled: set[str] = set()
 
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
@@ -65,11 +67,19 @@ class FakeBatchAPI:
         return httpx2.Response(404, json={"error": {"message": f"no route {path}"}})
 
     def _run(self, batch_id: str, data: bytes) -> dict[str, Any]:
-        answered, failed = [], []
+        answered: list[Any] = []
+        failed: list[Any] = []
         for line in data.decode().splitlines():
             item = json.loads(line)
             last = item["body"]["messages"][-1]["content"]
-            if "fail" in last:
+            if "shapeless" in last:
+                answered.append(
+                    {"custom_id": item["custom_id"], "response": {"status_code": 200, "body": {"id": "c"}}}
+                )
+            elif "garble" in last and item["custom_id"] not in self.garbled:
+                self.garbled.add(item["custom_id"])
+                answered.append(f'{{"custom_id": "{item["custom_id"]}", "respo')
+            elif "fail" in last:
                 failed.append(
                     {
                         "custom_id": item["custom_id"],
@@ -114,7 +124,7 @@ class FakeBatchAPI:
                     }
                 )
         out_id, err_id = f"file-out-{batch_id}", f"file-err-{batch_id}"
-        self.files[out_id] = "\n".join(json.dumps(a) for a in answered).encode()
+        self.files[out_id] = "\n".join(a if isinstance(a, str) else json.dumps(a) for a in answered).encode()
         self.files[err_id] = "\n".join(json.dumps(f) for f in failed).encode()
         return {
             "id": batch_id,
@@ -149,6 +159,7 @@ def _ask(text: str) -> LLMRequest:
     return LLMRequest(system="be brief", messages=[ChatMessage(role="user", content=text)], max_tokens=100)
 
 
+@pytest.mark.slow
 def test_concurrent_turns_share_one_batch_at_half_price_and_failures_stay_per_request() -> None:
     fake = FakeBatchAPI()
     client = _client(fake)
@@ -166,3 +177,19 @@ def test_concurrent_turns_share_one_batch_at_half_price_and_failures_stay_per_re
     assert isinstance(failed, ModelError) and "too long" in str(failed)
     assert client.stats.batches == 2 and client.stats.resubmitted == 1  # the expired one went again
     assert fake.uploads == 2
+
+
+def test_an_answer_that_is_no_completion_fails_its_turn_and_an_unreadable_line_is_sent_again() -> None:
+    fake = FakeBatchAPI()
+    client = _client(fake)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(client.complete(_ask(t)) for t in ("shapeless", "garble", "fine")), return_exceptions=True
+        )
+
+    with allow_model_requests(True):
+        shapeless, garbled, fine = asyncio.run(main())
+    assert isinstance(shapeless, ModelError) and "no choices" in str(shapeless)
+    assert garbled.text == "re: garble" and fine.text == "re: fine"
+    assert client.stats.resubmitted == 1 and client.stats.errored == 1

@@ -16,8 +16,13 @@ from memex_audit.llm import (
     LLMRequest,
     ModelPrice,
     OpenAICompatibleClient,
+    RedactedThinkingPart,
     RetryPolicy,
+    TextPart,
+    ThinkingPart,
+    ToolResultPart,
     ToolSpec,
+    ToolUsePart,
     allow_model_requests,
 )
 
@@ -219,3 +224,90 @@ def test_switch_blocks_before_any_request() -> None:
     with allow_model_requests(False), pytest.raises(ModelError, match="switched off"):
         asyncio.run(client.complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="x")])))
     assert server.requests == []
+
+
+def test_every_part_is_translated_and_a_reply_goes_back_as_it_came() -> None:
+    calls = [
+        {"id": "c1", "type": "function", "function": {"name": "read_step", "arguments": '{"index":4}'}},
+        {"id": "c2", "type": "function", "function": {"name": "read_step", "arguments": '{"index":5}'}},
+    ]
+    reply = {
+        "role": "assistant",
+        "content": "Reading two.",
+        "tool_calls": calls,
+        "reasoning_content": "Both.",
+    }
+    server = FakeServer(
+        [_completion(reply, finish="tool_calls"), _completion({"role": "assistant", "content": "ok"})]
+    )
+    client = server.client()
+    first = LLMRequest(system="s", messages=[ChatMessage(role="user", content="go")], tools=TOOLS)
+    response = asyncio.run(client.complete(first))
+    assert response.reasoning == "Both." and response.text == "Reading two."
+    assistant = response.as_message()
+    assert assistant.content == [
+        TextPart(text="Reading two."),
+        ToolUsePart(id="c1", name="read_step", input={"index": 4}),
+        ToolUsePart(id="c2", name="read_step", input={"index": 5}),
+    ]
+    # Thinking parts (signed for Anthropic's API) have no place in a chat completion.
+    thought = ChatMessage(
+        role="assistant",
+        content=[
+            ThinkingPart(thinking="hm", signature="s"),
+            RedactedThinkingPart(data="x"),
+            TextPart(text="Hm."),
+        ],
+    )
+    answers = ChatMessage(
+        role="user",
+        content=[
+            ToolResultPart(tool_use_id="c1", content="x=1"),
+            ToolResultPart(tool_use_id="c2", content=[TextPart(text="no step 5")], is_error=True),
+            TextPart(text="[turn 2]"),
+        ],
+    )
+    follow = first.model_copy(update={"messages": [*first.messages, thought, assistant, answers]})
+    asyncio.run(client.complete(follow))
+    assert server.body(1)["messages"][1:] == [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": "Hm."},
+        {"role": "assistant", "content": "Reading two.", "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "c1", "content": "x=1"},
+        {"role": "tool", "tool_call_id": "c2", "content": "Error: no step 5"},
+        {"role": "user", "content": "[turn 2]"},
+    ]
+
+
+def test_content_parts_in_a_reply_are_joined_as_its_text() -> None:
+    reply = {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}
+    server = FakeServer([_completion(reply)])
+    response = asyncio.run(
+        server.client().complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="x")]))
+    )
+    assert response.text == "ab"
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ({"id": "x", "object": "chat.completion", "model": "m", "choices": []}, "no choices"),
+        ({"id": "x", "object": "chat.completion", "model": "m"}, "no choices"),
+        (
+            {
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "tool_calls": [{"id": "c", "function": None}]},
+                    }
+                ]
+            },
+            "shape of a chat completion",
+        ),
+    ],
+)
+def test_a_reply_that_is_not_a_chat_completion_is_a_model_error(body: dict[str, Any], why: str) -> None:
+    server = FakeServer([httpx.Response(200, json=body)])
+    client = server.client(retry=RetryPolicy(sleep=NoSleep()))
+    with pytest.raises(ModelError, match=why):
+        asyncio.run(client.complete(LLMRequest(system="s", messages=[ChatMessage(role="user", content="x")])))

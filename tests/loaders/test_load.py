@@ -10,7 +10,7 @@ import pytest
 
 from memex_audit.errors import UsageError
 from memex_audit.loaders import (
-    LoadError,
+    LoadProblem,
     load,
     register_format,
     registered_formats,
@@ -96,11 +96,13 @@ class _CsvRollouts:
     def sniff(self, path: Path, head: bytes) -> float:
         return 0.5 if path.suffix == ".csv" and head.startswith(b"id,task") else 0.0
 
-    def load(self, path: Path) -> Iterator[Trajectory | LoadError]:
+    def load(self, path: Path) -> Iterator[Trajectory | LoadProblem]:
         for number, line in enumerate(path.read_text().splitlines()[1:], start=2):
             parts = line.split(",")
             if len(parts) != 2:
-                yield LoadError(file=str(path), line=number, format=self.name, reason="expected two columns")
+                yield LoadProblem(
+                    file=str(path), line=number, format=self.name, reason="expected two columns"
+                )
                 continue
             yield Trajectory(id=parts[0], task_id=parts[1])
 
@@ -124,7 +126,7 @@ def test_an_adapter_that_crashes_becomes_a_load_error(tmp_path: Path) -> None:
     class Crashing(_CsvRollouts):
         name = "crashing"
 
-        def load(self, path: Path) -> Iterator[Trajectory | LoadError]:
+        def load(self, path: Path) -> Iterator[Trajectory | LoadProblem]:
             raise RuntimeError("boom")
 
     register_format(Crashing())

@@ -64,6 +64,7 @@ def make_mixed_folder(root: Path) -> Path:
 
 def test_each_file_is_read_by_its_own_format_with_no_ties(tmp_path: Path) -> None:
     folder = make_mixed_folder(tmp_path / "mixed")
+    sniffed = {}
     for path in folder.rglob("*"):
         if path.name not in EXPECTED_FORMATS:
             continue
@@ -72,6 +73,8 @@ def test_each_file_is_read_by_its_own_format_with_no_ties(tmp_path: Path) -> Non
         best = max(scores.values())
         winners = [name for name, score in scores.items() if score == best]
         assert winners == [EXPECTED_FORMATS[path.name]], (path.name, scores)
+        sniffed[path.name] = winners[0]
+    assert sniffed == EXPECTED_FORMATS  # every expected file was made and sniffed
 
 
 def test_convert_of_a_mixed_folder_writes_native_jsonl_that_loads_back_equal(tmp_path: Path) -> None:
@@ -133,6 +136,7 @@ SHARED_FORMATS = {
 
 def test_no_format_ties_with_another_on_the_shared_data(shared_data: Path) -> None:
     adapters = registered_formats()
+    seen: set[str] = set()
     for path in sorted(shared_data.rglob("*.json")):
         if path.name in ("report.json", "results_summary.json"):
             continue
@@ -140,5 +144,7 @@ def test_no_format_ties_with_another_on_the_shared_data(shared_data: Path) -> No
         scores = {name: adapter.sniff(path, head) for name, adapter in adapters.items()}
         best = max(scores.values())
         winners = [name for name, score in scores.items() if score == best]
-        expected = SHARED_FORMATS[path.relative_to(shared_data).parts[0]]
-        assert winners == [expected], (path, scores)
+        folder = path.relative_to(shared_data).parts[0]
+        assert winners == [SHARED_FORMATS[folder]], (path, scores)
+        seen.add(folder)
+    assert seen == set(SHARED_FORMATS)  # a file of every format was checked

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,78 +17,9 @@ from memex_audit.reading import (
     unregister_pack,
 )
 from memex_audit.reading._packs import PolicyFinding
-from memex_audit.trajectory import Outcome, Step, ToolCall, Trajectory
-
-POLICY = "# Airline Agent Policy\n\nThe current time is 2024-05-15 15:00:00 EST.\n"
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-def reservation(**fields: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "reservation_id": "ABC123",
-        "user_id": "mia_li_3668",
-        "origin": "JFK",
-        "destination": "SEA",
-        "flight_type": "one_way",
-        "cabin": "economy",
-        "flights": [{"flight_number": "HAT136", "date": "2024-05-20", "price": 152}],
-        "passengers": [{"first_name": "Mia", "last_name": "Li", "dob": "1990-04-05"}],
-        "created_at": "2024-05-01T10:00:00",
-        "total_baggages": 1,
-        "nonfree_baggages": 0,
-        "insurance": "no",
-    }
-    record.update(fields)
-    return record
-
-
-USER = {
-    "user_id": "mia_li_3668",
-    "membership": "gold",
-    "payment_methods": {"credit_card_4421486": {"source": "credit_card", "id": "credit_card_4421486"}},
-}
-
-
-def airline_run(
-    turns: list[tuple[str, Any]],
-    *,
-    gold: list[dict[str, Any]] | None = None,
-    details: dict[str, Any] | None = None,
-) -> Trajectory:
-    """A τ airline conversation: ("user", text), ("assistant", text), ("call", (name, args, output))."""
-    steps: list[Step] = []
-    for kind, value in turns:
-        i = len(steps)
-        if kind == "call":
-            name, args, output = value
-            steps.append(
-                Step(index=i, role="assistant", tool_calls=[ToolCall(id=f"c{i}", name=name, arguments=args)])
-            )
-            text = output if isinstance(output, str) else json.dumps(output)
-            steps.append(Step(index=i + 1, role="tool", tool_call_id=f"c{i}", output=text))
-        else:
-            steps.append(Step(index=i, role=kind, text=value))
-    return Trajectory(
-        id="r1",
-        task_id="tau2/airline/1",
-        harness="tau2",
-        steps=steps,
-        ground_truth=gold,  # type: ignore[arg-type]
-        outcome=Outcome(reward=0.0, correct=False, details=details or {}),
-        metadata={"policy": POLICY},
-    )
-
-
-def cancel_run(record: dict[str, Any], answer: str = "Yes, please cancel it.") -> Trajectory:
-    return airline_run(
-        [
-            ("user", "Cancel reservation ABC123 please, my user id is mia_li_3668."),
-            ("call", ("get_reservation_details", {"reservation_id": "ABC123"}, record)),
-            ("assistant", "I will cancel ABC123. Shall I proceed?"),
-            ("user", answer),
-            ("call", ("cancel_reservation", {"reservation_id": "ABC123"}, record)),
-        ]
-    )
+from memex_audit.trajectory import Trajectory
+from tests.factories import USER, airline_run, cancel_run, reservation
+from tests.paths import shared_data
 
 
 def test_state_changes_record_confirmation_and_invented_identifiers() -> None:
@@ -272,11 +201,10 @@ def test_packs_are_registered_and_looked_up_by_tool_names() -> None:
     assert pack_for(airline_run([("call", ("refund_order", {}, "ok"))])) is None
 
 
-@pytest.mark.skipif(not (DATA / "tau2_bench" / "airline_runs").is_dir(), reason="needs ../shared/data")
 def test_tau_airline_findings_fall_on_failed_rollouts_only() -> None:
     from memex_audit.loaders import load
 
-    loaded = load(DATA / "tau2_bench" / "airline_runs")
+    loaded = load(shared_data("tau2_bench", "airline_runs"))
     flagged = [t for t in loaded.trajectories if policy_findings(t)]
     assert len(flagged) >= 20
     assert all(t.success is False for t in flagged)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import polars as pl
 import pytest
 from pydantic import BaseModel
 
 from memex_audit.errors import ResultsError
-from memex_audit.runs import RunError, RunStore
+from memex_audit.runs import RunFailure, RunStore
+from memex_audit.runs._store import LINE_SCHEMA_VERSION
 from memex_audit.trajectory import Step, Trajectory
 
 
@@ -42,8 +44,8 @@ def test_torn_last_line_is_skipped_and_redone(tmp_path: Path) -> None:
 
 def test_final_errors_count_as_done_and_retryable_ones_do_not(tmp_path: Path) -> None:
     store = RunStore.open(tmp_path, "audit")
-    store.append_error(RunError(key="x", kind="validation", message="bad", file="f.jsonl", line=3))
-    store.append_error(RunError(key="y", kind="timeout", message="slow", final=False))
+    store.append_error(RunFailure(key="x", kind="validation", message="bad", file="f.jsonl", line=3))
+    store.append_error(RunFailure(key="y", kind="timeout", message="slow", final=False))
     assert store.done_keys() == {"x"}
     assert [(e.key, e.file, e.line) for e in store.read_errors()] == [("x", "f.jsonl", 3), ("y", None, None)]
 
@@ -96,3 +98,59 @@ def test_a_moved_run_folder_still_finds_its_input(tmp_path: Path) -> None:
     moved = RunStore.read(tmp_path / "moved" / "runs" / "a")
     assert moved.input_path() == tmp_path / "moved" / "rollouts"
     assert moved.manifest.config.kind == "audit" and moved.manifest.config.taxonomy == "memex"
+
+
+def test_lines_say_their_kind_and_layout_version(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    store.append_result("a", Item(name="a", value=1))
+    store.append_error(RunFailure(key="b", kind="timeout", message="slow", final=False))
+    result = orjson.loads((tmp_path / "results.jsonl").read_bytes())
+    failure = orjson.loads((tmp_path / "errors.jsonl").read_bytes())
+    assert (result["kind"], result["schema_version"], result["key"]) == ("result", LINE_SCHEMA_VERSION, "a")
+    assert (failure["kind"], failure["schema_version"]) == ("failure", LINE_SCHEMA_VERSION)
+    assert failure["failure"]["key"] == "b" and failure["failure"]["kind"] == "timeout"
+
+
+def test_lines_written_before_they_had_a_kind_are_upgraded_on_read(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    (tmp_path / "results.jsonl").write_bytes(b'{"key":"a","record":{"name":"a","value":1}}\n')
+    (tmp_path / "errors.jsonl").write_bytes(
+        b'{"key":"b","kind":"validation","message":"bad","file":"f.jsonl","line":3,"field":null,'
+        b'"final":true,"traceback":null,"at":"2026-01-02T03:04:05Z"}\n'
+    )
+    store.append_result("c", Item(name="c", value=3))
+    assert [(r.name, r.value) for r in store.read_results(Item)] == [("a", 1), ("c", 3)]
+    [error] = store.read_errors()
+    assert (error.key, error.kind, error.file, error.line) == ("b", "validation", "f.jsonl", 3)
+    assert store.done_keys() == {"a", "b", "c"}
+
+
+def test_an_invalid_line_is_an_error_naming_file_and_line_in_both_files(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    store.append_error(RunFailure(key="x", kind="internal", message="boom"))
+    with (tmp_path / "errors.jsonl").open("ab") as fh:
+        fh.write(b'{"kind":"failure","schema_version":1,"failure":{"key":"y"}}\n')
+    with pytest.raises(ResultsError, match=r"errors.jsonl:2: Field required \(field failure.kind\)"):
+        store.read_errors()
+    store.append_result("a", Item(name="a", value=1))
+    with (tmp_path / "results.jsonl").open("ab") as fh:
+        fh.write(b'{"kind":"result","schema_version":1,"record":{"name":"b","value":2}}\n')
+    with pytest.raises(ResultsError, match=r"results.jsonl:2: Field required \(field key\)"):
+        store.read_results(Item)
+
+
+def test_a_line_of_another_kind_or_a_newer_layout_is_refused(tmp_path: Path) -> None:
+    store = RunStore.open(tmp_path, "audit")
+    store.append_error(RunFailure(key="x", kind="internal", message="boom"))
+    (tmp_path / "results.jsonl").write_bytes((tmp_path / "errors.jsonl").read_bytes())
+    with pytest.raises(ResultsError, match=r"results.jsonl:1: a failure line, where result lines belong"):
+        store.read_results(Item)
+    (tmp_path / "results.jsonl").write_bytes(b'{"kind":"result","schema_version":99,"key":"a","record":{}}\n')
+    with pytest.raises(ResultsError, match=r"results.jsonl:1: line layout version 99 is newer"):
+        store.read_results(Item)
+
+
+def test_a_file_is_not_opened_as_a_run_folder(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ResultsError, match="taken is a file, not a run folder"):
+        RunStore.open(tmp_path / "taken", "audit")

@@ -50,6 +50,7 @@ def _files(root: Path) -> set[str]:
     }
 
 
+@pytest.mark.slow
 def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     write_samples(tmp_path)
     assert _files(tmp_path) == _files(SAMPLES)
@@ -61,6 +62,7 @@ def test_regeneration_is_byte_identical(tmp_path: Path) -> None:
     assert differing == []
 
 
+@pytest.mark.slow
 def test_check_reports_a_changed_and_an_extra_file(tmp_path: Path) -> None:
     write_samples(tmp_path)
     first = tmp_path / "officeqa" / "officeqa-001.jsonl"
@@ -85,6 +87,7 @@ def test_cli_check_passes_under_another_hash_seed() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_cli_refuses_a_corpus_dump_inside_the_sample_folder(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -369,3 +372,10 @@ def test_mixed_format_copies(committed: list[Trajectory]) -> None:
     result = load(SAMPLES / "mixed_formats")
     assert result.errors == []
     assert len(result.trajectories) == len(files)
+
+
+def test_a_failed_generator_check_is_a_memex_audit_error() -> None:
+    from memex_audit.errors import MemexAuditError
+    from memex_audit.samples import GenerationError
+
+    assert issubclass(GenerationError, MemexAuditError)  # `except MemexAuditError` catches it

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import tool_call_from
 from memex_audit.loaders._formats._chat_transcripts import load_chat_file
-from memex_audit.loaders._formats._record_errors import RecordError
 from memex_audit.loaders._formats._record_fields import (
     json_value,
     require_dict,
@@ -64,11 +64,15 @@ def anthropic_steps(messages: list[Any], system: str | None) -> list[Step]:
         message = require_dict(raw, field)
         role = message.get("role")
         if role not in ("user", "assistant", "system"):
-            raise RecordError(f"{field}.role", f"unknown message role {role!r}; expected user or assistant")
+            raise TrajectoryFormatError(
+                f"unknown message role {role!r}; expected user or assistant", field=f"{field}.role"
+            )
         content = message.get("content")
         blocks: list[Any] = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
         if not isinstance(blocks, list):
-            raise RecordError(f"{field}.content", "expected a string or a list of content blocks")
+            raise TrajectoryFormatError(
+                "expected a string or a list of content blocks", field=f"{field}.content"
+            )
         metadata = unmapped(message, ("role", "content", "usage"))
         metadata["message_index"] = i
         usage = usage_from(message.get("usage"))
@@ -158,7 +162,7 @@ def _tool_step(
         metadata["content"] = json_value(block.get("content"))
     call_id = block.get("tool_use_id")
     if call_id is None:
-        raise RecordError(f"{field}.tool_use_id", "tool_result block has no tool_use_id")
+        raise TrajectoryFormatError("tool_result block has no tool_use_id", field=f"{field}.tool_use_id")
     output = text or ""
     return Step(
         index=index,

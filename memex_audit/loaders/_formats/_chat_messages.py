@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from memex_audit.loaders._formats._record_errors import RecordError
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._record_fields import (
     json_value,
     parse_arguments,
@@ -60,10 +60,12 @@ _MAPPED = frozenset(
 
 
 def chat_role(value: Any, field: str) -> Role:
-    """The canonical role for a message's ``role``; a ``RecordError`` when it is not one."""
+    """The canonical role for a message's ``role``; a ``TrajectoryFormatError`` when it is not one."""
     role = ROLES.get(str(value).lower()) if isinstance(value, str) else None
     if role is None:
-        raise RecordError(field, f"unknown message role {value!r}; expected one of {', '.join(ROLES)}")
+        raise TrajectoryFormatError(
+            f"unknown message role {value!r}; expected one of {', '.join(ROLES)}", field=field
+        )
     return role
 
 
@@ -85,7 +87,7 @@ def tool_call_from(call: Any, field: str) -> tuple[ToolCall, dict[str, JsonValue
         extra = {}
         used = {"id", "name", "arguments", "input", "type"}
     if not isinstance(name, str) or not name:
-        raise RecordError(f"{field}.function", "tool call has no function name")
+        raise TrajectoryFormatError("tool call has no function name", field=f"{field}.function")
     arguments, raw = parse_arguments(raw_args)
     leftovers = unmapped(data, used)
     if data.get("type") not in (None, "function", "tool_use"):
@@ -124,7 +126,7 @@ def chat_step(message: Any, index: int, field: str) -> Step:
     call_extras: list[JsonValue] = []
     raw_calls = msg.get("tool_calls") or []
     if not isinstance(raw_calls, list):
-        raise RecordError(f"{field}.tool_calls", "expected a JSON array of tool calls")
+        raise TrajectoryFormatError("expected a JSON array of tool calls", field=f"{field}.tool_calls")
     for i, raw_call in enumerate(raw_calls):
         call, extra = tool_call_from(raw_call, f"{field}.tool_calls.{i}")
         calls.append(call)

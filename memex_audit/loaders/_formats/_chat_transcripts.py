@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text
 from memex_audit.loaders._formats._record_errors import (
-    RecordError,
     convert_array_records,
     convert_jsonl_records,
     convert_record,
@@ -39,7 +39,7 @@ from memex_audit.loaders._formats._record_fields import (
     unmapped,
 )
 from memex_audit.loaders._jsonio import read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem
+from memex_audit.loaders._registry import LoadItem, LoadProblem
 from memex_audit.trajectory import HumanLabel, Outcome, Source, Step, Trajectory, Usage
 
 StepsReader = Callable[[list[Any], str | None], list[Step]]
@@ -78,7 +78,7 @@ def _load(path: Path, fmt: str, read_steps: StepsReader) -> Iterator[LoadItem]:
         )
         return
     doc = read_json_document(path, fmt)
-    if isinstance(doc, LoadError):
+    if isinstance(doc, LoadProblem):
         yield doc
         return
     if isinstance(doc, list) and doc and all(isinstance(r, dict) and "messages" in r for r in doc):
@@ -106,11 +106,11 @@ def _trajectory(
     if isinstance(record, list):
         record = {"messages": record}
     if not isinstance(record, dict):
-        raise RecordError(
-            None, f"expected a message list or an object with messages, got {type(record).__name__}"
+        raise TrajectoryFormatError(
+            f"expected a message list or an object with messages, got {type(record).__name__}"
         )
     if "messages" not in record:
-        raise RecordError("messages", "required field is missing")
+        raise TrajectoryFormatError("required field is missing", field="messages")
     messages = require_list(record["messages"], "messages")
     system = record.get("system")
     if system is not None and not isinstance(system, str):
@@ -130,7 +130,7 @@ def _trajectory(
     score = as_float(record.get("score"))
     correct = record.get("correct")
     if correct is not None and not isinstance(correct, bool):
-        raise RecordError("correct", f"expected true or false, got {correct!r}")
+        raise TrajectoryFormatError(f"expected true or false, got {correct!r}", field="correct")
     labels = [
         HumanLabel.model_validate(label) for label in require_list(record.get("labels") or [], "labels")
     ]

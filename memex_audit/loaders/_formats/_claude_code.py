@@ -27,7 +27,7 @@ Sessions are not graded: the outcome is empty; the task is the first prompt.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,13 +35,14 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._compression import read_bytes, sibling
 from memex_audit.loaders._formats._anthropic import anthropic_steps
 from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record
+from memex_audit.loaders._formats._record_errors import convert_record
 from memex_audit.loaders._formats._record_fields import json_value, parse_time, summed_usage, usage_from
 from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Source, Step, Trajectory
 
 FORMAT = "claude_code"
@@ -129,12 +130,12 @@ class ClaudeCodeFormat:
     def load(self, path: Path) -> Iterator[LoadItem]:
         lines: list[_Line] = []
         for item in iter_jsonl_records(path, FORMAT):
-            if isinstance(item, LoadError):
+            if isinstance(item, LoadProblem):
                 yield item
                 continue
             number, record = item
             if not isinstance(record, dict):
-                yield LoadError(
+                yield LoadProblem(
                     file=str(path), line=number, format=FORMAT, reason="expected a JSON object per line"
                 )
                 continue
@@ -257,7 +258,9 @@ def _content(line: _Line) -> list[Any]:
         return list(content)
     if content is None:
         return []
-    raise RecordError(f"line {line.number}.message.content", "expected a string or a list of blocks")
+    raise TrajectoryFormatError(
+        "expected a string or a list of blocks", field=f"line {line.number}.message.content"
+    )
 
 
 @dataclass
@@ -314,10 +317,11 @@ def _with_sub_agents(main: list[_Message], sidechains: list[_Line], path: Path) 
 
 def _claim(runs: list[_Run], agent_id: Any, prompt: Any) -> list[_Line] | None:
     """The lines of the unclaimed run with this agent id (or, failing that, this prompt)."""
-    for match in (
+    matchers: tuple[Callable[[_Run], bool], ...] = (
         lambda run: isinstance(agent_id, str) and run.agent_id == agent_id,
         lambda run: isinstance(prompt, str) and run.prompt == prompt,
-    ):
+    )
+    for match in matchers:
         for run in runs:
             if not run.claimed and match(run):
                 run.claimed = True
@@ -375,7 +379,7 @@ def _steps(messages: list[_Message]) -> list[Step]:
         first = message.lines[0]
         step.agent = step.agent or message.agent
         step.started_at = parse_time(first.record.get("timestamp"))
-        step.metadata["uuid"] = [line.uuid for line in message.lines if line.uuid]  # type: ignore[misc]
+        step.metadata["uuid"] = [line.uuid for line in message.lines if line.uuid]
         if first.record.get("isMeta"):
             step.metadata["meta"] = True
         extra = {k: json_value(v) for k, v in first.record.items() if k not in _LINE_FIELDS and v is not None}

@@ -36,11 +36,12 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record
+from memex_audit.loaders._formats._record_errors import convert_record
 from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, parse_time, split_content
 from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Source, Step, ToolCall, Trajectory, Usage
 
 FORMAT = "codex"
@@ -89,12 +90,12 @@ class CodexFormat:
     def load(self, path: Path) -> Iterator[LoadItem]:
         records: list[tuple[int, dict[str, Any]]] = []
         for item in iter_jsonl_records(path, FORMAT):
-            if isinstance(item, LoadError):
+            if isinstance(item, LoadProblem):
                 yield item
                 continue
             number, record = item
             if not isinstance(record, dict):
-                yield LoadError(
+                yield LoadProblem(
                     file=str(path), line=number, format=FORMAT, reason="expected a JSON object per line"
                 )
                 continue
@@ -136,7 +137,9 @@ class _Builder:
         elif kind in ("function_call_output", "custom_tool_call_output"):
             self._output(item, timestamp, line)
         else:
-            raise RecordError(f"line {line}.payload.type", f"unknown response item type {kind!r}")
+            raise TrajectoryFormatError(
+                f"unknown response item type {kind!r}", field=f"line {line}.payload.type"
+            )
 
     def _message(self, item: dict[str, Any], timestamp: Any, line: int) -> None:
         role = item.get("role")
@@ -151,7 +154,7 @@ class _Builder:
             step.metadata.setdefault("line", line)
             return
         if role not in ("user", "developer", "system"):
-            raise RecordError(f"line {line}.payload.role", f"unknown message role {role!r}")
+            raise TrajectoryFormatError(f"unknown message role {role!r}", field=f"line {line}.payload.role")
         if role == "user" and text is not None and text.lstrip().startswith(_CONTEXT_PREFIXES):
             metadata["context"] = True
         self.steps.append(
@@ -185,7 +188,7 @@ class _Builder:
             name = "web_search"
             arguments = {str(k): json_value(v) for k, v in (item.get("action") or {}).items()}
         if not isinstance(name, str) or not name:
-            raise RecordError(f"line {line}.payload.name", f"{kind} has no name")
+            raise TrajectoryFormatError(f"{kind} has no name", field=f"line {line}.payload.name")
         call = ToolCall(
             id=str(call_id) if call_id else None, name=name, arguments=arguments, arguments_raw=raw
         )

@@ -20,10 +20,10 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import chat_step, first_user_text, last_assistant_text
 from memex_audit.loaders._formats._inspect import score_value
 from memex_audit.loaders._formats._record_errors import (
-    RecordError,
     convert_array_records,
     convert_jsonl_records,
     convert_record,
@@ -38,7 +38,7 @@ from memex_audit.loaders._formats._record_fields import (
     unmapped,
 )
 from memex_audit.loaders._jsonio import first_json_char, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Outcome, Source, Step, Trajectory
 
 FORMAT = "docent"
@@ -67,7 +67,7 @@ class DocentFormat:
             )
             return
         doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
+        if isinstance(doc, LoadProblem):
             yield doc
             return
         if isinstance(doc, list):
@@ -93,7 +93,7 @@ def agent_run_trajectory(
             (str(i), require_dict(value, f"transcripts.{i}")) for i, value in enumerate(raw_transcripts)
         ]
     else:
-        raise RecordError("transcripts", "expected a list of transcripts")
+        raise TrajectoryFormatError("expected a list of transcripts", field="transcripts")
     multi = len(transcripts) > 1
     steps: list[Step] = []
     transcript_info: list[JsonValue] = []
@@ -102,7 +102,7 @@ def agent_run_trajectory(
         label = name or id_text(transcript.get("id")) or key
         messages = transcript.get("messages")
         if not isinstance(messages, list):
-            raise RecordError(f"transcripts.{key}.messages", "expected a list of messages")
+            raise TrajectoryFormatError("expected a list of messages", field=f"transcripts.{key}.messages")
         for i, message in enumerate(messages):
             step = chat_step(message, len(steps), f"transcripts.{key}.messages.{i}")
             if multi:

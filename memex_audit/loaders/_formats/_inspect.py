@@ -26,10 +26,10 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._compression import read_zip_entry
 from memex_audit.loaders._formats._chat_messages import chat_steps, first_user_text, last_assistant_text
 from memex_audit.loaders._formats._record_errors import (
-    RecordError,
     convert_array_records,
     convert_record,
     file_error,
@@ -47,7 +47,7 @@ from memex_audit.loaders._formats._record_fields import (
     usage_from,
 )
 from memex_audit.loaders._jsonio import first_json_char, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Outcome, Source, Trajectory, Usage
 
 FORMAT = "inspect"
@@ -88,7 +88,7 @@ class InspectFormat:
 
     def _load_json(self, path: Path) -> Iterator[LoadItem]:
         doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
+        if isinstance(doc, LoadProblem):
             yield doc
             return
         if not isinstance(doc, dict):
@@ -131,7 +131,7 @@ class InspectFormat:
                 try:
                     sample = orjson.loads(read_zip_entry(archive, name))
                 except (orjson.JSONDecodeError, zipfile.BadZipFile, OSError) as exc:
-                    yield LoadError(
+                    yield LoadProblem(
                         file=str(path),
                         line=position + 1,
                         field=name,
@@ -163,7 +163,7 @@ def sample_trajectory(
         }
     sample_id = id_text(sample.get("id"))
     if sample_id is None:
-        raise RecordError("id", "sample has no id")
+        raise TrajectoryFormatError("sample has no id", field="id")
     epoch = sample.get("epoch", 1)
     messages = require_list(sample.get("messages") or [], "messages")
     steps = chat_steps(messages)

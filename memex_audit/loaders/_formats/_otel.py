@@ -34,13 +34,14 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text, tool_call_from
 from memex_audit.loaders._formats._otel_messages import DETAILS_EVENT, SpanMessage, span_messages
 from memex_audit.loaders._formats._otel_spans import Span, spans_in
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, unique_ids
+from memex_audit.loaders._formats._record_errors import convert_record, format_problem, unique_ids
 from memex_audit.loaders._formats._record_fields import json_value, split_content, summed_usage, usage_from
 from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Role, Source, Step, ToolCall, Trajectory, Usage
 
 FORMAT = "otel"
@@ -75,14 +76,14 @@ class OtelFormat:
         spans: list[Span] = []
         lines: dict[str, int] = {}
         for item in self._documents(path):
-            if isinstance(item, LoadError):
+            if isinstance(item, LoadProblem):
                 yield item
                 continue
             line, doc = item
             try:
                 found = list(spans_in(doc))
-            except RecordError as exc:
-                yield LoadError(file=str(path), line=line, field=exc.field, format=FORMAT, reason=exc.reason)
+            except TrajectoryFormatError as exc:
+                yield format_problem(exc, path=path, fmt=FORMAT, line=line)
                 continue
             for span in found:
                 span.order = len(spans)
@@ -105,12 +106,12 @@ class OtelFormat:
             for position, (trace_id, members) in enumerate(traces.items())
         )
 
-    def _documents(self, path: Path) -> Iterator[tuple[int | None, Any] | LoadError]:
+    def _documents(self, path: Path) -> Iterator[tuple[int | None, Any] | LoadProblem]:
         if path.name.endswith(".jsonl"):
             yield from iter_jsonl_records(path, FORMAT)
             return
         doc = read_json_document(path, FORMAT)
-        yield doc if isinstance(doc, LoadError) else (None, doc)
+        yield doc if isinstance(doc, LoadProblem) else (None, doc)
 
 
 def trace_trajectory(
@@ -322,7 +323,7 @@ def _response_message(raw: Any) -> SpanMessage | None:
     for i, raw_call in enumerate(message.get("tool_calls") or []):
         try:
             calls.append(tool_call_from(raw_call, f"output.value.choices.0.message.tool_calls.{i}")[0])
-        except RecordError:
+        except TrajectoryFormatError:
             continue
     return SpanMessage(role="assistant", text=text, reasoning=reasoning, tool_calls=calls)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from memex_audit.loaders._formats._record_errors import RecordError
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._record_fields import id_text, json_value, parse_time, unmapped
 
 _DURATION = re.compile(
@@ -79,7 +79,9 @@ def spans_in(doc: Any, where: str = "") -> Iterator[Span]:
             yield from spans_in(item, f"{where}{i}.")
         return
     if not isinstance(doc, dict):
-        raise RecordError(where.rstrip(".") or None, "expected a span, a trace or an OTLP export object")
+        raise TrajectoryFormatError(
+            "expected a span, a trace or an OTLP export object", field=where.rstrip(".") or None
+        )
     if "resourceSpans" in doc:
         yield from _otlp(doc, where)
     elif isinstance(doc.get("spans"), list):
@@ -116,10 +118,12 @@ def _otlp(doc: dict[str, Any], where: str) -> Iterator[Span]:
             for i, raw in enumerate(scope.get("spans") or []):
                 field_path = f"{where}resourceSpans.{r}.scopeSpans.{s}.spans.{i}"
                 if not isinstance(raw, dict):
-                    raise RecordError(field_path, "expected a span object")
+                    raise TrajectoryFormatError("expected a span object", field=field_path)
                 trace_id, span_id = id_text(raw.get("traceId")), id_text(raw.get("spanId"))
                 if trace_id is None or span_id is None:
-                    raise RecordError(f"{field_path}.traceId", "span has no traceId or spanId")
+                    raise TrajectoryFormatError(
+                        "span has no traceId or spanId", field=f"{field_path}.traceId"
+                    )
                 status = raw.get("status") or {}
                 code = status.get("code")
                 yield Span(
@@ -156,8 +160,8 @@ def _sdk(raw: dict[str, Any], field_path: str) -> Span:
     trace_id = id_text(context.get("trace_id", raw.get("trace_id")))
     span_id = id_text(context.get("span_id", raw.get("span_id")))
     if trace_id is None or span_id is None:
-        raise RecordError(
-            field_path or None, "span has no trace_id or span_id (context.trace_id / context.span_id)"
+        raise TrajectoryFormatError(
+            "span has no trace_id or span_id (context.trace_id / context.span_id)", field=field_path or None
         )
     attributes = flatten(raw.get("attributes") or {})
     if raw.get("span_kind") and "openinference.span.kind" not in attributes:
@@ -201,11 +205,11 @@ def _sdk(raw: dict[str, Any], field_path: str) -> Span:
 
 def _trail(raw: Any, trace_id: str | None, parent: str | None, field_path: str) -> Iterator[Span]:
     if not isinstance(raw, dict):
-        raise RecordError(field_path, "expected a span object")
+        raise TrajectoryFormatError("expected a span object", field=field_path)
     span_id = id_text(raw.get("span_id"))
     trace = id_text(raw.get("trace_id")) or trace_id
     if span_id is None or trace is None:
-        raise RecordError(f"{field_path}.span_id", "span has no span_id or trace_id")
+        raise TrajectoryFormatError("span has no span_id or trace_id", field=f"{field_path}.span_id")
     start = parse_time(raw.get("timestamp", raw.get("start_time")))
     attributes = flatten(raw.get("span_attributes") or raw.get("attributes") or {})
     if raw.get("span_kind") and "openinference.span.kind" not in attributes:

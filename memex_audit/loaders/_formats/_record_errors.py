@@ -1,4 +1,4 @@
-"""Turning one bad record into one ``LoadError`` while the rest of the file keeps loading."""
+"""Turning one bad record into one ``LoadProblem`` while the rest of the file keeps loading."""
 
 from __future__ import annotations
 
@@ -9,23 +9,29 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._jsonio import describe_validation_error, iter_jsonl_records, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem
+from memex_audit.loaders._registry import LoadItem, LoadProblem
 from memex_audit.trajectory import Trajectory
 
 
-class RecordError(ValueError):
-    """A record of a foreign format lacks a field or holds a value of the wrong kind.
-
-    Attributes:
-        field: Dotted path of the offending field inside the record.
-        reason: What is wrong, in words that say what to fix.
-    """
-
-    def __init__(self, field: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
+def format_problem(
+    exc: TrajectoryFormatError,
+    *,
+    path: Path,
+    fmt: str,
+    line: int | None = None,
+    field_prefix: str | None = None,
+) -> LoadProblem:
+    """The ``LoadProblem`` for a record that raised ``exc``: where the error says, else where the
+    caller read it (``line``), with the record's place in the file prefixed to its field."""
+    return LoadProblem(
+        file=exc.file or str(path),
+        line=exc.line if exc.line is not None else line,
+        field=_join(field_prefix, exc.field),
+        format=exc.format or fmt,
+        reason=exc.reason,
+    )
 
 
 def convert_record(
@@ -36,10 +42,10 @@ def convert_record(
     line: int | None = None,
     field_prefix: str | None = None,
 ) -> LoadItem:
-    """Run ``build`` and return its trajectory, or a ``LoadError`` naming the record and field.
+    """Run ``build`` and return its trajectory, or a ``LoadProblem`` naming the record and field.
 
     Args:
-        build: Converts one record; raises ``RecordError``, ``ValidationError`` or a plain
+        build: Converts one record; raises ``TrajectoryFormatError``, ``ValidationError`` or a plain
             ``KeyError``/``TypeError``/``ValueError`` when the record is malformed.
         path: The file.
         fmt: The format name.
@@ -48,17 +54,15 @@ def convert_record(
     """
     try:
         return build()
-    except RecordError as exc:
-        return LoadError(
-            file=str(path), line=line, field=_join(field_prefix, exc.field), format=fmt, reason=exc.reason
-        )
+    except TrajectoryFormatError as exc:
+        return format_problem(exc, path=path, fmt=fmt, line=line, field_prefix=field_prefix)
     except ValidationError as exc:
         field, reason = describe_validation_error(exc)
-        return LoadError(
+        return LoadProblem(
             file=str(path), line=line, field=_join(field_prefix, field), format=fmt, reason=reason
         )
     except KeyError as exc:
-        return LoadError(
+        return LoadProblem(
             file=str(path),
             line=line,
             field=_join(field_prefix, str(exc.args[0]) if exc.args else None),
@@ -66,7 +70,7 @@ def convert_record(
             reason="required field is missing",
         )
     except (TypeError, ValueError, AttributeError) as exc:
-        return LoadError(
+        return LoadProblem(
             file=str(path),
             line=line,
             field=field_prefix,
@@ -85,7 +89,7 @@ def convert_array_records(
 ) -> Iterator[LoadItem]:
     """Convert each record of a JSON array with ``build(record, position)``, as ``convert_record`` does.
 
-    A record's ``LoadError`` gives its 1-based number as ``line`` and its place in the file as the
+    A record's ``LoadProblem`` gives its 1-based number as ``line`` and its place in the file as the
     field prefix: ``field.3``, or ``3`` for an array at the top of the file.
     """
     for position, record in enumerate(records):
@@ -103,10 +107,10 @@ def convert_jsonl_records(
 ) -> Iterator[LoadItem]:
     """Convert each line of a JSONL file with ``build(record, line)``, as ``convert_record`` does.
 
-    A line that is not JSON, or the file that cannot be read, becomes a ``LoadError``.
+    A line that is not JSON, or the file that cannot be read, becomes a ``LoadProblem``.
     """
     for item in iter_jsonl_records(path, fmt):
-        if isinstance(item, LoadError):
+        if isinstance(item, LoadProblem):
             yield item
             continue
         number, record = item
@@ -116,18 +120,18 @@ def convert_jsonl_records(
 def convert_json_document(path: Path, fmt: str, build: Callable[[Any], Trajectory]) -> Iterator[LoadItem]:
     """Convert a JSON file that holds one record with ``build(document)``, as ``convert_record`` does.
 
-    A file that cannot be read or parsed becomes a ``LoadError``.
+    A file that cannot be read or parsed becomes a ``LoadProblem``.
     """
     doc = read_json_document(path, fmt)
-    if isinstance(doc, LoadError):
+    if isinstance(doc, LoadProblem):
         yield doc
         return
     yield convert_record(partial(build, doc), path=path, fmt=fmt)
 
 
-def file_error(path: Path, fmt: str, reason: str, *, field: str | None = None) -> LoadError:
-    """A ``LoadError`` about the file as a whole."""
-    return LoadError(file=str(path), field=field, format=fmt, reason=reason)
+def file_error(path: Path, fmt: str, reason: str, *, field: str | None = None) -> LoadProblem:
+    """A ``LoadProblem`` about the file as a whole."""
+    return LoadProblem(file=str(path), field=field, format=fmt, reason=reason)
 
 
 def unique_ids(items: Iterator[LoadItem]) -> Iterator[LoadItem]:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
-from memex_audit.loaders._formats._record_errors import RecordError
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.trajectory import Step, Usage
 
 TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
@@ -33,21 +33,21 @@ def unmapped(record: Mapping[str, Any], mapped: Iterable[str]) -> dict[str, Json
 
 
 def require_dict(value: Any, field: str) -> dict[str, Any]:
-    """``value`` when it is a JSON object; otherwise a ``RecordError`` naming ``field``."""
+    """``value`` when it is a JSON object; otherwise a ``TrajectoryFormatError`` naming ``field``."""
     if not isinstance(value, dict):
-        raise RecordError(field, f"expected a JSON object, got {_kind(value)}")
+        raise TrajectoryFormatError(f"expected a JSON object, got {_kind(value)}", field=field)
     return value
 
 
 def require_list(value: Any, field: str) -> list[Any]:
-    """``value`` when it is a JSON array; otherwise a ``RecordError`` naming ``field``."""
+    """``value`` when it is a JSON array; otherwise a ``TrajectoryFormatError`` naming ``field``."""
     if not isinstance(value, list):
-        raise RecordError(field, f"expected a JSON array, got {_kind(value)}")
+        raise TrajectoryFormatError(f"expected a JSON array, got {_kind(value)}", field=field)
     return value
 
 
 def optional_dict(value: Any, field: str) -> dict[str, Any]:
-    """``value`` as an object, ``{}`` for ``None``; a ``RecordError`` for anything else."""
+    """``value`` as an object, ``{}`` for ``None``; a ``TrajectoryFormatError`` for anything else."""
     if value is None:
         return {}
     return require_dict(value, field)

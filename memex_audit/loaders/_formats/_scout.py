@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import chat_steps, first_user_text, last_assistant_text
 from memex_audit.loaders._formats._inspect import score_value
-from memex_audit.loaders._formats._record_errors import RecordError, convert_record, file_error, unique_ids
+from memex_audit.loaders._formats._record_errors import convert_record, file_error, unique_ids
 from memex_audit.loaders._formats._record_fields import id_text, json_value
 from memex_audit.loaders._registry import LoadItem, register_format
 from memex_audit.trajectory import Outcome, Source, Trajectory
@@ -95,10 +96,10 @@ def transcript_trajectory(row: dict[str, Any], path: Path, position: int) -> Tra
     """One Scout transcript row as a trajectory."""
     transcript_id = id_text(row.get("transcript_id"))
     if transcript_id is None:
-        raise RecordError("transcript_id", "required field is missing")
+        raise TrajectoryFormatError("required field is missing", field="transcript_id")
     messages = _json_column(row, "messages") or []
     if not isinstance(messages, list):
-        raise RecordError("messages", "expected a JSON list of chat messages")
+        raise TrajectoryFormatError("expected a JSON list of chat messages", field="messages")
     steps = chat_steps(messages)
     task_set = row.get("task_set") if isinstance(row.get("task_set"), str) else None
     raw_task = id_text(row.get("task_id"))
@@ -145,7 +146,7 @@ def _json_column(row: dict[str, Any], key: str) -> Any:
         return orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         if key == "messages":
-            raise RecordError(key, f"column does not hold valid JSON ({exc})") from exc
+            raise TrajectoryFormatError(f"column does not hold valid JSON ({exc})", field=key) from exc
         return value
 
 

@@ -20,8 +20,9 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import chat_steps, first_user_text, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_array_records, unique_ids
+from memex_audit.loaders._formats._record_errors import convert_array_records, format_problem, unique_ids
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -32,7 +33,7 @@ from memex_audit.loaders._formats._record_fields import (
     unmapped,
 )
 from memex_audit.loaders._jsonio import first_json_char, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Outcome, Source, Step, Trajectory, Usage
 
 FORMAT = "tau2"
@@ -63,7 +64,7 @@ class Tau2Format:
 
     def _load(self, path: Path) -> Iterator[LoadItem]:
         doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
+        if isinstance(doc, LoadProblem):
             yield doc
             return
         if isinstance(doc, list):
@@ -75,15 +76,15 @@ class Tau2Format:
             simulations = doc.get("simulations")
             sims_field = "simulations"
         else:
-            yield LoadError(file=str(path), format=FORMAT, reason="expected a results object or a list")
+            yield LoadProblem(file=str(path), format=FORMAT, reason="expected a results object or a list")
             return
         if not isinstance(simulations, list):
-            yield LoadError(
+            yield LoadProblem(
                 file=str(path), field="simulations", format=FORMAT, reason="no list of simulations"
             )
             return
         context = _RunContext.build(path, run)
-        if isinstance(context, LoadError):
+        if isinstance(context, LoadProblem):
             yield context
             return
         yield from convert_array_records(simulations, path, FORMAT, context.trajectory, field=sims_field)
@@ -111,7 +112,7 @@ class _RunContext:
         self.counters: dict[str, int] = {}
 
     @classmethod
-    def build(cls, path: Path, run: dict[str, Any]) -> _RunContext | LoadError:
+    def build(cls, path: Path, run: dict[str, Any]) -> _RunContext | LoadProblem:
         try:
             info = optional_dict(run.get("info"), "info")
             tasks: dict[str, dict[str, Any]] = {}
@@ -122,8 +123,8 @@ class _RunContext:
                     tasks[task_id] = task
             extra = unmapped(run, ("info", "tasks", "simulations"))
             return cls(path, info, tasks, extra)
-        except RecordError as exc:
-            return LoadError(file=str(path), field=exc.field, format=FORMAT, reason=exc.reason)
+        except TrajectoryFormatError as exc:
+            return format_problem(exc, path=path, fmt=FORMAT)
 
     def trajectory(self, sim: Any, position: int) -> Trajectory:
         sim = require_dict(sim, "")
@@ -209,9 +210,9 @@ class _RunContext:
             ]
             if len(matches) == 1:
                 return matches[0], "nl_assertions"
-        raise RecordError(
-            "task_id",
+        raise TrajectoryFormatError(
             "simulation has no task_id, and neither its action checks nor its assertions name one task",
+            field="task_id",
         )
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import chat_steps, last_assistant_text
-from memex_audit.loaders._formats._record_errors import RecordError, convert_array_records, unique_ids
+from memex_audit.loaders._formats._record_errors import convert_array_records, unique_ids
 from memex_audit.loaders._formats._record_fields import (
     as_float,
     id_text,
@@ -28,7 +29,7 @@ from memex_audit.loaders._formats._record_fields import (
     unmapped,
 )
 from memex_audit.loaders._jsonio import first_json_char, read_json_document
-from memex_audit.loaders._registry import LoadError, LoadItem, register_format
+from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Outcome, Source, Trajectory
 
 FORMAT = "tau_bench"
@@ -50,11 +51,11 @@ class TauBenchFormat:
 
     def load(self, path: Path) -> Iterator[LoadItem]:
         doc = read_json_document(path, FORMAT)
-        if isinstance(doc, LoadError):
+        if isinstance(doc, LoadProblem):
             yield doc
             return
         if not isinstance(doc, list):
-            yield LoadError(
+            yield LoadProblem(
                 file=str(path), format=FORMAT, reason="expected a JSON list of trajectory records"
             )
             return
@@ -78,7 +79,7 @@ def _trajectory(
     record = require_dict(record, "")
     task_id = id_text(record.get("task_id"))
     if task_id is None:
-        raise RecordError("task_id", "required field is missing")
+        raise TrajectoryFormatError("required field is missing", field="task_id")
     info = optional_dict(record.get("info"), "info")
     task = optional_dict(info.get("task"), "info.task")
     steps = chat_steps(require_list(record.get("traj") or [], "traj"), field="traj")

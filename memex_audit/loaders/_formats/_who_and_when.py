@@ -22,7 +22,8 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from memex_audit.loaders._formats._record_errors import RecordError, convert_json_document
+from memex_audit.errors import TrajectoryFormatError
+from memex_audit.loaders._formats._record_errors import convert_json_document
 from memex_audit.loaders._formats._record_fields import (
     id_text,
     json_value,
@@ -80,10 +81,12 @@ def _trajectory(doc: Any, path: Path) -> Trajectory:
         try:
             faulty_step = int(str(raw_step).strip())
         except ValueError as exc:
-            raise RecordError("mistake_step", f"expected a step number, got {raw_step!r}") from exc
+            raise TrajectoryFormatError(
+                f"expected a step number, got {raw_step!r}", field="mistake_step"
+            ) from exc
         if not 0 <= faulty_step < len(steps):
-            raise RecordError(
-                "mistake_step", f"step {faulty_step} is outside the history ({len(steps)} items)"
+            raise TrajectoryFormatError(
+                f"step {faulty_step} is outside the history ({len(steps)} items)", field="mistake_step"
             )
     label_meta: dict[str, JsonValue] = {}
     for key in ("mistake_type", "labels"):
