@@ -164,6 +164,7 @@ PUBLIC: dict[str, list[str]] = {
         "AskUnit",
         "AskedTrajectory",
         "NumberStats",
+        "answer_context",
         "answer_model",
         "answers_frame",
         "estimate_ask",

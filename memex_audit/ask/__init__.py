@@ -14,7 +14,7 @@ resumable run folder, one ``AskResult`` per trajectory. A question needs a model
 questions are checks (``memex_audit.checks``), which run offline.
 """
 
-from memex_audit.ask._answer import AnswerType, AskAnswer, answer_model
+from memex_audit.ask._answer import AnswerType, AskAnswer, answer_context, answer_model
 from memex_audit.ask._models import (
     AskedTrajectory,
     AskProducer,
@@ -39,6 +39,7 @@ __all__ = [
     "AskUnit",
     "AskedTrajectory",
     "NumberStats",
+    "answer_context",
     "answer_model",
     "answers_frame",
     "estimate_ask",

@@ -9,10 +9,11 @@ reason, as the auditor's verdict does, so the agent can copy the text again and 
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, create_model, model_validator
 
 from memex_audit.errors import UsageError
 from memex_audit.trajectory import Evidence, Trajectory, evidence_problems
@@ -116,18 +117,17 @@ class AskAnswer(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    __ask_target__: ClassVar[tuple[Trajectory, bool] | None] = None
-
     answer: Any = None
     evidence: list[Evidence] = Field(default_factory=list)
     explanation: str = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _check_against_target(self) -> AskAnswer:
-        bound = type(self).__ask_target__
-        if bound is None:
-            return self
-        trajectory, require_evidence = bound
+    def _check_against_target(self, info: ValidationInfo) -> AskAnswer:
+        context: dict[str, Any] = info.context if isinstance(info.context, dict) else {}
+        trajectory = context.get("trajectory")
+        if not isinstance(trajectory, Trajectory):
+            return self  # no trajectory to check against (an answer read back from a run folder)
+        require_evidence = bool(context.get("require_evidence", True))
         problems = []
         if require_evidence and self.answer is not None and not self.evidence:
             problems.append(NEEDS_EVIDENCE)
@@ -137,21 +137,32 @@ class AskAnswer(BaseModel):
         return self
 
 
-def answer_model(
-    answer_type: AnswerType, trajectory: Trajectory | None = None, *, require_evidence: bool = True
-) -> type[AskAnswer]:
-    """The model of an answer of ``answer_type``; bound to ``trajectory``, validating it checks the
-    quotes (and that a non-null answer has evidence, unless ``require_evidence`` is false).
+def answer_context(trajectory: Trajectory, *, require_evidence: bool = True) -> dict[str, Any]:
+    """The validation context that checks an answer against ``trajectory``: its quotes, and that a
+    non-null answer has evidence unless ``require_evidence`` is false. Pass it as
+    ``model_validate(..., context=...)`` or as an agent run's ``validation_context``."""
+    return {"trajectory": trajectory, "require_evidence": require_evidence}
+
+
+def answer_model(answer_type: AnswerType) -> type[AskAnswer]:
+    """The model of an answer of ``answer_type`` (one class per answer type, kept); validated with
+    ``answer_context(trajectory)``, it also checks the answer against the trajectory.
 
     Use it as the agent's output type so ``submit()`` gives the agent precise error feedback.
     """
+    return _answer_model(answer_type.model_dump_json())
+
+
+@functools.lru_cache(maxsize=128)
+def _answer_model(answer_type_json: str) -> type[AskAnswer]:
+    answer_type = AnswerType.model_validate_json(answer_type_json)
     value_type = answer_type.python_type()
     answer_field: Any = Field(
         description=f"{answer_type.describe()}; None when the trajectory does not show the answer.",
         allow_inf_nan=False if answer_type.kind == "number" else None,
         min_length=1 if answer_type.kind == "text" else None,
     )
-    model = create_model(
+    model: type[AskAnswer] = create_model(
         "Answer",
         __base__=AskAnswer,
         __module__=__name__,
@@ -162,5 +173,4 @@ def answer_model(
         ),
         explanation=(str, Field(min_length=1, description="Why; for None, what you checked.")),
     )
-    model.__ask_target__ = (trajectory, require_evidence) if trajectory is not None else None
     return model

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from memex_audit.agent import Agent, AgentSettings, Budget, render_prompt
-from memex_audit.ask._answer import AnswerType, AskAnswer, answer_model
+from memex_audit.ask._answer import AnswerType, AskAnswer, answer_context, answer_model
 from memex_audit.ask._models import AskedTrajectory, AskProducer, AskResult
 from memex_audit.ask._scope import ASK_TOOLS
 from memex_audit.ask._select import AskUnit
@@ -197,7 +197,7 @@ class AskRunner:
         target = unit.trajectory.without_labels()
         agent: Agent[AskAnswer] = Agent(
             self.model,
-            answer_model(self.answer_type, target, require_evidence=self.require_evidence),
+            answer_model(self.answer_type),
             self._settings,
             tools=ASK_TOOLS,
             budget=self._budget,
@@ -217,7 +217,10 @@ class AskRunner:
 
         try:
             result = await agent.run(
-                ask_task_text(self.question, self.answer_type, target), target=target, question=self.question
+                ask_task_text(self.question, self.answer_type, target),
+                validation_context=answer_context(target, require_evidence=self.require_evidence),
+                target=target,
+                question=self.question,
             )
         except Exception as exc:  # one trajectory's failure must not stop the run
             trace = "".join(traceback.format_exception(exc))[-8000:]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
-from memex_audit.agent._validate import validate_submission
-from memex_audit.ask import AnswerType, AskResult, answer_model, summarize_answers
+from memex_audit.agent._validate import validate_submission as validate
+from memex_audit.ask import AnswerType, AskAnswer, AskResult, answer_context, answer_model, summarize_answers
 from memex_audit.errors import UsageError
 from tests.ask.policy import rollouts
 
@@ -34,7 +36,12 @@ def test_unreadable_answer_types_say_what_to_write(text: str) -> None:
 
 def test_the_answer_model_checks_type_and_evidence_against_the_trajectory() -> None:
     target = rollouts()[1]  # the run whose tests fail: step 4 holds the test output
-    model = answer_model(AnswerType.parse("label:pass,fail"), target)
+    model = answer_model(AnswerType.parse("label:pass,fail"))
+    context = answer_context(target)
+
+    def validate_submission(model: type[AskAnswer], value: dict[str, object]) -> tuple[Any, str | None]:
+        return validate(model, value, context=context)
+
     good = {"answer": "fail", "evidence": [{"step": 4, "quote": "1 failed,  2 passed"}], "explanation": "x"}
     value, errors = validate_submission(model, good)
     assert errors is None and value.answer == "fail"
@@ -51,18 +58,40 @@ def test_the_answer_model_checks_type_and_evidence_against_the_trajectory() -> N
     # "The trajectory does not show it" needs no quote, only what was checked.
     value, errors = validate_submission(model, {"answer": None, "explanation": "no test run in the steps"})
     assert errors is None and value.answer is None
+    # Without evidence required, a bare answer passes; quotes are still checked.
+    lenient = answer_context(target, require_evidence=False)
+    assert validate(model, {**good, "evidence": []}, context=lenient)[1] is None
+    assert validate(model, {**good, "evidence": [{"step": 4, "quote": "nope"}]}, context=lenient)[1]
+
+
+def test_one_answer_class_per_answer_type_whatever_the_trajectory() -> None:
+    label = AnswerType.parse("label:pass,fail")
+    assert answer_model(label) is answer_model(AnswerType.parse("label:pass,fail"))
+    assert answer_model(label) is not answer_model(AnswerType.parse("number"))
+    first, second = rollouts()[0], rollouts()[1]
+    answer = {"answer": "fail", "evidence": [{"step": 4, "quote": "1 failed,  2 passed"}], "explanation": "x"}
+    assert validate(answer_model(label), answer, context=answer_context(second))[1] is None
+    errors = validate(answer_model(label), answer, context=answer_context(first))[1]
+    assert errors is not None and "does not occur in step 4" in errors
+    # Read back without a context (from a run folder), an answer is not checked against anything.
+    assert answer_model(label).model_validate(answer).answer == "fail"
 
 
 def test_number_answers_are_finite_and_text_answers_not_empty() -> None:
     target = rollouts()[0]
     evidence = [{"step": 4, "quote": "3 passed"}]
-    number = answer_model(AnswerType.parse("number"), target)
+    context = answer_context(target)
+
+    def validate_submission(model: type[AskAnswer], value: dict[str, object]) -> tuple[Any, str | None]:
+        return validate(model, value, context=context)
+
+    number = answer_model(AnswerType.parse("number"))
     assert (
         validate_submission(number, {"answer": "3", "evidence": evidence, "explanation": "x"})[0].answer
         == 3.0
     )
     assert validate_submission(number, {"answer": float("nan"), "evidence": evidence, "explanation": "x"})[1]
-    text = answer_model(AnswerType.parse("text"), target)
+    text = answer_model(AnswerType.parse("text"))
     assert validate_submission(text, {"answer": "", "evidence": evidence, "explanation": "x"})[1]
 
 
