@@ -117,8 +117,44 @@ def application(argv: list[str]) -> typer.Typer:
     return app
 
 
+def _option(argv: list[str], *names: str) -> str | None:
+    """The value given to an option of ``argv`` (``--name value`` or ``--name=value``), if any."""
+    for i, arg in enumerate(argv):
+        for name in names:
+            if arg == name and i + 1 < len(argv):
+                return argv[i + 1]
+            if arg.startswith(f"{name}="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def _prepare_audit_workers(argv: list[str]) -> None:
+    """For an offline audit that may run on the process pool, start the pool's worker server now,
+    so that it imports the auditor while this process imports the command (both take about as
+    long). Any doubt (a model, another executor, an unreadable option) leaves it to the command."""
+    if _command_in(argv) != "audit" or "--dry-run" in argv:
+        return
+    if _option(argv, "--executor") not in (None, "processes"):
+        return
+    try:
+        from memex_audit.llm import parse_model_spec
+
+        if not parse_model_spec(_option(argv, "--model", "-m"), base_url=_option(argv, "--base-url")).offline:
+            return
+        from memex_audit.runs import prepare_processes
+
+        prepare_processes(AUDIT_WORKER_PRELOAD)
+    except Exception:  # the command itself reports what is wrong with its options
+        return
+
+
+AUDIT_WORKER_PRELOAD = ("memex_audit.auditor",)
+"""What the offline audit's worker processes import before they start (as the auditor's pool does)."""
+
+
 def main() -> None:
     """Entry point of the ``memex-audit`` console script."""
+    _prepare_audit_workers(sys.argv[1:])
     app = application(sys.argv[1:])
     # What the imports built lives as long as the process: the cyclic collector need not walk it
     # again on every collection (a loaded trajectory is many small objects; audits allocate many).

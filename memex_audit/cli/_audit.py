@@ -38,6 +38,7 @@ from memex_audit.auditor import (
     plan_audit,
     plan_indexed,
 )
+from memex_audit.cli import AUDIT_WORKER_PRELOAD
 from memex_audit.cli._app import (
     app,
     clean,
@@ -72,7 +73,14 @@ from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_er
 from memex_audit.errors import UsageError
 from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
 from memex_audit.loaders import index_trajectories, is_url, load
-from memex_audit.runs import EXECUTOR_KINDS, RunStore, StorageError, default_executor, prepare_processes
+from memex_audit.runs import (
+    EXECUTOR_KINDS,
+    RunStore,
+    StorageError,
+    available_cpus,
+    default_executor,
+    prepare_processes,
+)
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
 
@@ -203,12 +211,14 @@ def audit(
         raise fail("--kernel must be inprocess or subprocess")
     if executor not in (None, *EXECUTOR_KINDS):
         raise fail(f"--executor must be one of {', '.join(EXECUTOR_KINDS)}")
+    pool = False
     with user_errors():
         if executor in (None, "processes") and not dry_run and resolve_spec(model, base_url).offline:
             # The worker processes' start-up (importing the auditor, as its workers preload it)
-            # overlaps with reading the index below.
-            prepare_processes(("memex_audit.auditor",))
-    with user_errors(), index_trajectories(path, glob=glob, format=format) as loaded:
+            # overlaps with this process's; the index is read on every core.
+            pool = prepare_processes(AUDIT_WORKER_PRELOAD)
+    workers = available_cpus() if pool else 1
+    with user_errors(), index_trajectories(path, glob=glob, format=format, workers=workers) as loaded:
         tax = load_taxonomy(taxonomy)
         if not loaded.entries:
             place = f"{path} (glob {glob!r})" if glob else str(path)

@@ -22,10 +22,12 @@ Trajectories read back through the index equal what ``load`` returns, source inc
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -191,6 +193,7 @@ def index_trajectories(
     format: str | None = None,
     on_file: Callable[[str, str | None], None] | None = None,
     scratch: str | Path | None = None,
+    workers: int = 1,
 ) -> TrajectoryIndex:
     """Index a file, a folder (recursively) or an fsspec URL of rollouts (see the module docstring).
 
@@ -201,6 +204,10 @@ def index_trajectories(
         on_file: Called with each file and the format chosen for it, before it is read.
         scratch: Where to create the scratch folder for spilled trajectories (default: the
             system's temporary folder).
+        workers: Processes that read a local folder's files at once (``PARALLEL_MIN_BYTES`` of
+            files or more; otherwise, and for a URL, one). The index is the same whatever the
+            number, entries in the same order; ``on_file`` is then called as each file's part of
+            the index comes back, in order, rather than before the file is read.
 
     Raises:
         UsageError: ``path`` does not exist, ``format`` is unknown, or a URL is given without fsspec.
@@ -216,8 +223,13 @@ def index_trajectories(
         else:
             root = Path(path)
             single_file = root.is_file()
-            for file in iter_files(root, glob):
-                _index_file(file, str(file), forced, single_file, index, spill, on_file)
+            files = iter_files(root, glob)
+            parts = _parts(files, workers)
+            if len(parts) > 1:
+                _index_in_parallel(parts, forced, single_file, index, spill, on_file, workers)
+            else:
+                for file in files:
+                    _index_file(file, str(file), forced, single_file, index, spill, on_file)
     except BaseException:
         spill.close()
         index.close()
@@ -227,6 +239,115 @@ def index_trajectories(
             gc.enable()
     spill.close()
     return index
+
+
+# -- indexing on several processes ----------------------------------------------------------------
+
+PARALLEL_MIN_BYTES = 4 << 20
+"""Folders smaller than this are indexed in this process: starting workers would cost more."""
+
+
+def _parts(files: list[Path], workers: int) -> list[list[Path]]:
+    """``files`` cut into consecutive parts of about equal size, a few per worker (so that a part of
+    big files does not keep one worker busy while the others wait); one part when not worth it."""
+    if workers <= 1 or len(files) < 2:
+        return [files]
+    sizes = []
+    for file in files:
+        try:
+            sizes.append(max(file.stat().st_size, 1))
+        except OSError:
+            sizes.append(1)
+    total = sum(sizes)
+    if total < PARALLEL_MIN_BYTES:
+        return [files]
+    wanted = min(len(files), workers * 4)
+    parts: list[list[Path]] = [[]]
+    filled = 0
+    for file, size in zip(files, sizes, strict=True):
+        # a file goes to the next part when its middle lies past the current part's share
+        if parts[-1] and filled + size / 2 > total * len(parts) / wanted:
+            parts.append([])
+        parts[-1].append(file)
+        filled += size
+    return parts
+
+
+@dataclass
+class _Part:
+    """What a worker found in its files: a piece of the index, and each file's format in order."""
+
+    index: TrajectoryIndex
+    formats: list[tuple[str, str | None]]
+
+
+def _index_part(files: list[Path], forced: str | None, single_file: bool, spill_path: str) -> _Part:
+    """Index ``files`` in a worker process, spilling into ``spill_path`` (a file of its own)."""
+    part = TrajectoryIndex(root="")
+    spill = _Spill(part, None, path=spill_path)
+    formats: list[tuple[str, str | None]] = []
+    adapter = get_format(forced) if forced else None
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for file in files:
+            _index_file(
+                file,
+                str(file),
+                adapter,
+                single_file,
+                part,
+                spill,
+                lambda name, fmt: formats.append((name, fmt)),
+            )
+    finally:
+        spill.close()
+        if was_enabled:
+            gc.enable()
+    part.scratch = None  # the folder belongs to the caller's index
+    return _Part(part, formats)
+
+
+def _index_in_parallel(
+    parts: list[list[Path]],
+    forced: FormatAdapter | None,
+    single_file: bool,
+    index: TrajectoryIndex,
+    spill: _Spill,
+    on_file: Callable[[str, str | None], None] | None,
+    workers: int,
+) -> None:
+    """Index ``parts`` on ``workers`` processes and join their pieces into ``index``, in order."""
+    folder = spill.folder()
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context) as pool:
+        futures = [
+            pool.submit(
+                _index_part,
+                files,
+                forced.name if forced else None,
+                single_file,
+                str(folder / f"part-{n}.jsonl"),
+            )
+            for n, files in enumerate(parts)
+        ]
+        try:
+            for future in futures:
+                done = future.result()
+                for name, fmt in done.formats:
+                    if on_file:
+                        on_file(name, fmt)
+                index.entries.extend(done.index.entries)
+                index.errors.extend(done.index.errors)
+                index.warnings.extend(done.index.warnings)
+                for file, fmt in done.index.files.items():
+                    index.files.setdefault(file, fmt)
+                index.skipped.extend(done.index.skipped)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 # -- indexing -------------------------------------------------------------------------------------
@@ -378,20 +499,28 @@ def _entry_of(
 
 
 class _Spill:
-    """The scratch native JSONL that holds trajectories of formats read whole (created on first use)."""
+    """The scratch native JSONL that holds trajectories of formats read whole (created on first use).
 
-    def __init__(self, index: TrajectoryIndex, parent: str | Path | None) -> None:
+    ``path`` names the file (a worker's part of an index) instead of a new scratch folder's.
+    """
+
+    def __init__(self, index: TrajectoryIndex, parent: str | Path | None, *, path: str = "") -> None:
         self.index = index
         self.parent = parent
         self.fh: IO[bytes] | None = None
-        self.path = ""
+        self.path = path
         self.offset = 0
+
+    def folder(self) -> Path:
+        """The index's scratch folder, made now if it was not yet."""
+        if self.index.scratch is None:
+            self.index.scratch = Path(tempfile.mkdtemp(prefix="memex-index-", dir=self.parent))
+        return self.index.scratch
 
     def add(self, traj: Trajectory) -> None:
         if self.fh is None:
-            folder = Path(tempfile.mkdtemp(prefix="memex-index-", dir=self.parent))
-            self.index.scratch = folder
-            self.path = str(folder / "spilled.jsonl")
+            if not self.path:
+                self.path = str(self.folder() / "spilled.jsonl")
             self.fh = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         raw = traj.model_dump_json().encode() + b"\n"
         self.index.entries.append(_entry_of(traj, self.path, self.offset, len(raw), line=None, spilled=True))

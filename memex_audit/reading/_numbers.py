@@ -10,6 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Thousands separators must come in groups of three, so "1944-04" gives 1944 and 04, not one number.
@@ -46,15 +49,45 @@ def find_numbers(text: str) -> tuple[NumberMention, ...]:
     """Every number mention in ``text``, in order.
 
     The same texts are read by many signals and, through siblings, for many audits of one task: the
-    mentions of recent texts are kept (they are immutable).
+    mentions of recent texts are kept (they are immutable), up to ``_CACHE_CHARS`` characters of text.
     """
-    if len(text) > _CACHED_TEXT_LIMIT:
-        return _find_numbers(text)
-    return _find_numbers_cached(text)
+    if len(text) < 64:
+        return _find_numbers(text)  # cheaper to read again than to look up
+    return _NUMBERS_CACHE.get(text)
 
 
-_CACHED_TEXT_LIMIT = 1 << 14
-"""Longer texts are read afresh: the cache stays a few tens of MB at most."""
+class _TextCache:
+    """Results of a function of a text for the most recently used texts, bounded by their total size."""
+
+    def __init__(self, fn: Callable[[str], tuple[NumberMention, ...]], max_chars: int) -> None:
+        self.fn = fn
+        self.max_chars = max_chars
+        self.chars = 0
+        self.entries: OrderedDict[str, tuple[NumberMention, ...]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, text: str) -> tuple[NumberMention, ...]:
+        with self.lock:
+            found = self.entries.get(text)
+            if found is not None:
+                self.entries.move_to_end(text)
+                return found
+        value = self.fn(text)
+        if len(text) > self.max_chars // 4:
+            return value  # one text would push out most of the others
+        with self.lock:
+            if text not in self.entries:
+                self.entries[text] = value
+                self.chars += len(text)
+                while self.chars > self.max_chars:
+                    old, _ = self.entries.popitem(last=False)
+                    self.chars -= len(old)
+        return value
+
+
+_CACHE_CHARS = 16 << 20
+"""Characters of text whose number mentions are kept (the texts themselves are mostly held by
+the trajectories being audited anyway)."""
 
 
 def _find_numbers(text: str) -> tuple[NumberMention, ...]:
@@ -75,7 +108,7 @@ def _find_numbers(text: str) -> tuple[NumberMention, ...]:
     return tuple(mentions)
 
 
-_find_numbers_cached = functools.lru_cache(maxsize=2048)(_find_numbers)
+_NUMBERS_CACHE = _TextCache(_find_numbers, _CACHE_CHARS)
 
 
 def looks_like_year(m: NumberMention) -> bool:
