@@ -53,7 +53,9 @@ def test_two_workers_index_the_samples_as_one_does(tmp_path: Path) -> None:
     ):
         assert len(one.entries) > 100
         assert [_key(e) for e in two.entries] == [_key(e) for e in one.entries]
-        assert [(p.file, p.line, p.reason) for p in two.errors] == [(p.file, p.line, p.reason) for p in one.errors]
+        assert [(p.file, p.line, p.reason) for p in two.errors] == [
+            (p.file, p.line, p.reason) for p in one.errors
+        ]
         assert any(p.file and p.file.endswith("zz_broken.jsonl") for p in two.errors)
         assert two.files == one.files and two.skipped == one.skipped
         assert seen_two == seen_one
