@@ -23,7 +23,7 @@ from memex_audit.auditor._selection import AuditSelection
 from memex_audit.loaders import IndexEntry, LoadProblem, TrajectoryIndex, load_entries
 from memex_audit.runs import BatchedWork, Executor, RunFailure, RunStore, Unit, UnitDone, keys_of_places
 from memex_audit.taxonomy import Taxonomy
-from memex_audit.trajectory import Outcome, Source, TaskGroup, Trajectory, group_by_task
+from memex_audit.trajectory import TaskGroup, Trajectory, group_by_task
 
 if TYPE_CHECKING:
     from memex_audit.auditor._runner import AuditRunner, AuditUnit
@@ -62,7 +62,15 @@ def plan_indexed(
     for task_id, entries in tasks:
         for ordinal, entry in enumerate(entries):
             key = next(keys)
-            if not chosen.matches(_outline(entry)):
+            matched = chosen.matches_fields(
+                outcome="ungraded" if entry.success is None else "correct" if entry.success else "failed",
+                id=entry.id,
+                task_id=entry.task_id,
+                model=entry.model,
+                harness=entry.harness,
+                format=entry.format,
+            )
+            if not matched:
                 other += 1
                 continue
             units.append(
@@ -78,18 +86,6 @@ def plan_indexed(
         other += len(units) - len(keep)
         units = [u for u in units if u.key in keep]
     return units, dict(tasks), other
-
-
-def _outline(entry: IndexEntry) -> Trajectory:
-    """A trajectory with only the fields a selection reads, for ``AuditSelection.matches``."""
-    return Trajectory.model_construct(
-        id=entry.id,
-        task_id=entry.task_id,
-        model=entry.model,
-        harness=entry.harness,
-        outcome=Outcome.model_construct(correct=entry.success),
-        source=Source.model_construct(file=entry.source_file, format=entry.format),
-    )
 
 
 def read_task(entries: Sequence[IndexEntry]) -> tuple[TaskGroup | None, list[Trajectory | LoadProblem]]:

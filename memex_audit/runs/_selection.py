@@ -94,17 +94,32 @@ class Selection(BaseModel):
 
     def matches(self, trajectory: Trajectory) -> bool:
         """Whether ``trajectory`` passes the outcome, field and id filters (not limit or sample)."""
-        if outcome_of(trajectory) not in self.outcomes:
+        return self.matches_fields(
+            outcome=outcome_of(trajectory),
+            id=trajectory.id,
+            task_id=trajectory.task_id,
+            model=trajectory.model,
+            harness=trajectory.harness,
+            format=trajectory.source.format if trajectory.source else None,
+        )
+
+    def matches_fields(
+        self,
+        *,
+        outcome: OutcomeName,
+        id: str,
+        task_id: str,
+        model: str | None,
+        harness: str | None,
+        format: str | None,
+    ) -> bool:
+        """``matches`` on the fields it reads, for callers that hold them without a trajectory (an
+        index entry)."""
+        if outcome not in self.outcomes:
             return False
-        if self.ids is not None and trajectory.id not in self.ids:
+        if self.ids is not None and id not in self.ids:
             return False
-        values = {
-            "model": trajectory.model,
-            "harness": trajectory.harness,
-            "task": trajectory.task_id,
-            "id": trajectory.id,
-            "format": trajectory.source.format if trajectory.source else None,
-        }
+        values = {"model": model, "harness": harness, "task": task_id, "id": id, "format": format}
         return all(fnmatch.fnmatchcase(str(values[k] or ""), pattern) for k, pattern in self.where.items())
 
     def narrow(self, keys: Sequence[str]) -> list[str]:
