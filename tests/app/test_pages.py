@@ -144,6 +144,7 @@ def test_viewer_shows_hostile_output_as_text(runs_env: AppRuns) -> None:
     shown = [c.value for c in at.code]
     assert any(HOSTILE in text for text in shown), "the tool output is shown verbatim, as code"
     rendered = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    assert rendered
     for text in rendered:
         assert re.search(r"(?<!\\)<(script|img)", text) is None, text
         assert "](javascript:" not in text, text

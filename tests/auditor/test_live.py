@@ -33,5 +33,6 @@ def test_llm_auditor_labels_a_sample_with_checked_evidence(tmp_path: Path) -> No
     assert outcome.audited == 1, store.read_errors()
     (report,) = store.read_results(AuditReport)
     assert report.producer.kind == "llm" and report.producer.turns >= 1
+    assert report.evidence
     for item in report.evidence:
         assert failed[0].steps[item.step].contains(item.quote)

@@ -183,6 +183,7 @@ def test_openai_spec_through_the_sdk_sends_what_the_family_takes() -> None:
     assert result.output == Answer(n=42)
     assert str(server.requests[0].url) == "https://api.openai.com/v1/chat/completions"
     assert server.requests[0].headers["authorization"] == "Bearer sk-test"
+    assert server.bodies()
     for body in server.bodies():
         assert body["model"] == "gpt-4.1"
         assert body["max_completion_tokens"] == 4096 and "max_tokens" not in body
@@ -235,6 +236,7 @@ def test_anthropic_spec_through_the_sdk_sends_stop_sequences_and_no_temperature(
     assert isinstance(client, WithDefaults) and isinstance(client.inner, AnthropicClient)
     result = Agent(client, Answer).run_sync("Count.")
     assert result.output == Answer(n=42)
+    assert bodies
     for body in bodies:
         assert body["stop_sequences"] == [END_MARKER] and "temperature" not in body
     assert result.usage.cost_usd == pytest.approx(2 * (1000 * 3.0 + 100 * 15.0) / 1e6)
