@@ -62,3 +62,31 @@ def test_an_unknown_command_fails_as_before() -> None:
     lazy = _run("import sys; sys.argv[0] = 'memex-audit'; from memex_audit.cli import main; main()", "bogus")
     assert lazy.returncode == 2
     assert "No such command 'bogus'" in lazy.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "started"),
+    [
+        (["audit", "rollouts/"], True),
+        (["audit", "rollouts/", "--executor", "processes"], True),
+        (["audit", "rollouts/", "--model=offline"], True),
+        (["audit", "rollouts/", "--executor", "local"], False),
+        (["audit", "rollouts/", "--executor=ray"], False),
+        (["audit", "rollouts/", "--dry-run"], False),
+        (["audit", "rollouts/", "-m", "anthropic:claude-sonnet-4-6"], False),
+        (["audit", "rollouts/", "--model", "not a model spec ::"], False),
+        (["aggregate", "rollouts/"], False),
+    ],
+)
+def test_the_worker_server_starts_early_only_for_an_offline_audit_that_may_use_the_pool(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], started: bool
+) -> None:
+    import memex_audit.runs
+    from memex_audit.cli import _prepare_audit_workers
+
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(memex_audit.runs, "prepare_processes", lambda preload: calls.append(tuple(preload)))
+    for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    _prepare_audit_workers(argv)
+    assert calls == ([("memex_audit.auditor",)] if started else [])
