@@ -95,18 +95,6 @@ def read_task(entries: Sequence[IndexEntry]) -> tuple[TaskGroup | None, list[Tra
     return (groups[0] if groups else None), items
 
 
-def load_error_record(error: LoadProblem) -> RunFailure:
-    """A record that could not be read, as the run folder records load errors."""
-    return RunFailure(
-        key=f"load:{error.file}:{error.line or 0}",
-        kind="load",
-        message=error.reason,
-        file=error.file,
-        line=error.line,
-        field=error.field,
-    )
-
-
 def _unit_of(
     item: IndexedUnit, group: TaskGroup | None, items: Sequence[Trajectory | LoadProblem]
 ) -> AuditUnit | UnitDone:
@@ -114,17 +102,11 @@ def _unit_of(
     from memex_audit.auditor._runner import AuditUnit
 
     target = items[item.ordinal]
-    if isinstance(target, LoadProblem) or group is None:
-        error = target if isinstance(target, LoadProblem) else None
+    if isinstance(target, LoadProblem):
+        return UnitDone(error=RunFailure.of_load_problem(target, key=item.key))
+    if group is None:
         return UnitDone(
-            error=RunFailure(
-                key=item.key,
-                kind="load",
-                message=error.reason if error else "the task's records could not be read",
-                file=error.file if error else None,
-                line=error.line if error else None,
-                field=error.field if error else None,
-            )
+            error=RunFailure(key=item.key, kind="load", message="the task's records could not be read")
         )
     return AuditUnit(item.key, group, target)
 
@@ -302,7 +284,7 @@ def load_error_recorder(store: RunStore) -> Callable[[list[LoadProblem]], None]:
 
     def record(errors: list[LoadProblem]) -> None:
         for error in errors:
-            run_error = load_error_record(error)
+            run_error = RunFailure.of_load_problem(error)
             if run_error.key not in seen:
                 seen.add(run_error.key)
                 store.append_error(run_error)

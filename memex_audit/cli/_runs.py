@@ -22,20 +22,10 @@ def record_load_errors(store: RunStore, errors: Sequence[LoadProblem]) -> int:
     done = store.done_keys()
     new = 0
     for error in errors:
-        key = f"load:{error.file}:{error.line or 0}"
-        if key in done:
+        failure = RunFailure.of_load_problem(error)
+        if failure.key in done:
             continue
-        store.append_error(
-            RunFailure(
-                key=key,
-                kind="load",
-                message=error.reason,
-                file=error.file,
-                line=error.line,
-                field=error.field,
-                traceback=error.traceback,
-            )
-        )
+        store.append_error(failure)
         new += 1
     if errors:
         err_console.print(

@@ -40,6 +40,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, model_validator
 
 from memex_audit.errors import ResultsError
+from memex_audit.loaders import LoadProblem
 from memex_audit.runs._config import AuditRunConfig, RunConfig, with_input_paths
 from memex_audit.runs._lock import hold, let_go
 from memex_audit.trajectory import Trajectory
@@ -131,6 +132,25 @@ class RunFailure(BaseModel):
     final: bool = True
     traceback: str | None = None
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def of_load_problem(cls, problem: LoadProblem, key: str | None = None) -> RunFailure:
+        """A record that could not be read, as a run records it: under ``key`` (a unit's), or under
+        ``load:FILE:LINE`` (recorded once however many reruns meet it); the adapter's traceback kept."""
+        return cls(
+            key=key if key is not None else _load_key(problem),
+            kind="load",
+            message=problem.reason,
+            file=problem.file,
+            line=problem.line,
+            field=problem.field,
+            traceback=problem.traceback,
+        )
+
+
+def _load_key(problem: LoadProblem) -> str:
+    """The key a run records an unreadable file or record under."""
+    return f"load:{problem.file}:{problem.line or 0}"
 
 
 LINE_SCHEMA_VERSION = 1

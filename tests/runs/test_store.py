@@ -147,3 +147,21 @@ def test_a_file_is_not_opened_as_a_run_folder(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("x")
     with pytest.raises(ResultsError, match="taken is a file, not a run folder"):
         RunStore.open(tmp_path / "taken", "audit")
+
+
+def test_a_load_problem_is_recorded_with_its_place_and_traceback() -> None:
+    from memex_audit.loaders import LoadProblem
+
+    problem = LoadProblem(
+        file="runs/a.jsonl", line=3, field="steps", format="native", reason="bad", traceback="Traceback ..."
+    )
+    once = RunFailure.of_load_problem(problem)
+    assert (once.key, once.kind, once.file, once.line, once.field) == (
+        "load:runs/a.jsonl:3",
+        "load",
+        "runs/a.jsonl",
+        3,
+        "steps",
+    )
+    assert once.message == "bad" and once.traceback == "Traceback ..."
+    assert RunFailure.of_load_problem(problem, key="unit-7").key == "unit-7"
