@@ -41,10 +41,12 @@ from memex_audit.cli._model import (
     BATCH_HELP,
     DEFAULT_TEMPERATURE,
     MODEL_HELP,
-    build_client,
-    parse_price,
+    announce_model,
+    client_for_model,
+    priced_spec,
     record_model_settings,
-    resolve_spec,
+    require_price,
+    run_price,
 )
 from memex_audit.cli._options import (
     AllowUnpricedOption,
@@ -55,28 +57,20 @@ from memex_audit.cli._options import (
     PriceOption,
     TemperatureOption,
 )
-from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
+from memex_audit.cli._runs import (
+    echo_errors,
+    echo_run_json,
+    exit_at_budget,
+    exit_for_errors,
+    nothing_loaded,
+    print_cache_stats,
+    record_load_errors,
+    resumable,
+)
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient, batch_price, register_price
 from memex_audit.loaders import load
 from memex_audit.reading import AnswerConfig
 from memex_audit.runs import RunStore
-
-
-def client_for_model(
-    model: str | None,
-    base_url: str | None,
-    *,
-    cache: Path | None = None,
-    temperature: float | None = DEFAULT_TEMPERATURE,
-    batch: bool = False,
-) -> LLMClient | None:
-    """The LLM client for ``--model`` (a spec read by ``memex_audit.llm.parse_model_spec``, as in
-    every command); ``None`` for ``offline`` or no model (the offline policies only)."""
-    spec = resolve_spec(model, base_url)
-    if spec.offline:
-        return None
-    return build_client(spec, cache=cache, temperature=temperature, batch=batch)
 
 
 @app.command()
@@ -153,18 +147,11 @@ def aggregate(
         "seed": seed,
     }
     with user_errors():
-        if price is not None:
-            register_price(resolve_spec(model, base_url).name, parse_price(price))
-        spec = resolve_spec(model, base_url)
-        if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
-            raise UsageError(
-                f"--max-cost cannot be kept for {spec}: its price at this endpoint is unknown; give it with "
-                "--price IN/OUT (USD per million tokens) or pass --allow-unpriced"
-            )
+        spec = priced_spec(model, base_url, price)
+        require_price(spec, max_cost=max_cost, allow_unpriced=allow_unpriced)
         run_config["model"] = None if spec.offline else str(spec)
         client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
-        if not spec.offline:
-            console.print(f"model: {plain(spec.describe())}", highlight=False)
+        announce_model(spec)
         _check_same_config(out, run_config)
         store = RunStore.open(out, "aggregate", run_config)  # type: ignore[arg-type]
         record_model_settings(
@@ -173,16 +160,12 @@ def aggregate(
         loaded = load(path, glob=glob, format=format)
         if not loaded.trajectories:
             store.close()
-            where = f"{path} (glob {glob!r})" if glob else str(path)
-            raise UsageError(
-                f"no rollouts found in {where}"
-                + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
-            )
+            raise nothing_loaded(path, glob, loaded.errors, "rollouts")
         record_load_errors(store, loaded.errors)
         groups = loaded.tasks()
         with file_progress("aggregating", total=len(groups)) as progress:
             bar = progress.task_ids[0]
-            try:
+            with resumable(store, "tasks done"):
                 outcome = asyncio.run(
                     aggregate_groups(
                         groups,
@@ -197,20 +180,12 @@ def aggregate(
                         concurrency=concurrency,
                         max_cost_usd=max_cost,
                         max_turns=max_turns,
-                        price=batch_price(spec.price) if batch and spec.price is not None else spec.price,
+                        price=run_price(spec, batch=batch),
                         allow_unpriced=allow_unpriced,
                         finalize=write_aggregate_exports,
                     )
                 )
-            except KeyboardInterrupt:
-                err_console.print(
-                    f"interrupted: {len(store.result_keys())} tasks done in {out}; rerun the same command "
-                    "to resume",
-                    highlight=False,
-                )
-                raise typer.Exit(130) from None
         store.close()
-    stats = getattr(getattr(client, "inner", None), "stats", None)
     how = (
         "through the agent loop"
         if outcome.through_agent
@@ -237,10 +212,7 @@ def aggregate(
             ).decode()
         )
     else:
-        if stats is not None:
-            console.print(
-                f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
-            )
+        print_cache_stats(client, cache)
         console.print(
             f"{outcome.done} tasks aggregated, {outcome.skipped} already done, {outcome.failed} failed "
             f"({len(loaded.errors)} load errors); verifier ran {how}. Results in {out}",
@@ -254,13 +226,7 @@ def aggregate(
                 highlight=False,
             )
     if outcome.stopped == "budget":
-        err_console.print(
-            f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} tasks left; rerun with a higher "
-            "--max-cost to continue",
-            markup=True,
-            highlight=False,
-        )
-        raise typer.Exit(3)
+        exit_at_budget(outcome.remaining, "tasks")
     llm_failed = outcome.llm_failed if fail_on_error else 0
     exit_for_errors(
         outcome.failed + llm_failed,
@@ -347,10 +313,7 @@ def print_aggregate_run(store: RunStore, fmt: Literal["text", "json"], limit: in
         console.print(
             _frame_table("Accuracy (rescues/harms against majority vote)", aggregate_accuracy_frame(results))
         )
-    if errors:
-        typer.echo("\nerrors:")
-        for error in errors:
-            typer.echo(plain(f"  {error.key}: {error.kind}: {error.message}"))
+    echo_errors(errors)
 
 
 def _pairwise_frame(pairwise: dict[str, PairwiseSeparation]) -> pl.DataFrame:

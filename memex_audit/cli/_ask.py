@@ -27,10 +27,8 @@ from memex_audit.cli._app import (
     app,
     clean,
     console,
-    err_console,
     fail,
     file_progress,
-    folder_option,
     plain,
     user_errors,
 )
@@ -38,10 +36,11 @@ from memex_audit.cli._info import input_path
 from memex_audit.cli._model import (
     DEFAULT_TEMPERATURE,
     MODEL_HELP,
+    announce_model,
     build_client,
-    parse_price,
+    priced_spec,
     record_model_settings,
-    resolve_spec,
+    require_price,
 )
 from memex_audit.cli._options import (
     AllowUnpricedOption,
@@ -50,11 +49,21 @@ from memex_audit.cli._options import (
     FormatOption,
     GlobOption,
     PriceOption,
+    RunFolderOption,
     TemperatureOption,
 )
-from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
+from memex_audit.cli._runs import (
+    echo_errors,
+    echo_run_json,
+    exit_at_budget,
+    exit_for_errors,
+    nothing_loaded,
+    print_cache_stats,
+    print_finished,
+    record_load_errors,
+    resumable,
+)
 from memex_audit.errors import UsageError
-from memex_audit.llm import register_price
 from memex_audit.loaders import load
 from memex_audit.runs import RunStore, UnitProgress
 
@@ -88,13 +97,7 @@ def ask_command(
     base_url: BaseUrlOption = None,
     cache: CacheOption = None,
     temperature: TemperatureOption = DEFAULT_TEMPERATURE,
-    out: Path = typer.Option(
-        Path("runs/ask"),
-        "--out",
-        "-o",
-        callback=folder_option,
-        help="Run folder to write (reusing one resumes it).",
-    ),
+    out: RunFolderOption = Path("runs/ask"),
     where: list[str] | None = typer.Option(
         None,
         "--where",
@@ -146,19 +149,13 @@ def ask_command(
         kind = AnswerType.parse(answer_type)
         if not question.strip():
             raise UsageError("the question is empty")
-        if price is not None:
-            register_price(resolve_spec(model, base_url).name, parse_price(price))
-        spec = resolve_spec(model, base_url)
+        spec = priced_spec(model, base_url, price)
         if spec.offline:
             raise fail(NEEDS_A_MODEL)
         selection = AskSelection.parse(where or (), limit=limit, sample=sample, seed=seed)
         loaded = load(path, glob=glob, format=format)
         if not loaded.trajectories:
-            where_text = f"{path} (glob {glob!r})" if glob else str(path)
-            raise UsageError(
-                f"no trajectories found in {where_text}"
-                + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
-            )
+            raise nothing_loaded(path, glob, loaded.errors)
         units = plan_ask(loaded.trajectories, selection)
         existing = RunStore.read(out) if (out / "manifest.json").exists() else None
         if existing is not None and existing.kind == "ask":
@@ -177,18 +174,14 @@ def ask_command(
                 estimate, spec.describe(), not_selected=len(loaded.trajectories) - len(units), as_json=as_json
             )
             return
-        if max_cost is not None and spec.price is None and not allow_unpriced:
-            raise UsageError(
-                f"--max-cost cannot be kept for {spec}: its price at this endpoint is unknown; give it with "
-                "--price IN/OUT (USD per million tokens) or pass --allow-unpriced"
-            )
+        require_price(spec, max_cost=max_cost, allow_unpriced=allow_unpriced)
         if not units:
             raise UsageError(
                 f"no trajectory of {path} matches the selection ({len(loaded.trajectories)} loaded)"
             )
         client = build_client(spec, cache=cache, temperature=temperature)
         if not as_json:
-            console.print(f"model: {plain(spec.describe())}", highlight=False)
+            announce_model(spec)
         store = RunStore.open(
             out,
             kind="ask",
@@ -235,20 +228,13 @@ def ask_command(
                 price=spec.price,
                 allow_unpriced=allow_unpriced,
             )
-            try:
+            with resumable(store, "answers"):
                 outcome = asyncio.run(runner.run(units, store, finalize=finalize))
-            except KeyboardInterrupt:
-                err_console.print(
-                    f"interrupted: {len(store.result_keys())} answers in {out}; rerun the same command to resume",
-                    highlight=False,
-                )
-                raise typer.Exit(130) from None
         summary = AskSummary.model_validate_json((out / "summary.json").read_bytes())
         stopped_keys = set(outcome.error_keys)
         budget_stops = sum(1 for e in store.read_errors() if e.kind == "budget" and e.key in stopped_keys)
         store.close()
     stopped = "budget" if budget_stops and outcome.stopped == "complete" else outcome.stopped
-    stats = getattr(getattr(client, "inner", None), "stats", None)
     if as_json:
         payload = {
             "run": str(out),
@@ -268,27 +254,12 @@ def ask_command(
         }
         typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
     else:
-        console.print(
-            f"asked about {outcome.done} trajectories ({outcome.skipped} already done, {outcome.errors} errors) "
-            f"in {outcome.elapsed_s:.1f} s with {client.model}; cost ${outcome.cost_usd:.4f}"
-            + (" (some costs unknown)" if outcome.unknown_cost else ""),
-            highlight=False,
-        )
-        if stats is not None:
-            console.print(
-                f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
-            )
+        print_finished(f"asked about {outcome.done}", outcome, client.model)
+        print_cache_stats(client, cache)
         _summary_table(summary)
         console.print(f"answers in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)
     if stopped == "budget":
-        left = outcome.remaining + budget_stops
-        err_console.print(
-            f"[bold yellow]stopped at the cost budget[/]: {left} trajectories left; rerun with a "
-            "higher --max-cost to continue",
-            markup=True,
-            highlight=False,
-        )
-        raise typer.Exit(3)
+        exit_at_budget(outcome.remaining + budget_stops, "trajectories")
     exit_for_errors(
         outcome.errors, outcome.done, fail_on_error=fail_on_error, errors_file=out / "errors.jsonl"
     )
@@ -388,7 +359,4 @@ def print_ask_run(store: RunStore, fmt: Literal["text", "json"], answer: str | N
     for result in results:
         typer.echo("")
         typer.echo(plain("\n".join(_result_lines(result))))
-    if errors:
-        typer.echo("\nerrors:")
-        for error in errors:
-            typer.echo(plain(f"  {error.key}: {error.kind}: {error.message}"))
+    echo_errors(errors)

@@ -55,10 +55,13 @@ from memex_audit.cli._model import (
     BATCH_HELP,
     DEFAULT_TEMPERATURE,
     MODEL_HELP,
-    build_client,
-    parse_price,
+    announce_model,
+    client_for_model,
+    priced_spec,
     record_model_settings,
+    require_price,
     resolve_spec,
+    run_price,
 )
 from memex_audit.cli._options import (
     AllowUnpricedOption,
@@ -69,9 +72,19 @@ from memex_audit.cli._options import (
     PriceOption,
     TemperatureOption,
 )
-from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
+from memex_audit.cli._runs import (
+    echo_errors,
+    echo_run_json,
+    exit_at_budget,
+    exit_for_errors,
+    nothing_loaded,
+    print_cache_stats,
+    print_finished,
+    record_load_errors,
+    resumable,
+)
 from memex_audit.errors import UsageError
-from memex_audit.llm import LLMClient, batch_price, estimate_cost, register_price
+from memex_audit.llm import LLMClient, estimate_cost
 from memex_audit.loaders import index_trajectories, is_url, load
 from memex_audit.runs import (
     EXECUTOR_KINDS,
@@ -95,10 +108,8 @@ def _model_client(
 ) -> LLMClient:
     """The client for ``--model`` (a spec read by ``memex_audit.llm.parse_model_spec``, as in
     every command): the offline policy for ``offline`` or no model."""
-    spec = resolve_spec(model, base_url)
-    if spec.offline:
-        return OfflineAuditPolicy()
-    return build_client(spec, cache=cache, temperature=temperature, batch=batch)
+    client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
+    return OfflineAuditPolicy() if client is None else client
 
 
 def _print_estimate(estimate: AuditEstimate) -> None:
@@ -221,11 +232,7 @@ def audit(
     with user_errors(), index_trajectories(path, glob=glob, format=format, workers=workers) as loaded:
         tax = load_taxonomy(taxonomy)
         if not loaded.entries:
-            place = f"{path} (glob {glob!r})" if glob else str(path)
-            raise UsageError(
-                f"no trajectories found in {place}"
-                + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
-            )
+            raise nothing_loaded(path, glob, loaded.errors)
         selection = AuditSelection.parse(
             where,
             ids=read_id_list(existing_path(ids)) if ids is not None else None,
@@ -238,9 +245,7 @@ def audit(
             err_console.print(
                 f"{len(loaded.errors)} files or records could not be read (see `memex-audit info`)"
             )
-        if price is not None:
-            register_price(resolve_spec(model, base_url).name, parse_price(price))
-        spec = resolve_spec(model, base_url)
+        spec = priced_spec(model, base_url, price)
         if dry_run:
             done: set[str] = set()
             if (out / "manifest.json").exists():
@@ -250,20 +255,15 @@ def audit(
             estimate = estimate_audit(planned, tax, target, done=done, not_failed=not_failed)
             if not spec.offline:  # priced at this endpoint: an unknown price stays unknown
                 tokens = Usage(input_tokens=estimate.input_tokens, output_tokens=estimate.output_tokens)
-                listed = batch_price(spec.price) if batch and spec.price is not None else spec.price
+                listed = run_price(spec, batch=batch)
                 cost = estimate_cost(spec.name, tokens, price=listed) if listed is not None else None
                 estimate = dataclasses.replace(estimate, cost_usd=cost)
-                console.print(f"model: {plain(spec.describe())}", highlight=False)
+                announce_model(spec)
             _print_estimate(estimate)
             return
-        if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
-            raise UsageError(
-                f"--max-cost cannot be kept for {spec}: its price at this endpoint is unknown; give it with "
-                "--price IN/OUT (USD per million tokens) or pass --allow-unpriced"
-            )
+        require_price(spec, max_cost=max_cost, allow_unpriced=allow_unpriced)
         client = _model_client(model, base_url, cache=cache, temperature=temperature, batch=batch)
-        if not spec.offline:
-            console.print(f"model: {plain(spec.describe())}", highlight=False)
+        announce_model(spec)
         if (out / "manifest.json").exists():
             previous = RunStore.read(out).manifest.config.get("taxonomy")
             if previous not in (None, tax.name):
@@ -343,7 +343,7 @@ def audit(
                 model=client,
                 concurrency=concurrency,
                 max_cost_usd=max_cost,
-                price=batch_price(spec.price) if batch and spec.price is not None else spec.price,
+                price=run_price(spec, batch=batch),
                 allow_unpriced=allow_unpriced,
                 kernel=kernel,  # type: ignore[arg-type]
                 max_turns=max_turns,
@@ -352,7 +352,7 @@ def audit(
             if executor is None:
                 pending = len({u.key for u in units} - store.done_keys())
                 executor = default_executor(spec.offline, pending)
-            try:
+            with resumable(store, "trajectories done"):
                 outcome = asyncio.run(
                     runner.run_indexed(
                         loaded,
@@ -363,16 +363,8 @@ def audit(
                         selection=selection,
                     )
                 )
-            except KeyboardInterrupt:
-                n_done = len(store.result_keys())
-                err_console.print(
-                    f"interrupted: {n_done} trajectories done in {out}; rerun the same command to resume",
-                    highlight=False,
-                )
-                raise typer.Exit(130) from None
         reports = store.read_results(AuditReport)
         store.close()
-    stats = getattr(getattr(client, "inner", None), "stats", None)
     if as_json:
         typer.echo(
             orjson.dumps(
@@ -394,26 +386,12 @@ def audit(
             ).decode()
         )
     else:
-        console.print(
-            f"audited {outcome.audited} trajectories ({outcome.skipped} already done, {outcome.errors} errors) "
-            f"in {outcome.elapsed_s:.1f} s with {client.model}; cost ${outcome.cost_usd:.4f}"
-            + (" (some costs unknown)" if outcome.unknown_cost else ""),
-            highlight=False,
-        )
-        if stats is not None:
-            console.print(
-                f"cache {cache}: {stats.hits} replies replayed, {stats.misses} requests sent", highlight=False
-            )
+        print_finished(f"audited {outcome.audited}", outcome, client.model)
+        print_cache_stats(client, cache)
         print_breakdown(reports, tax.category_ids)
         console.print(f"results in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)
     if outcome.stopped == "budget":
-        err_console.print(
-            f"[bold yellow]stopped at the cost budget[/]: {outcome.remaining} trajectories left; rerun with a "
-            "higher --max-cost to continue",
-            markup=True,
-            highlight=False,
-        )
-        raise typer.Exit(3)
+        exit_at_budget(outcome.remaining, "trajectories")
     exit_for_errors(
         outcome.errors, outcome.audited, fail_on_error=fail_on_error, errors_file=out / "errors.jsonl"
     )
@@ -660,7 +638,4 @@ def show(
     for report in reports:
         typer.echo("")
         typer.echo(plain("\n".join(_report_text(report))))
-    if open_errors:
-        typer.echo("\nerrors:")
-        for error in open_errors:
-            typer.echo(plain(f"  {error.key}: {error.kind}: {error.message}"))
+    echo_errors(open_errors)

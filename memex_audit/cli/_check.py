@@ -23,10 +23,17 @@ from memex_audit.checks import (
     run_checks,
     summarize_checks,
 )
-from memex_audit.cli._app import app, clean, console, err_console, file_progress, folder_option, user_errors
+from memex_audit.cli._app import app, clean, console, file_progress, user_errors
 from memex_audit.cli._info import input_path
-from memex_audit.cli._options import FormatOption, GlobOption
-from memex_audit.cli._runs import echo_run_json, exit_for_errors, record_load_errors
+from memex_audit.cli._options import FormatOption, GlobOption, RunFolderOption
+from memex_audit.cli._runs import (
+    echo_errors,
+    echo_run_json,
+    exit_for_errors,
+    nothing_loaded,
+    record_load_errors,
+    resumable,
+)
 from memex_audit.errors import UsageError
 from memex_audit.loaders import load
 from memex_audit.runs import RunStore
@@ -54,13 +61,7 @@ def check_command(
         "-k",
         help="A Python file of checks, or a folder of them; repeat for more (default: the shipped examples).",
     ),
-    out: Path = typer.Option(
-        Path("runs/check"),
-        "--out",
-        "-o",
-        callback=folder_option,
-        help="Run folder to write (reusing one resumes it).",
-    ),
+    out: RunFolderOption = Path("runs/check"),
     workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes to check in."),
     glob: GlobOption = None,
     format: FormatOption = None,
@@ -85,11 +86,7 @@ def check_command(
         loaded = load(path, glob=glob, format=format)
         load_s = time.perf_counter() - load_start
         if not loaded.trajectories:
-            where = f"{path} (glob {glob!r})" if glob else str(path)
-            raise UsageError(
-                f"no trajectories found in {where}"
-                + (f"; {len(loaded.errors)} files or records could not be read" if loaded.errors else "")
-            )
+            raise nothing_loaded(path, glob, loaded.errors)
         if (out / "manifest.json").exists():
             previous = RunStore.read(out).manifest.config
             if previous.kind == "check" and previous.path not in (None, str(path)):
@@ -124,7 +121,7 @@ def check_command(
             def on_progress(p: CheckProgress) -> None:
                 progress.update(bar, completed=p.done, total=p.total)
 
-            try:
+            with resumable(store, "results"):
                 outcome = run_checks(
                     loaded.trajectories,
                     loaded_checks,
@@ -134,12 +131,6 @@ def check_command(
                     on_progress=on_progress,
                     finalize=finalize,
                 )
-            except KeyboardInterrupt:
-                err_console.print(
-                    f"interrupted: {len(store.result_keys())} results in {out}; rerun the same command to resume",
-                    highlight=False,
-                )
-                raise typer.Exit(130) from None
         summary = CheckSummary.model_validate_json((out / "summary.json").read_bytes())
         store.close()
     if as_json:
@@ -246,7 +237,4 @@ def print_check_run(store: RunStore, fmt: Literal["text", "json"], label: str | 
     for report in shown:
         typer.echo("")
         typer.echo("\n".join(_report_lines(report)))
-    if errors:
-        typer.echo("\nerrors:")
-        for error in errors:
-            typer.echo(f"  {error.key}: {error.kind}: {error.message}")
+    echo_errors(errors)

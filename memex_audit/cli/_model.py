@@ -1,7 +1,8 @@
 """The model options every command shares: ``--model``, ``--base-url``, ``--cache``, ``--temperature``.
 
-``audit`` and ``aggregate`` resolve them here, through ``memex_audit.llm.parse_model_spec`` and
-``client_for_spec``, so one spec means the same model, endpoint and price in every command.
+``audit``, ``aggregate`` and ``ask`` resolve them here, through ``memex_audit.llm.parse_model_spec`` and
+``client_for_spec``, so one spec means the same model, endpoint and price in every command; with
+``--price``, ``--max-cost`` and ``--batch`` read the same way too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memex_audit.agent import STOP_SEQUENCES, replay_key_request
+from memex_audit.cli._app import console, plain
 from memex_audit.cli._options import BASE_URL_HELP, CACHE_HELP, TEMPERATURE_HELP
 from memex_audit.errors import UsageError
 from memex_audit.llm import (
@@ -20,8 +22,10 @@ from memex_audit.llm import (
     LLMClient,
     ModelPrice,
     ModelSpec,
+    batch_price,
     client_for_spec,
     parse_model_spec,
+    register_price,
 )
 from memex_audit.runs import RunModelSettings, RunStore
 
@@ -42,6 +46,37 @@ def resolve_spec(model: str | None, base_url: str | None) -> ModelSpec:
     return parse_model_spec(model, base_url=base_url)
 
 
+def priced_spec(model: str | None, base_url: str | None, price: str | None) -> ModelSpec:
+    """The spec of ``--model`` and ``--base-url``, priced by ``--price`` (IN/OUT) when it is given."""
+    if price is not None:
+        register_price(resolve_spec(model, base_url).name, parse_price(price))
+    return resolve_spec(model, base_url)
+
+
+def require_price(spec: ModelSpec, *, max_cost: float | None, allow_unpriced: bool) -> None:
+    """Refuse a ``--max-cost`` that cannot be kept because the model's price is unknown.
+
+    Raises:
+        UsageError: ``--max-cost`` is given for a model without a price and without ``--allow-unpriced``.
+    """
+    if max_cost is not None and not spec.offline and spec.price is None and not allow_unpriced:
+        raise UsageError(
+            f"--max-cost cannot be kept for {spec}: its price at this endpoint is unknown; give it with "
+            "--price IN/OUT (USD per million tokens) or pass --allow-unpriced"
+        )
+
+
+def run_price(spec: ModelSpec, *, batch: bool = False) -> ModelPrice | None:
+    """The price a run pays for the spec's tokens: the listed one, halved through the batch API."""
+    return batch_price(spec.price) if batch and spec.price is not None else spec.price
+
+
+def announce_model(spec: ModelSpec) -> None:
+    """Say which model, at which endpoint, a run talks to (nothing when offline)."""
+    if not spec.offline:
+        console.print(f"model: {plain(spec.describe())}", highlight=False)
+
+
 def build_client(
     spec: ModelSpec, *, cache: Path | None, temperature: float | None, batch: bool = False
 ) -> LLMClient:
@@ -53,6 +88,22 @@ def build_client(
         cache_normalize=replay_key_request if cache is not None else None,
         batch=batch,
     )
+
+
+def client_for_model(
+    model: str | None,
+    base_url: str | None,
+    *,
+    cache: Path | None = None,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    batch: bool = False,
+) -> LLMClient | None:
+    """The LLM client for ``--model`` (a spec read by ``memex_audit.llm.parse_model_spec``, as in
+    every command); ``None`` for ``offline`` or no model."""
+    spec = resolve_spec(model, base_url)
+    if spec.offline:
+        return None
+    return build_client(spec, cache=cache, temperature=temperature, batch=batch)
 
 
 def prompt_version(role: str) -> str:
@@ -116,10 +167,16 @@ __all__ = [
     "DEFAULT_TEMPERATURE",
     "MODEL_HELP",
     "TEMPERATURE_HELP",
+    "announce_model",
     "build_client",
+    "client_for_model",
+    "parse_price",
+    "priced_spec",
     "prompt_version",
     "record_model_settings",
+    "require_price",
     "resolve_spec",
+    "run_price",
 ]
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from memex_audit.cli._app import folder_option
+
 BASE_URL_HELP = (
     "Endpoint of the model's provider: an OpenAI-compatible server for openai:NAME (vLLM, llama.cpp, "
     "Ollama...; default OPENAI_BASE_URL, else api.openai.com). Never applied to a Claude model unless given."
@@ -31,3 +33,7 @@ GlobOption = Annotated[
     str | None, typer.Option("--glob", "-g", help="Only read files matching this pattern.")
 ]
 FormatOption = Annotated[str | None, typer.Option("--format", "-f", help="Read every file with this format.")]
+RunFolderOption = Annotated[
+    Path,
+    typer.Option("--out", "-o", callback=folder_option, help="Run folder to write (reusing one resumes it)."),
+]
