@@ -187,7 +187,7 @@ def from_kernel(raw: object) -> KernelMessage:
         KernelError: It is not one (an unknown kind, a missing or mistyped field, a host's kind).
     """
     message = _read(raw, "the kernel process")
-    if isinstance(message, InitRequest | ExecRequest | CallReply | CloseRequest):
+    if isinstance(message, HostMessage):
         raise KernelError(f"the kernel process sent a {message.kind!r} message, which only the host sends")
     return message
 
@@ -199,7 +199,7 @@ def from_host(raw: object) -> HostMessage:
         KernelError: It is not one.
     """
     message = _read(raw, "the host")
-    if not isinstance(message, InitRequest | ExecRequest | CallReply | CloseRequest):
+    if not isinstance(message, HostMessage):
         raise KernelError(f"the host sent a {message.kind!r} message, which only a kernel process sends")
     return message
 

@@ -21,7 +21,6 @@ Trajectories read back through the index equal what ``load`` returns, source inc
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import shutil
 import sys
@@ -37,7 +36,7 @@ from pydantic import ValidationError
 from memex_audit.errors import UsageError
 from memex_audit.loaders._compression import compression_of
 from memex_audit.loaders._jsonio import loads_checked, strip_bom
-from memex_audit.loaders._load import _load_file, _renamed, iter_files
+from memex_audit.loaders._load import _load_file, _renamed, gc_paused, iter_files
 from memex_audit.loaders._native import _SUPPORTED_VERSIONS, _validate_json, _validate_record
 from memex_audit.loaders._native import FORMAT as NATIVE
 from memex_audit.loaders._registry import (
@@ -214,30 +213,23 @@ def index_trajectories(
     """
     forced: FormatAdapter | None = get_format(format) if format else None
     index = TrajectoryIndex(root=str(path))
-    spill = _Spill(index, scratch)
-    was_enabled = gc.isenabled()
-    gc.disable()  # as in ``load``: the cyclic collector finds nothing in trajectories, and costs
     try:
-        if is_url(str(path)):
-            _index_remote(str(path), glob, forced, index, spill, on_file)
-        else:
-            root = Path(path)
-            single_file = root.is_file()
-            files = iter_files(root, glob)
-            parts = _parts(files, workers)
-            if len(parts) > 1:
-                _index_in_parallel(parts, forced, single_file, index, spill, on_file, workers)
+        with gc_paused(), _Spill(index, lambda: _scratch(index, scratch) / "spilled.jsonl") as spill:
+            if is_url(str(path)):
+                _index_remote(str(path), glob, forced, index, spill, on_file)
             else:
-                for file in files:
-                    _index_file(file, str(file), forced, single_file, index, spill, on_file)
+                root = Path(path)
+                single_file = root.is_file()
+                files = iter_files(root, glob)
+                parts = _parts(files, workers)
+                if len(parts) > 1:
+                    folder = _scratch(index, scratch)
+                    _index_in_parallel(parts, forced, single_file, index, folder, on_file, workers)
+                else:
+                    _index_files(files, forced, single_file, index, spill, on_file)
     except BaseException:
-        spill.close()
         index.close()
         raise
-    finally:
-        if was_enabled:
-            gc.enable()
-    spill.close()
     return index
 
 
@@ -284,27 +276,10 @@ class _Part:
 def _index_part(files: list[Path], forced: str | None, single_file: bool, spill_path: str) -> _Part:
     """Index ``files`` in a worker process, spilling into ``spill_path`` (a file of its own)."""
     part = TrajectoryIndex(root="")
-    spill = _Spill(part, None, path=spill_path)
     formats: list[tuple[str, str | None]] = []
     adapter = get_format(forced) if forced else None
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for file in files:
-            _index_file(
-                file,
-                str(file),
-                adapter,
-                single_file,
-                part,
-                spill,
-                lambda name, fmt: formats.append((name, fmt)),
-            )
-    finally:
-        spill.close()
-        if was_enabled:
-            gc.enable()
-    part.scratch = None  # the folder belongs to the caller's index
+    with gc_paused(), _Spill(part, lambda: Path(spill_path)) as spill:
+        _index_files(files, adapter, single_file, part, spill, lambda name, fmt: formats.append((name, fmt)))
     return _Part(part, formats)
 
 
@@ -313,12 +288,12 @@ def _index_in_parallel(
     forced: FormatAdapter | None,
     single_file: bool,
     index: TrajectoryIndex,
-    spill: _Spill,
+    folder: Path,
     on_file: Callable[[str, str | None], None] | None,
     workers: int,
 ) -> None:
-    """Index ``parts`` on ``workers`` processes and join their pieces into ``index``, in order."""
-    folder = spill.folder()
+    """Index ``parts`` on ``workers`` processes, spilling into ``folder``, and join their pieces into
+    ``index``, in order."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context) as pool:
@@ -353,6 +328,19 @@ def _index_in_parallel(
 # -- indexing -------------------------------------------------------------------------------------
 
 
+def _index_files(
+    files: list[Path],
+    forced: FormatAdapter | None,
+    single_file: bool,
+    index: TrajectoryIndex,
+    spill: _Spill,
+    on_file: Callable[[str, str | None], None] | None,
+) -> None:
+    """Index local ``files`` one after the other, in this process."""
+    for file in files:
+        _index_file(file, str(file), forced, single_file, index, spill, on_file)
+
+
 def _index_file(
     file: Path,
     name: str,
@@ -364,19 +352,20 @@ def _index_file(
 ) -> None:
     """Index one local file; ``name`` is what entries and errors call it (the URL of a downloaded file)."""
     try:
-        head = read_head(file)
+        head: bytes | None = read_head(file)
     except OSError:
-        head = b""
-    if _is_plain_native_jsonl(file, head, forced, single_file):
+        head = None  # ``_load_file`` says why
+    if head is not None and _is_plain_native_jsonl(file, head, forced, single_file):
         if on_file:
             on_file(name, NATIVE)
         with file.open("rb") as fh:
             _scan_native(fh, name, index)
         return
     items: Iterator[LoadItem | tuple[str, Path]] = _load_file(
-        file, forced, single_file, (lambda _f, fmt: on_file(name, fmt)) if on_file else None
+        file, forced, single_file, (lambda _f, fmt: on_file(name, fmt)) if on_file else None, head=head
     )
-    if name != str(file):
+    renamed = name != str(file)  # a downloaded copy of a URL: items name the URL, not the copy
+    if renamed:
         items = _renamed(items, file, name)
     for item in items:
         if isinstance(item, Trajectory):
@@ -389,11 +378,13 @@ def _index_file(
         elif isinstance(item, LoadProblem):
             index.errors.append(item)
         else:
-            index.skipped.append(name if item[1] == file else str(item[1]))
+            # (``Path`` would fold the URL's ``//``: a renamed item is the URL itself)
+            index.skipped.append(name if renamed or item[1] == file else str(item[1]))
 
 
 def _is_plain_native_jsonl(file: Path, head: bytes, forced: FormatAdapter | None, single_file: bool) -> bool:
-    """Whether ``load`` would read ``file`` with the native adapter line by line (see ``_load_file``)."""
+    """Whether ``load`` would read ``file`` with the native adapter line by line (see ``_load_file``),
+    told by its name and first bytes (``file`` need not exist here: a remote file's name will do)."""
     if not file.name.endswith(".jsonl") or compression_of(file, head) is not None:
         return False
     if forced is not None:
@@ -498,39 +489,40 @@ def _entry_of(
     )
 
 
+def _scratch(index: TrajectoryIndex, parent: str | Path | None) -> Path:
+    """The index's scratch folder (in ``parent``), made now if it was not yet."""
+    if index.scratch is None:
+        index.scratch = Path(tempfile.mkdtemp(prefix="memex-index-", dir=parent))
+    return index.scratch
+
+
 class _Spill:
-    """The scratch native JSONL that holds trajectories of formats read whole (created on first use).
+    """The scratch native JSONL that holds trajectories of formats read whole, an entry of ``index``
+    each; the file, at the path ``where()`` gives, is created on first use and closed on exit."""
 
-    ``path`` names the file (a worker's part of an index) instead of a new scratch folder's.
-    """
-
-    def __init__(self, index: TrajectoryIndex, parent: str | Path | None, *, path: str = "") -> None:
+    def __init__(self, index: TrajectoryIndex, where: Callable[[], Path]) -> None:
         self.index = index
-        self.parent = parent
+        self.where = where
         self.fh: IO[bytes] | None = None
-        self.path = path
+        self.path = ""
         self.offset = 0
 
-    def folder(self) -> Path:
-        """The index's scratch folder, made now if it was not yet."""
-        if self.index.scratch is None:
-            self.index.scratch = Path(tempfile.mkdtemp(prefix="memex-index-", dir=self.parent))
-        return self.index.scratch
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
 
     def add(self, traj: Trajectory) -> None:
         if self.fh is None:
-            if not self.path:
-                self.path = str(self.folder() / "spilled.jsonl")
-            self.fh = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+            self.path = str(self.where())
+            self.fh = open(self.path, "wb")  # noqa: SIM115 - closed on exit
         raw = traj.model_dump_json().encode() + b"\n"
         self.index.entries.append(_entry_of(traj, self.path, self.offset, len(raw), line=None, spilled=True))
         self.fh.write(raw)
         self.offset += len(raw)
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
-            self.fh = None
 
 
 # -- reading back ---------------------------------------------------------------------------------
@@ -589,7 +581,7 @@ def _index_remote(
         with fs.open(remote, "rb") as fh:
             head = fh.read(HEAD_BYTES)
             probe = Path(remote.rsplit("/", 1)[-1])
-            if _is_plain_native_jsonl_head(probe, head, forced, single_file):
+            if _is_plain_native_jsonl(probe, head, forced, single_file):
                 if on_file:
                     on_file(name, NATIVE)
                 fh.seek(0)
@@ -603,20 +595,6 @@ def _index_remote(
             local.parent.mkdir(parents=True)
             fs.get_file(remote, str(local))
             _index_file(local, name, forced, single_file, index, spill, on_file)
-
-
-def _is_plain_native_jsonl_head(
-    name: Path, head: bytes, forced: FormatAdapter | None, single_file: bool
-) -> bool:
-    """``_is_plain_native_jsonl`` for a remote file, told by its name and first bytes alone."""
-    if not name.name.endswith(".jsonl") or compression_of(name, head) is not None:
-        return False
-    if forced is not None:
-        return forced.name == NATIVE
-    if not single_file and is_companion(name, head):
-        return False
-    adapter = sniff_format(name, head)
-    return adapter is not None and adapter.name == NATIVE
 
 
 def _remote_files(fs: Any, root: str, glob: str | None, single_file: bool) -> list[tuple[str, str]]:

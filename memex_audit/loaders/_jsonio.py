@@ -238,6 +238,18 @@ def iter_jsonl_records(path: Path, fmt: str) -> Iterator[tuple[int, Any] | LoadP
         yield record if isinstance(record, LoadProblem) else (number, record)
 
 
+def iter_jsonl_objects(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any]] | LoadProblem]:
+    """``iter_jsonl_records`` for formats whose every line is a JSON object: another value is a
+    ``LoadProblem`` of its line."""
+    for item in iter_jsonl_records(path, fmt):
+        if isinstance(item, LoadProblem) or isinstance(item[1], dict):
+            yield item
+        else:
+            yield LoadProblem(
+                file=str(path), line=item[0], format=fmt, reason="expected a JSON object per line"
+            )
+
+
 def first_json_char(head: bytes) -> bytes:
     """The first non-whitespace byte of a file's head (skipping a UTF-8 BOM), or ``b""``."""
     stripped = strip_bom(head).lstrip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
 import gc
@@ -156,15 +157,19 @@ def _load_file(
     forced: FormatAdapter | None,
     single_file: bool,
     on_file: Callable[[Path, str | None], None] | None,
+    *,
+    head: bytes | None = None,
 ) -> Iterator[LoadItem | tuple[str, Path]]:
-    """What one file holds (decompressed first when it is a ``.gz`` / ``.zst`` file)."""
-    try:
-        head = read_head(file)
-    except OSError as exc:
-        if on_file:
-            on_file(file, None)
-        yield LoadProblem(file=str(file), reason=_unreadable_reason(file, exc))
-        return
+    """What one file holds (decompressed first when it is a ``.gz`` / ``.zst`` file); ``head``, its
+    first ``HEAD_BYTES`` when the caller has read them."""
+    if head is None:
+        try:
+            head = read_head(file)
+        except OSError as exc:
+            if on_file:
+                on_file(file, None)
+            yield LoadProblem(file=str(file), reason=_unreadable_reason(file, exc))
+            return
     kind = compression_of(file, head)
     if kind is not None and (
         single_file or inner_name(file.name) != file.name or file.name.endswith(tuple(known_extensions()))
@@ -366,12 +371,7 @@ def load(
         UsageError: ``path`` does not exist, or ``format`` is unknown.
     """
     result = LoadResult()
-    # Trajectories are acyclic trees of many small objects: the cyclic garbage collector finds
-    # nothing in them, yet its passes over every new object cost about 3x the parse time of a
-    # large folder. It is paused while loading and restored afterwards.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         for item in iter_load(path, glob=glob, format=format, on_file=on_file):
             if isinstance(item, Trajectory):
                 result.trajectories.append(item)
@@ -383,10 +383,23 @@ def load(
                 result.errors.append(item)
             else:
                 result.skipped.append(str(item[1]))
+    return result
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for the block, and restored after it as it was.
+
+    Trajectories are acyclic trees of many small objects: the collector finds nothing in them, yet
+    its passes over every new object cost about 3x the parse time of a large folder.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
         if was_enabled:
             gc.enable()
-    return result
 
 
 _MAGIC = (

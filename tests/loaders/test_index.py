@@ -124,3 +124,13 @@ def test_a_missing_url_says_so() -> None:
 
     with pytest.raises(UsageError, match="does not exist"):
         index_trajectories("memory://nothing-here/at-all")
+
+
+def test_a_file_skipped_inside_a_url_folder_is_named_by_its_url(tmp_path: Path) -> None:
+    local = tmp_path / "data"
+    shutil.copytree(SAMPLES / "officeqa", local / "officeqa")
+    (local / "notes.txt").write_text("not trajectories\n")
+    url = _to_memory(local, "skip-test")
+    with index_trajectories(url) as index:
+        assert index.entries
+        assert index.skipped == ["memory://skip-test/notes.txt"]

@@ -41,7 +41,7 @@ from memex_audit.loaders._formats._anthropic import anthropic_steps
 from memex_audit.loaders._formats._chat_messages import first_user_text, last_assistant_text
 from memex_audit.loaders._formats._record_errors import convert_record
 from memex_audit.loaders._formats._record_fields import json_value, parse_time, summed_usage, usage_from
-from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records
+from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_objects
 from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Source, Step, Trajectory
 
@@ -129,17 +129,11 @@ class ClaudeCodeFormat:
 
     def load(self, path: Path) -> Iterator[LoadItem]:
         lines: list[_Line] = []
-        for item in iter_jsonl_records(path, FORMAT):
+        for item in iter_jsonl_objects(path, FORMAT):
             if isinstance(item, LoadProblem):
                 yield item
-                continue
-            number, record = item
-            if not isinstance(record, dict):
-                yield LoadProblem(
-                    file=str(path), line=number, format=FORMAT, reason="expected a JSON object per line"
-                )
-                continue
-            lines.append(_Line(number, record))
+            else:
+                lines.append(_Line(*item))
         if not lines:
             return
         yield convert_record(lambda: session_trajectory(lines, path), path=path, fmt=FORMAT)

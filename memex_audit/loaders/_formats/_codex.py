@@ -40,7 +40,7 @@ from memex_audit.errors import TrajectoryFormatError
 from memex_audit.loaders._formats._chat_messages import last_assistant_text
 from memex_audit.loaders._formats._record_errors import convert_record
 from memex_audit.loaders._formats._record_fields import json_value, parse_arguments, parse_time, split_content
-from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_records
+from memex_audit.loaders._jsonio import first_json_char, iter_jsonl_objects
 from memex_audit.loaders._registry import LoadItem, LoadProblem, register_format
 from memex_audit.trajectory import Source, Step, ToolCall, Trajectory, Usage
 
@@ -89,17 +89,11 @@ class CodexFormat:
 
     def load(self, path: Path) -> Iterator[LoadItem]:
         records: list[tuple[int, dict[str, Any]]] = []
-        for item in iter_jsonl_records(path, FORMAT):
+        for item in iter_jsonl_objects(path, FORMAT):
             if isinstance(item, LoadProblem):
                 yield item
-                continue
-            number, record = item
-            if not isinstance(record, dict):
-                yield LoadProblem(
-                    file=str(path), line=number, format=FORMAT, reason="expected a JSON object per line"
-                )
-                continue
-            records.append((number, record))
+            else:
+                records.append(item)
         if records:
             yield convert_record(lambda: rollout_trajectory(records, path), path=path, fmt=FORMAT)
 
