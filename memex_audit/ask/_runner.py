@@ -172,15 +172,7 @@ class AskRunner:
                 worst_case=lambda request: worst_case_cost(request, self.price),
                 allow_unpriced=self.allow_unpriced,
             )
-        work_units = [
-            Unit(
-                key=u.key,
-                payload=u,
-                file=u.trajectory.source.file if u.trajectory.source else None,
-                line=u.trajectory.source.line if u.trajectory.source else None,
-            )
-            for u in units
-        ]
+        work_units = [Unit.of_trajectory(u.key, u, u.trajectory) for u in units]
         runner = UnitRunner(
             store,
             concurrency=self.concurrency,

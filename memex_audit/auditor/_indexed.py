@@ -23,7 +23,7 @@ from memex_audit.auditor._selection import AuditSelection
 from memex_audit.loaders import IndexEntry, LoadProblem, TrajectoryIndex, load_entries
 from memex_audit.runs import BatchedWork, Executor, RunFailure, RunStore, Unit, UnitDone, keys_of_places
 from memex_audit.taxonomy import Taxonomy
-from memex_audit.trajectory import TaskGroup, Trajectory, group_by_task
+from memex_audit.trajectory import TaskGroup, Trajectory, group_by_task, outcome_of
 
 if TYPE_CHECKING:
     from memex_audit.auditor._runner import AuditRunner, AuditUnit
@@ -63,7 +63,7 @@ def plan_indexed(
         for ordinal, entry in enumerate(entries):
             key = next(keys)
             matched = chosen.matches_fields(
-                outcome="ungraded" if entry.success is None else "correct" if entry.success else "failed",
+                outcome=outcome_of(entry),
                 id=entry.id,
                 task_id=entry.task_id,
                 model=entry.model,
@@ -238,15 +238,7 @@ async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
             if isinstance(audit, UnitDone):
                 result.done[item.key] = audit
                 continue
-            src = audit.trajectory.source
-            done = await runner._work(
-                Unit(
-                    key=item.key,
-                    payload=audit,
-                    file=src.file if src else None,
-                    line=src.line if src else None,
-                )
-            )
+            done = await runner._work(Unit.of_trajectory(item.key, audit, audit.trajectory))
             # Serialized here, in the worker: the process that writes the run folder only appends.
             runs = [r if isinstance(r, bytes) else r.model_dump_json().encode() for r in done.runs]
             result.done[item.key] = dataclasses.replace(done, runs=runs)

@@ -334,15 +334,7 @@ class AuditRunner:
                 allow_unpriced=self.allow_unpriced,
             )
         audit_units, _ = plan_audit(trajectories, selection)
-        units = [
-            Unit(
-                key=u.key,
-                payload=u,
-                file=u.trajectory.source.file if u.trajectory.source else None,
-                line=u.trajectory.source.line if u.trajectory.source else None,
-            )
-            for u in audit_units
-        ]
+        units = [Unit.of_trajectory(u.key, u, u.trajectory) for u in audit_units]
         return await self._run_units(units, store, self._work, self.concurrency, finalize)
 
     async def run_indexed(

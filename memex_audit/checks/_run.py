@@ -114,15 +114,8 @@ def plan_checks(
     for g, group in enumerate(groups):
         for t, trajectory in enumerate(group.trajectories):
             seen[trajectory.id] += 1
-            src = trajectory.source
-            units.append(
-                Unit(
-                    key=result_key(digest, _unique_id(trajectory, seen[trajectory.id])),
-                    payload=(g, t),
-                    file=src.file if src else None,
-                    line=src.line if src else None,
-                )
-            )
+            key = result_key(digest, _unique_id(trajectory, seen[trajectory.id]))
+            units.append(Unit.of_trajectory(key, (g, t), trajectory))
     return groups, units
 
 

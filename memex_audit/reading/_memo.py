@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 R = TypeVar("R")
 
@@ -98,10 +100,41 @@ def source_segment(lines: list[str], node: ast.expr) -> str | None:
     return "\n".join(parts)
 
 
-def parsed_code(code: str) -> ast.Module | None:
-    """``code`` parsed (``None`` when it is not valid Python). Several readings walk the same code
-    blocks: recent parses are kept. Callers must not modify the tree."""
-    return _parse_cached(code) if len(code) <= 1 << 16 else _parse(code)
+class TextCache(Generic[R]):
+    """Results of ``fn(text)`` for the most recently used texts, bounded by their total length.
+
+    Several readings ask the same question of the same text (every signal reads the same tool
+    outputs; every audit of a task reads its siblings' outputs). Texts shorter than ``min_chars``
+    are worked out again (cheaper than a lookup); one longer than a quarter of ``max_chars`` is not
+    kept (it would push out most of the others). Safe to share between threads.
+    """
+
+    def __init__(self, fn: Callable[[str], R], *, max_chars: int, min_chars: int = 0) -> None:
+        self.fn = fn
+        self.max_chars = max_chars
+        self.min_chars = min_chars
+        self._chars = 0
+        self._entries: OrderedDict[str, R] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> R:
+        if len(text) < self.min_chars:
+            return self.fn(text)
+        with self._lock:
+            if text in self._entries:
+                self._entries.move_to_end(text)
+                return self._entries[text]
+        value = self.fn(text)
+        if len(text) > self.max_chars // 4:
+            return value
+        with self._lock:
+            if text not in self._entries:
+                self._entries[text] = value
+                self._chars += len(text)
+                while self._chars > self.max_chars:
+                    old, _ = self._entries.popitem(last=False)
+                    self._chars -= len(old)
+        return value
 
 
 def _parse(code: str) -> ast.Module | None:
@@ -111,4 +144,6 @@ def _parse(code: str) -> ast.Module | None:
         return None
 
 
-_parse_cached = functools.lru_cache(maxsize=512)(_parse)
+parsed_code: Callable[[str], ast.Module | None] = TextCache(_parse, max_chars=4 << 20)
+"""``code`` parsed (``None`` when it is not valid Python), recent parses kept. Callers must not
+modify the tree."""

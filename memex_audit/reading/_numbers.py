@@ -10,10 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from memex_audit.reading._memo import TextCache
 
 # Thousands separators must come in groups of three, so "1944-04" gives 1944 and 04, not one number.
 _NUMBER = re.compile(
@@ -49,45 +48,9 @@ def find_numbers(text: str) -> tuple[NumberMention, ...]:
     """Every number mention in ``text``, in order.
 
     The same texts are read by many signals and, through siblings, for many audits of one task: the
-    mentions of recent texts are kept (they are immutable), up to ``_CACHE_CHARS`` characters of text.
+    mentions of recent texts are kept (they are immutable), up to 16M characters of text.
     """
-    if len(text) < 64:
-        return _find_numbers(text)  # cheaper to read again than to look up
-    return _NUMBERS_CACHE.get(text)
-
-
-class _TextCache:
-    """Results of a function of a text for the most recently used texts, bounded by their total size."""
-
-    def __init__(self, fn: Callable[[str], tuple[NumberMention, ...]], max_chars: int) -> None:
-        self.fn = fn
-        self.max_chars = max_chars
-        self.chars = 0
-        self.entries: OrderedDict[str, tuple[NumberMention, ...]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, text: str) -> tuple[NumberMention, ...]:
-        with self.lock:
-            found = self.entries.get(text)
-            if found is not None:
-                self.entries.move_to_end(text)
-                return found
-        value = self.fn(text)
-        if len(text) > self.max_chars // 4:
-            return value  # one text would push out most of the others
-        with self.lock:
-            if text not in self.entries:
-                self.entries[text] = value
-                self.chars += len(text)
-                while self.chars > self.max_chars:
-                    old, _ = self.entries.popitem(last=False)
-                    self.chars -= len(old)
-        return value
-
-
-_CACHE_CHARS = 16 << 20
-"""Characters of text whose number mentions are kept (the texts themselves are mostly held by
-the trajectories being audited anyway)."""
+    return _NUMBERS(text)
 
 
 def _find_numbers(text: str) -> tuple[NumberMention, ...]:
@@ -108,7 +71,7 @@ def _find_numbers(text: str) -> tuple[NumberMention, ...]:
     return tuple(mentions)
 
 
-_NUMBERS_CACHE = _TextCache(_find_numbers, _CACHE_CHARS)
+_NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=64)
 
 
 def looks_like_year(m: NumberMention) -> bool:
@@ -195,15 +158,12 @@ def is_line_number(text: str, mention: NumberMention) -> bool:
     return range_start is not None and bool(_LINE_NUMBER_REFERENCE.search(before[: range_start.start()]))
 
 
-def _mostly_numbered(text: str) -> bool:
-    """Whether at least two, and at least half, of the text's non-blank lines are numbered listing lines."""
-    return _count_numbered(text) if len(text) > 1 << 18 else _count_numbered_cached(text)
-
-
 def _count_numbered(text: str) -> bool:
     lines = [ln for ln in text.splitlines() if ln.strip()]
     numbered = sum(1 for ln in lines if _LINE_NUMBER_PREFIX.match(ln))
     return numbered >= 2 and numbered * 2 >= len(lines)
 
 
-_count_numbered_cached = functools.lru_cache(maxsize=64)(_count_numbered)
+_mostly_numbered = TextCache(_count_numbered, max_chars=4 << 20)
+"""Whether at least two, and at least half, of the text's non-blank lines are numbered listing
+lines (asked once per number mention of a listing: kept per text)."""

@@ -44,6 +44,12 @@ class Unit(Generic[P]):
     file: str | None = None
     line: int | None = None
 
+    @classmethod
+    def of_trajectory(cls, key: str, payload: P, trajectory: Trajectory) -> Unit[P]:
+        """A unit about one trajectory, placed at the file and line it was read from."""
+        src = trajectory.source
+        return cls(key=key, payload=payload, file=src.file if src else None, line=src.line if src else None)
+
 
 @dataclass
 class UnitDone:

@@ -7,7 +7,7 @@ Audits, answers to questions and checks all persist these, so they are read the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +16,14 @@ from memex_audit.trajectory._models import Trajectory
 OutcomeName = Literal["failed", "correct", "ungraded"]
 
 
-def outcome_of(trajectory: Trajectory) -> OutcomeName:
-    """``failed``, ``correct`` or ``ungraded`` (no grade at all)."""
+class _Graded(Protocol):
+    @property
+    def success(self) -> bool | None: ...
+
+
+def outcome_of(trajectory: _Graded) -> OutcomeName:
+    """``failed``, ``correct`` or ``ungraded`` (no grade at all), of a trajectory or of anything
+    that carries its grade (an index entry)."""
     success = trajectory.success
     return "ungraded" if success is None else "correct" if success else "failed"
 

@@ -326,20 +326,9 @@ def _check_bags(
                 evidence=(at, f'"total_baggages": {before}'),
             )
         )
-    expected = _nonfree(record, total, seen)
-    if expected is not None and nonfree is not None and nonfree != expected[0]:
-        out.append(
-            _finding(
-                call,
-                step,
-                "nonfree_bags_miscounted",
-                f"{nonfree} non-free bags, but {total} bags with {expected[1]} free ({expected[2]}) leave "
-                f"{expected[0]}",
-                kind="computed_mismatch",
-                value=nonfree,
-                evidence=(at, str(record.get("reservation_id"))),
-            )
-        )
+    out += _nonfree_miscounted(
+        call, step, record, total, nonfree, seen, (at, str(record.get("reservation_id")))
+    )
     out += _payment_in_profile(call, step, record.get("user_id"), seen)
     return out
 
@@ -395,19 +384,7 @@ def _check_book(call: ToolCall, step: Step, seen: _Seen) -> list[PolicyFinding]:
     record = {"cabin": cabin, "passengers": passengers or [], "user_id": user_id}
     total = _int(args.get("total_baggages"))
     nonfree = _int(args.get("nonfree_baggages"))
-    expected = _nonfree(record, total, seen)
-    if expected is not None and nonfree is not None and nonfree != expected[0]:
-        out.append(
-            _finding(
-                call,
-                step,
-                "nonfree_bags_miscounted",
-                f"{nonfree} non-free bags, but {total} bags with {expected[1]} free ({expected[2]}) leave "
-                f"{expected[0]}",
-                kind="computed_mismatch",
-                value=nonfree,
-            )
-        )
+    out += _nonfree_miscounted(call, step, record, total, nonfree, seen)
     fares = []
     for f in args.get("flights") or []:
         if not isinstance(f, dict):
@@ -557,6 +534,33 @@ def _nonfree(record: dict[str, Any], total: int | None, seen: _Seen) -> tuple[in
     free = per * len(passengers)
     how = f"{membership} member, {cabin}, {len(passengers)} passengers x {per}"
     return max(0, total - free), free, how
+
+
+def _nonfree_miscounted(
+    call: ToolCall,
+    step: Step,
+    record: dict[str, Any],
+    total: int | None,
+    nonfree: int | None,
+    seen: _Seen,
+    evidence: tuple[int, str] | None = None,
+) -> list[PolicyFinding]:
+    """A finding when ``nonfree`` of ``total`` bags is not what the membership's free allowance leaves."""
+    expected = _nonfree(record, total, seen)
+    if expected is None or nonfree is None or nonfree == expected[0]:
+        return []
+    return [
+        _finding(
+            call,
+            step,
+            "nonfree_bags_miscounted",
+            f"{nonfree} non-free bags, but {total} bags with {expected[1]} free ({expected[2]}) leave "
+            f"{expected[0]}",
+            kind="computed_mismatch",
+            value=nonfree,
+            evidence=evidence,
+        )
+    ]
 
 
 def _int(value: object) -> int | None:
