@@ -137,19 +137,23 @@ def _prepare_audit_workers(argv: list[str]) -> None:
     if _option(argv, "--executor") not in (None, "processes"):
         return
     try:
-        from memex_audit.llm import parse_model_spec
+        model = _option(argv, "--model", "-m")
+        if model is not None or _option(argv, "--base-url") is not None:
+            # Only a model spec needs the model layer's parser (and its import time) to tell.
+            from memex_audit.llm import parse_model_spec
 
-        if not parse_model_spec(_option(argv, "--model", "-m"), base_url=_option(argv, "--base-url")).offline:
-            return
-        from memex_audit.runs import prepare_processes
+            if not parse_model_spec(model, base_url=_option(argv, "--base-url")).offline:
+                return
+        from memex_audit._processes import prepare_processes
 
         prepare_processes(AUDIT_WORKER_PRELOAD)
     except Exception:  # the command itself reports what is wrong with its options
         return
 
 
-AUDIT_WORKER_PRELOAD = ("memex_audit.auditor",)
-"""What the offline audit's worker processes import before they start (as the auditor's pool does)."""
+AUDIT_WORKER_PRELOAD = ("memex_audit.auditor", "memex_audit.loaders._builtin")
+"""What the offline audit's worker processes import before they start: the auditor (as the
+auditor's pool does) and the built-in format adapters, which the processes reading the index use."""
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from memex_audit._processes import start_method
 from memex_audit.errors import UsageError
 from memex_audit.loaders._compression import compression_of
 from memex_audit.loaders._jsonio import loads_checked, strip_bom
@@ -294,8 +295,7 @@ def _index_in_parallel(
 ) -> None:
     """Index ``parts`` on ``workers`` processes, spilling into ``folder``, and join their pieces into
     ``index``, in order."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
+    context = multiprocessing.get_context(start_method())
     with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context) as pool:
         futures = [
             pool.submit(

@@ -5,6 +5,7 @@ A run folder holds a manifest, append-only results and errors, agent runs and ex
 resume, concurrency, a budget, progress and one finalize step. Nothing here knows what a unit does.
 """
 
+from memex_audit._processes import available_cpus, prepare_processes
 from memex_audit.runs._config import (
     AggregateRunConfig,
     AskRunConfig,
@@ -20,10 +21,8 @@ from memex_audit.runs._executors import (
     LocalExecutor,
     ProcessExecutor,
     RayExecutor,
-    available_cpus,
     default_executor,
     make_executor,
-    prepare_processes,
 )
 from memex_audit.runs._lock import RunLock, RunLocked
 from memex_audit.runs._selection import Selection, keys_of_places, unit_keys

@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import multiprocessing
-import os
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from memex_audit._processes import available_cpus, start_method
 from memex_audit.errors import UsageError
 from memex_audit.runs._units import Unit, UnitDone
 
@@ -34,14 +34,6 @@ R = TypeVar("R")
 
 ExecutorKind = Literal["local", "processes", "ray"]
 EXECUTOR_KINDS: tuple[ExecutorKind, ...] = ("local", "processes", "ray")
-
-
-def available_cpus() -> int:
-    """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
-        return max(1, os.cpu_count() or 1)
 
 
 class Executor(Protocol):
@@ -105,30 +97,6 @@ def _run_job(job: Any) -> Any:
     return _WORKER(job)
 
 
-def _start_method() -> str:
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-def prepare_processes(preload: Sequence[str]) -> bool:
-    """Start the server that ``processes`` workers fork from now, importing ``preload`` in the
-    background, so that start-up overlaps with the caller's own work (reading an index).
-
-    Returns whether a server was started (only with ``forkserver``, on a machine with more than one
-    core: elsewhere there is nothing to overlap). Harmless when no pool is made after all.
-    """
-    if _start_method() != "forkserver" or available_cpus() < 2:
-        return False
-    from multiprocessing import forkserver
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(preload))
-    try:
-        forkserver.ensure_running()
-    except OSError:  # no server here (a sandbox without sockets): the work runs as it would anyway
-        return False
-    return True
-
-
 class ProcessExecutor:
     """Runs jobs on a pool of worker processes on this machine, one per core by default.
 
@@ -153,7 +121,7 @@ class ProcessExecutor:
         preload: Sequence[str] = (),
     ) -> None:
         self.workers = max(1, workers or available_cpus())
-        method = _start_method()
+        method = start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver" and preload:
             context.set_forkserver_preload(list(preload))

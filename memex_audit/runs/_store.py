@@ -33,16 +33,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import orjson
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, TypeAdapter, ValidationError, model_validator
 
 from memex_audit.errors import ResultsError
 from memex_audit.loaders import LoadProblem
 from memex_audit.runs._config import AuditRunConfig, RunConfig, with_input_paths
 from memex_audit.runs._lock import hold, let_go
+
+if TYPE_CHECKING:
+    import polars as pl
 from memex_audit.trajectory import Trajectory
 
 T = TypeVar("T", bound=BaseModel)

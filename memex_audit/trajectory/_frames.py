@@ -1,54 +1,59 @@
-"""Tabular views of trajectories (polars; pandas through ``.to_pandas()``)."""
+"""Tabular views of trajectories (polars; pandas through ``.to_pandas()``).
+
+polars is imported when a frame is built: reading and auditing trajectories never need it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import polars as pl
 
 from memex_audit.trajectory._models import Trajectory
 
-_STEP_SCHEMA: dict[str, Any] = {
-    "trajectory_id": pl.Utf8,
-    "task_id": pl.Utf8,
-    "model": pl.Utf8,
-    "harness": pl.Utf8,
-    "step": pl.Int64,
-    "role": pl.Utf8,
-    "agent": pl.Utf8,
-    "text": pl.Utf8,
-    "code": pl.Utf8,
-    "tool_calls": pl.Utf8,
-    "n_tool_calls": pl.Int64,
-    "tool_name": pl.Utf8,
-    "output": pl.Utf8,
-    "error": pl.Utf8,
-    "input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "cost_usd": pl.Float64,
-    "duration_s": pl.Float64,
+if TYPE_CHECKING:
+    import polars as pl
+
+_STEP_SCHEMA: dict[str, str] = {
+    "trajectory_id": "Utf8",
+    "task_id": "Utf8",
+    "model": "Utf8",
+    "harness": "Utf8",
+    "step": "Int64",
+    "role": "Utf8",
+    "agent": "Utf8",
+    "text": "Utf8",
+    "code": "Utf8",
+    "tool_calls": "Utf8",
+    "n_tool_calls": "Int64",
+    "tool_name": "Utf8",
+    "output": "Utf8",
+    "error": "Utf8",
+    "input_tokens": "Int64",
+    "output_tokens": "Int64",
+    "cost_usd": "Float64",
+    "duration_s": "Float64",
 }
 
-_TRAJECTORY_SCHEMA: dict[str, Any] = {
-    "trajectory_id": pl.Utf8,
-    "task_id": pl.Utf8,
-    "model": pl.Utf8,
-    "harness": pl.Utf8,
-    "format": pl.Utf8,
-    "file": pl.Utf8,
-    "n_steps": pl.Int64,
-    "n_tool_calls": pl.Int64,
-    "success": pl.Boolean,
-    "correct": pl.Boolean,
-    "reward": pl.Float64,
-    "score": pl.Float64,
-    "final_answer": pl.Utf8,
-    "input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "cost_usd": pl.Float64,
-    "n_labels": pl.Int64,
+_TRAJECTORY_SCHEMA: dict[str, str] = {
+    "trajectory_id": "Utf8",
+    "task_id": "Utf8",
+    "model": "Utf8",
+    "harness": "Utf8",
+    "format": "Utf8",
+    "file": "Utf8",
+    "n_steps": "Int64",
+    "n_tool_calls": "Int64",
+    "success": "Boolean",
+    "correct": "Boolean",
+    "reward": "Float64",
+    "score": "Float64",
+    "final_answer": "Utf8",
+    "input_tokens": "Int64",
+    "output_tokens": "Int64",
+    "cost_usd": "Float64",
+    "n_labels": "Int64",
 }
 
 
@@ -84,7 +89,7 @@ def steps_frame(trajectories: Iterable[Trajectory]) -> pl.DataFrame:
                     "duration_s": s.duration_s,
                 }
             )
-    return pl.DataFrame(rows, schema=_STEP_SCHEMA)
+    return _frame(rows, _STEP_SCHEMA)
 
 
 def trajectories_frame(trajectories: Iterable[Trajectory]) -> pl.DataFrame:
@@ -113,4 +118,11 @@ def trajectories_frame(trajectories: Iterable[Trajectory]) -> pl.DataFrame:
                 "n_labels": len(t.labels),
             }
         )
-    return pl.DataFrame(rows, schema=_TRAJECTORY_SCHEMA)
+    return _frame(rows, _TRAJECTORY_SCHEMA)
+
+
+def _frame(rows: list[dict[str, Any]], schema: dict[str, str]) -> pl.DataFrame:
+    """``rows`` as a polars frame whose columns have the types ``schema`` names."""
+    import polars as pl
+
+    return pl.DataFrame(rows, schema={name: getattr(pl, dtype) for name, dtype in schema.items()})

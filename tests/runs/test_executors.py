@@ -196,10 +196,11 @@ def test_ray_on_two_local_cpus_gives_the_same_results(
 
 
 def test_the_worker_server_is_prepared_only_where_it_can_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
-    from memex_audit.runs import _executors, prepare_processes
+    from memex_audit import _processes
+    from memex_audit.runs import prepare_processes
 
-    monkeypatch.setattr(_executors, "available_cpus", lambda: 1)
+    monkeypatch.setattr(_processes, "available_cpus", lambda: 1)
     assert prepare_processes(["memex_audit.runs"]) is False  # one core: nothing to overlap with
-    monkeypatch.setattr(_executors, "available_cpus", lambda: 2)
-    monkeypatch.setattr(_executors, "_start_method", lambda: "spawn")
+    monkeypatch.setattr(_processes, "available_cpus", lambda: 2)
+    monkeypatch.setattr(_processes, "start_method", lambda: "spawn")
     assert prepare_processes(["memex_audit.runs"]) is False  # no forkserver on this platform

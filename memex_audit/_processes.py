@@ -1,0 +1,46 @@
+"""Worker processes on this machine: how many cores there are, how workers start, and starting
+their server early.
+
+A leaf module (standard library only), so that the command line can start the worker server in
+its first milliseconds, before it imports anything else. ``memex_audit.runs`` exports these names.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+
+
+def available_cpus() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
+
+
+def start_method() -> str:
+    """How worker processes start here: ``forkserver``, or ``spawn`` where there is none."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def prepare_processes(preload: Sequence[str]) -> bool:
+    """Start the server that ``processes`` workers fork from now, importing ``preload`` in the
+    background, so that start-up overlaps with the caller's own work (its imports, reading an index).
+
+    Returns whether a server was started (only with ``forkserver``, on a machine with more than one
+    core: elsewhere there is nothing to overlap). Harmless when no pool is made after all; a server
+    already running is kept (with what it preloaded).
+    """
+    if start_method() != "forkserver" or available_cpus() < 2:
+        return False
+    from multiprocessing import forkserver
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(preload))
+    try:
+        forkserver.ensure_running()
+    except OSError:  # no server here (a sandbox without sockets): the work runs as it would anyway
+        return False
+    return True
