@@ -6,27 +6,12 @@ import asyncio
 import dataclasses
 from collections import Counter
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import orjson
-import polars as pl
 import typer
 from rich.table import Table
 
-from memex_audit.analysis import (
-    AuditAgreement,
-    audit_agreement,
-    audit_frame,
-    breakdown_table,
-    coding_consistency,
-    coding_reference_labels,
-    labels_from_trajectories,
-    read_failure_analyses,
-    read_id_list,
-    read_label_file,
-    split_of,
-    summarize_audit,
-)
 from memex_audit.auditor import (
     AuditEstimate,
     AuditProgress,
@@ -97,6 +82,14 @@ from memex_audit.runs import (
 from memex_audit.taxonomy import load_taxonomy
 from memex_audit.trajectory import Usage
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from memex_audit.analysis import AuditAgreement
+
+# The analysis layer (and polars with it) is imported where results are summarised, not at start-up:
+# an audit's workers start while this process would otherwise still be importing it.
+
 
 def _model_client(
     model: str | None,
@@ -110,6 +103,13 @@ def _model_client(
     every command): the offline policy for ``offline`` or no model."""
     client = client_for_model(model, base_url, cache=cache, temperature=temperature, batch=batch)
     return OfflineAuditPolicy() if client is None else client
+
+
+def _id_list(path: Path) -> set[str]:
+    """The trajectory ids listed in ``path`` (see ``memex_audit.analysis.read_id_list``)."""
+    from memex_audit.analysis import read_id_list
+
+    return read_id_list(path)
 
 
 def _print_estimate(estimate: AuditEstimate) -> None:
@@ -140,6 +140,8 @@ def print_breakdown(reports: list[AuditReport], categories: list[str]) -> None:
     if not reports:
         console.print("no audit results yet")
         return
+    from memex_audit.analysis import audit_frame, breakdown_table
+
     frame = audit_frame(reports)
     for by in ("harness", "model"):
         console.print(
@@ -235,7 +237,7 @@ def audit(
             raise nothing_loaded(path, glob, loaded.errors)
         selection = AuditSelection.parse(
             where,
-            ids=read_id_list(existing_path(ids)) if ids is not None else None,
+            ids=_id_list(existing_path(ids)) if ids is not None else None,
             limit=limit,
             sample=sample,
             seed=seed,
@@ -323,6 +325,8 @@ def audit(
         record_load_errors(store, loaded.errors)
 
         def finalize(run: RunStore) -> None:
+            from memex_audit.analysis import audit_frame, summarize_audit
+
             reports = run.read_results(AuditReport)
             errors = run.read_errors()
             summary = summarize_audit(
@@ -504,12 +508,22 @@ def eval_audit(
 
     Writes agreement.json into the run folder.
     """
+    from memex_audit.analysis import (
+        audit_agreement,
+        coding_consistency,
+        coding_reference_labels,
+        labels_from_trajectories,
+        read_failure_analyses,
+        read_label_file,
+        split_of,
+    )
+
     existing_path(run_dir)
     ids: set[str] | None = None
     split_name = split
     with user_errors():
         if split not in ("all", "dev", "test"):
-            ids = read_id_list(existing_path(Path(split)))
+            ids = _id_list(existing_path(Path(split)))
             split_name = Path(split).stem
         store = RunStore.read(run_dir)
         reports = store.read_results(AuditReport)
@@ -591,6 +605,8 @@ def show(
     input_format: str | None = typer.Option(None, "--format", "-f", hidden=True),
 ) -> None:
     """Print a run's results and errors: audit labels with evidence, aggregated answers, check findings, answers."""
+    from memex_audit.analysis import summarize_audit
+
     if input_format is not None:
         raise fail(
             "show prints with --output-format text|json; --format names the format of input files "
