@@ -10,7 +10,9 @@ measures on one core:
 * ``end to end``: ``memex-audit audit DATA --taxonomy memex`` as a user runs it, start-up and
   loading included, over all of ``../shared/data`` (``--data``): this version with its default
   executor and with ``--executor local``, beside the version before the run core and executors
-  (``--before REV``, read from git into a scratch folder), in the same run.
+  (``--before REV``, read from git into a scratch folder), in the same run. Both packages are
+  byte-compiled first, as an installed package is; the runs alternate, ``--e2e-repeat`` times each,
+  and the median is reported.
 
     python benchmarks/audit.py                          # sample_trajectories/, memex taxonomy
     python benchmarks/audit.py ../shared/data/who_and_when --taxonomy mast
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -65,9 +68,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED_DATA, help="The end-to-end input.")
     parser.add_argument("--before", default=BEFORE, help="The git revision to compare with ('' to skip).")
     parser.add_argument("--end-to-end-only", action="store_true")
+    parser.add_argument(
+        "--e2e-repeat", type=int, default=3, help="Runs of each end-to-end command (median reported)."
+    )
     args = parser.parse_args()
     if args.end_to_end_only:
-        end_to_end(args.data, args.before)
+        end_to_end(args.data, args.before, args.e2e_repeat)
         return
 
     taxonomy = load_taxonomy(args.taxonomy)
@@ -94,7 +100,15 @@ def main() -> None:
             f"runner:  {rate:,.1f} trajectories/s ({outcome.audited} audited, {outcome.errors} errors, "
             f"{outcome.elapsed_s:.2f} s, concurrency {args.concurrency}, in-process kernel)"
         )
-    end_to_end(args.data, args.before)
+    end_to_end(args.data, args.before, args.e2e_repeat)
+
+
+def _compile(tree: Path) -> None:
+    """Byte-compile the package in ``tree`` into its ``__pycache__`` folders, as installing does
+    (``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile every module again)."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(tree / "memex_audit")], check=True, capture_output=True
+    )
 
 
 def _audit_command(
@@ -134,12 +148,12 @@ def _checkout(rev: str, into: Path) -> Path | None:
     return tree
 
 
-def end_to_end(data: Path, before: str) -> None:
-    """``memex-audit audit DATA --taxonomy memex`` end to end: this version beside ``before``."""
+def end_to_end(data: Path, before: str, repeat: int = 3) -> None:
+    """``memex-audit audit DATA --taxonomy memex`` end to end: this version beside ``before``,
+    ``repeat`` alternating runs of each, medians reported."""
     if not data.is_dir():
         print(f"end to end: skipped ({data} is not there)")
         return
-    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         tree = _checkout(before, work) if before else None
@@ -150,15 +164,29 @@ def end_to_end(data: Path, before: str) -> None:
             ("this version, default executor", None, ()),
             ("this version, --executor local", None, ("--executor", "local")),
         ]
-        for name, where, options in runs:
-            wall, result = _audit_command(where, data, work / f"run-{len(rows)}", *options)
-            rows.append((name, int(str(result["audited"])), wall))
-            print(f"  {name}: {wall:.1f} s", flush=True)
-    first = rows[0][2]
-    print(f"\nend to end over {data} (memex-audit audit --taxonomy memex, offline, start-up included)")
+        for _, where, _ in runs:
+            _compile(where or ROOT)
+        walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+        audited: dict[str, int] = {}
+        for n in range(repeat):
+            for name, where, options in runs:
+                out = work / f"run-{len(audited)}-{n}-{len(walls[name])}"
+                wall, result = _audit_command(where, data, out, *options)
+                walls[name].append(wall)
+                audited[name] = int(str(result["audited"]))
+                print(f"  {name}: {wall:.2f} s", flush=True)
+    medians = {name: statistics.median(values) for name, values in walls.items()}
+    first = medians[runs[0][0]]
+    print(
+        f"\nend to end over {data} (memex-audit audit --taxonomy memex, offline, start-up included; "
+        f"median of {repeat}, byte-compiled; load average now {os.getloadavg()[0]:.2f})"
+    )
     print(f"{'run':<34} {'audited':>8} {'wall s':>8} {'traj/s':>8} {'speed-up':>9}")
-    for name, audited, wall in rows:
-        print(f"{name:<34} {audited:>8} {wall:>8.1f} {audited / wall:>8.1f} {first / wall:>8.2f}x")
+    for name, _, _ in runs:
+        wall = medians[name]
+        print(
+            f"{name:<34} {audited[name]:>8} {wall:>8.2f} {audited[name] / wall:>8.1f} {first / wall:>8.2f}x"
+        )
 
 
 if __name__ == "__main__":
