@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 from memex_audit.auditor._attribution import COORDINATOR
 from memex_audit.auditor._scope import (
+    SeenNumber,
     calls_made,
     compare_sources,
     is_action,
     is_observation,
     is_search,
-    numbers_in_outputs,
     observation_text,
 )
 from memex_audit.auditor._signal import (
@@ -40,20 +40,35 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
 
     Line numbers are not values: a listing's line prefixes (``cat -n``, ``grep -n``) and line references
     in commands (``sed -n '212,230p'``) are neither sources nor uses."""
-    texts = {s.index: observation_text(s) for s in trajectory.steps if is_observation(s)}
-    shown = numbers_in_outputs(trajectory)
-    # A retyping slip needs three digits or more (``is_retyping``): shorter numbers are neither
-    # sources nor uses, and are not checked further.
-    seen = [
-        s
-        for s in shown
-        if len(s.mention.digits) >= 3 and not is_line_number(texts.get(s.step, ""), s.mention)
-    ]
     question = {m.value for m in find_numbers(trajectory.question or "")}
-    # Parsed values of the same written number are the same float: a dict finds them exactly.
+    # What the tool outputs showed (as ``numbers_in_outputs``), read in one pass:
+    texts: dict[int, str] = {}
+    # the first step showing each value (parsed values of the same written number are the same
+    # float: a dict finds them exactly);
     first_shown: dict[float, int] = {}
-    for s in shown:
-        first_shown.setdefault(s.mention.value, s.step)
+    # and the possible sources of a slip. A retyping slip needs three digits or more and keeps the
+    # count of digits and decimals (``is_retyping``): shorter numbers are neither sources nor uses,
+    # and the sources a use may come from are those with as many digits and decimals, in step order.
+    sources: dict[tuple[int, int], list[SeenNumber]] = {}
+    for step in trajectory.steps:
+        if not is_observation(step):
+            continue
+        text = texts[step.index] = observation_text(step)
+        for mention in find_numbers(text):
+            first_shown.setdefault(mention.value, step.index)
+            if len(mention.digits) >= 3:
+                key = (len(mention.digits), mention.decimals)
+                sources.setdefault(key, []).append(SeenNumber(step.index, mention))
+    # Whether a shown number is a line number, worked out only for a number some use could be a
+    # retyping of (most outputs' numbers are never one).
+    line_numbers: dict[int, bool] = {}
+
+    def is_source(s: SeenNumber) -> bool:
+        key = id(s)
+        if key not in line_numbers:
+            line_numbers[key] = is_line_number(texts.get(s.step, ""), s.mention)
+        return not line_numbers[key]
+
     signals = []
     reported: set[str] = set()
     for step in trajectory.steps:
@@ -64,7 +79,6 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
         used_text = "\n".join(
             [step.code or "", *(c.arguments_raw or str(c.arguments) for c in step.tool_calls)]
         )
-        earlier = [s for s in seen if s.step < step.index]
         for use in find_numbers(used_text):
             if len(use.digits) < 3:
                 continue
@@ -74,7 +88,14 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 continue
             if first_shown.get(use.value, step.index) < step.index:
                 continue
-            source = next((s for s in earlier if is_retyping(s.mention, use)), None)
+            source = next(
+                (
+                    s
+                    for s in sources.get((len(use.digits), use.decimals), ())
+                    if s.step < step.index and is_retyping(s.mention, use) and is_source(s)
+                ),
+                None,
+            )
             if source is None or not step.contains(use.text):
                 continue
             reported.add(use.text)
