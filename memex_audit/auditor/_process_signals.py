@@ -233,17 +233,26 @@ _ARITHMETIC_CALLS = {"sum", "mean", "fsum", "prod", "min", "max"}
 
 def _intermediate_rounds(code: str) -> list[str]:
     """``round(...)`` calls whose result feeds further arithmetic (``round(x, 2) * 100``, ``sum(round(v) ...)``)."""
+    # A name is written as is or, outside ASCII, in a form that normalizes to it: ASCII code that
+    # never writes ``round`` calls no round.
+    if code.isascii() and "round" not in code:
+        return []
     tree = parsed_code(code)
     if tree is None:
+        return []
+    rounds = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"
+    ]
+    if not rounds:
         return []
     parents: dict[ast.AST, ast.AST] = {}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     found = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"):
-            continue
+    for node in rounds:
         parent = parents.get(node)
         while parent is not None and not isinstance(parent, ast.stmt):
             if isinstance(parent, ast.BinOp):
