@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from collections.abc import Iterable
 
 from pydantic import JsonValue
 
@@ -145,8 +146,14 @@ def detect_truth_seen(trajectory: Trajectory, ground_truth: JsonValue) -> list[S
     ]
 
 
+# ``\$\s?(\d[\d,]*(?:\.\d+)?)|\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b``, written to open with its
+# first character (a ``$`` or a digit) so that the regex engine skips ahead to the next one: after a
+# ``$`` comes the amount (``after_sign``); after a digit not preceded by a word character, the rest
+# of the amount (``rest``) and the unit.
 _MONEY = re.compile(
-    r"(?:\$\s?(\d[\d,]*(?:\.\d+)?))|(?:\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b)", re.IGNORECASE
+    r"[$\d](?:(?<=\$)\s?(?P<after_sign>\d[\d,]*(?:\.\d+)?)"
+    r"|(?<!\w\d)(?<=\d)(?P<rest>[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b)",
+    re.IGNORECASE,
 )
 _AMOUNT_KEY = re.compile(r"amount|price|total|cost|fee|refund|balance", re.IGNORECASE)
 MIN_AMOUNT = 10.0
@@ -175,7 +182,8 @@ def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue =
         candidates: list[tuple[float, str]] = []
         if step.role == "assistant":
             for match in _MONEY.finditer(step.text or ""):
-                raw = match.group(1) or match.group(2)
+                after_sign, rest = match.group("after_sign", "rest")
+                raw = after_sign if rest is None else match.group(0)[0] + rest
                 value = _to_float(raw)
                 if value is not None:
                     # amounts told to the user are operands for what follows, never flagged on their
@@ -205,9 +213,7 @@ def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue =
                 ]
         if step.role in ("tool", "user") or (step.output and step.role != "assistant"):
             text = step.output or step.text or ""
-            for m in find_numbers(text):
-                if m.value not in shown.distinct:
-                    shown.append(m.value)
+            shown.extend_new(m.value for m in find_numbers(text))
     return []
 
 
@@ -273,6 +279,12 @@ class _Operands:
         self.small_ordered: list[float] = []
         self.largest = 0.0
         """The largest magnitude in ``pool`` (``inf`` once a value is not finite)."""
+
+    def extend_new(self, values: Iterable[float]) -> None:
+        """Append those of ``values`` not seen yet, once each."""
+        for value in dict.fromkeys(values):
+            if value not in self.distinct:
+                self.append(value)
 
     def append(self, value: float) -> None:
         self.values.append(value)

@@ -24,6 +24,7 @@ from memex_audit.auditor._signal import (
     tail_quote,
 )
 from memex_audit.reading import (
+    NumberMention,
     answer_text,
     find_numbers,
     is_line_number,
@@ -49,24 +50,25 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     # and the possible sources of a slip. A retyping slip needs three digits or more and keeps the
     # count of digits and decimals (``is_retyping``): shorter numbers are neither sources nor uses,
     # and the sources a use may come from are those with as many digits and decimals, in step order.
-    sources: dict[tuple[int, int], list[SeenNumber]] = {}
+    sources: dict[tuple[int, int], list[tuple[int, NumberMention]]] = {}
     for step in trajectory.steps:
         if not is_observation(step):
             continue
-        text = texts[step.index] = observation_text(step)
+        index = step.index
+        text = texts[index] = observation_text(step)
         for mention in find_numbers(text):
-            first_shown.setdefault(mention.value, step.index)
-            if len(mention.digits) >= 3:
-                key = (len(mention.digits), mention.decimals)
-                sources.setdefault(key, []).append(SeenNumber(step.index, mention))
+            first_shown.setdefault(mention.value, index)
+            digits = len(mention.digits)
+            if digits >= 3:
+                sources.setdefault((digits, mention.decimals), []).append((index, mention))
     # Whether a shown number is a line number, worked out only for a number some use could be a
     # retyping of (most outputs' numbers are never one).
-    line_numbers: dict[int, bool] = {}
+    line_numbers: dict[tuple[int, int], bool] = {}
 
-    def is_source(s: SeenNumber) -> bool:
-        key = id(s)
+    def is_source(index: int, mention: NumberMention) -> bool:
+        key = (index, id(mention))
         if key not in line_numbers:
-            line_numbers[key] = is_line_number(texts.get(s.step, ""), s.mention)
+            line_numbers[key] = is_line_number(texts.get(index, ""), mention)
         return not line_numbers[key]
 
     signals = []
@@ -90,9 +92,9 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 continue
             source = next(
                 (
-                    s
-                    for s in sources.get((len(use.digits), use.decimals), ())
-                    if s.step < step.index and is_retyping(s.mention, use) and is_source(s)
+                    SeenNumber(index, mention)
+                    for index, mention in sources.get((len(use.digits), use.decimals), ())
+                    if index < step.index and is_retyping(mention, use) and is_source(index, mention)
                 ),
                 None,
             )
