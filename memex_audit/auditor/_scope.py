@@ -163,32 +163,12 @@ def calls_made(trajectory: Trajectory) -> list[Call]:
 def _calls_made(trajectory: Trajectory) -> tuple[Call, ...]:
     calls: list[Call] = []
     for step in trajectory.steps:
-        if step.tool_calls or step.code:
-            calls.extend(_step_calls(step))
+        for tool_call in step.tool_calls:
+            values = tuple(str(v) for v in tool_call.arguments.values() if isinstance(v, str | int | float))
+            calls.append(Call(step.index, tool_call.name, values, tool_call.name))
+        if step.code:
+            calls.extend(_code_calls(step))
     return tuple(calls)
-
-
-# The copies of a trajectory (``without_labels``, made for every audit of its task) share its steps:
-# what is read from a step is kept per step.
-@per_trajectory
-def _step_calls(step: Step) -> tuple[Call, ...]:
-    calls: list[Call] = []
-    for tool_call in step.tool_calls:
-        values = tuple(str(v) for v in tool_call.arguments.values() if isinstance(v, str | int | float))
-        calls.append(Call(step.index, tool_call.name, values, tool_call.name))
-    if step.code:
-        calls.extend(_code_calls(step))
-    return tuple(calls)
-
-
-@per_trajectory
-def _step_sources(step: Step) -> tuple[str, ...]:
-    return tuple(
-        value
-        for call in _step_calls(step)
-        for value in call.arguments
-        if _SOURCE_LIKE.match(value) and _SOURCE_MARK.search(value)
-    )
 
 
 def is_search(call: Call) -> bool:
@@ -200,10 +180,10 @@ def sources_used(trajectory: Trajectory) -> dict[str, int]:
     """The sources a trajectory opened (identifier-like call arguments: a file, a document id, a table
     name with a digit or separator), each with the first step that used it."""
     found: dict[str, int] = {}
-    for step in trajectory.steps:
-        if step.tool_calls or step.code:
-            for value in _step_sources(step):
-                found.setdefault(value, step.index)
+    for call in calls_made(trajectory):
+        for value in call.arguments:
+            if _SOURCE_LIKE.match(value) and _SOURCE_MARK.search(value):
+                found.setdefault(value, call.step)
     return found
 
 
