@@ -32,7 +32,7 @@ from memex_audit.reading import (
     looks_like_year,
     parsed_code,
 )
-from memex_audit.trajectory import Trajectory
+from memex_audit.trajectory import Step, Trajectory
 
 
 def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
@@ -42,25 +42,21 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     Line numbers are not values: a listing's line prefixes (``cat -n``, ``grep -n``) and line references
     in commands (``sed -n '212,230p'``) are neither sources nor uses."""
     question = {m.value for m in find_numbers(trajectory.question or "")}
-    # What the tool outputs showed (as ``numbers_in_outputs``), read in one pass:
+    # What the tool outputs showed (as ``numbers_in_outputs``), read in one pass: each output's text
+    # and numbers,
     texts: dict[int, str] = {}
-    # the first step showing each value (parsed values of the same written number are the same
-    # float: a dict finds them exactly);
-    first_shown: dict[float, int] = {}
-    # and the possible sources of a slip. A retyping slip needs three digits or more and keeps the
-    # count of digits and decimals (``is_retyping``): shorter numbers are neither sources nor uses,
-    # and the sources a use may come from are those with as many digits and decimals, in step order.
-    sources: dict[tuple[int, int], list[tuple[int, NumberMention]]] = {}
+    outputs: list[tuple[int, tuple[NumberMention, ...]]] = []
     for step in trajectory.steps:
-        if not is_observation(step):
-            continue
-        index = step.index
-        text = texts[index] = observation_text(step)
-        for mention in find_numbers(text):
-            first_shown.setdefault(mention.value, index)
-            digits = len(mention.digits)
-            if digits >= 3:
-                sources.setdefault((digits, mention.decimals), []).append((index, mention))
+        if is_observation(step):
+            text = texts[step.index] = observation_text(step)
+            outputs.append((step.index, find_numbers(text)))
+    # and the first step showing each value (parsed values of the same written number are the same
+    # float: a dict finds them exactly), filled from the last output back so that earlier steps win.
+    first_shown: dict[float, int] = {}
+    for index, mentions in reversed(outputs):
+        first_shown.update({m.value: index for m in mentions})
+    # The possible sources of a slip, once a use needs them.
+    sources: dict[tuple[int, int], list[tuple[int, NumberMention]]] | None = None
     # Whether a shown number is a line number, worked out only for a number some use could be a
     # retyping of (most outputs' numbers are never one).
     line_numbers: dict[tuple[int, int], bool] = {}
@@ -90,6 +86,8 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 continue
             if first_shown.get(use.value, step.index) < step.index:
                 continue
+            if sources is None:
+                sources = _by_digit_count(outputs)
             source = next(
                 (
                     SeenNumber(index, mention)
@@ -110,6 +108,25 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 )
             )
     return signals
+
+
+def _by_digit_count(
+    outputs: list[tuple[int, tuple[NumberMention, ...]]],
+) -> dict[tuple[int, int], list[tuple[int, NumberMention]]]:
+    """The numbers of three digits or more of each output (with its step), by count of digits and
+    decimals, in step order.
+
+    A retyping slip needs three digits or more and keeps the count of digits and decimals
+    (``is_retyping``): shorter numbers are never sources, and the sources a use may come from are
+    those with as many digits and decimals.
+    """
+    found: dict[tuple[int, int], list[tuple[int, NumberMention]]] = {}
+    for index, mentions in outputs:
+        for mention in mentions:
+            digits = len(mention.digits)
+            if digits >= 3:
+                found.setdefault((digits, mention.decimals), []).append((index, mention))
+    return found
 
 
 # -- search strategy ----------------------------------------------------------------------------
@@ -157,26 +174,44 @@ def detect_repetition(trajectory: Trajectory) -> list[Signal]:
             )
             break
         previous = key
-    texts: dict[str, int] = {}
+    # Texts are compared with their whitespace runs squashed to one space, which takes a pass over
+    # each long text: a text is squashed only once an earlier one starts and ends with the same
+    # words (the squashed texts then may be equal), and those are all it can repeat.
+    earlier: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[Step, str | None]]] = {}
     for step in trajectory.steps:
         if not is_action(step) or not step.text or COORDINATOR.search(step.agent or ""):
             continue
-        squashed = " ".join(step.text.split())
+        if len(step.text) < 40:
+            continue  # and so is its squashed text
+        ends = (tuple(step.text.split(None, 3)[:3]), tuple(step.text.rsplit(None, 3)[-3:]))
+        alike = earlier.setdefault(ends, [])
+        if not alike:
+            alike.append((step, None))
+            continue
+        squashed = _squash(step.text)
         if len(squashed) < 40:
             continue
-        if squashed in texts:
-            quote = step.text.strip()[:120]
-            signals.append(
-                make_signal(
-                    "repeated_steps",
-                    step,
-                    quote,
-                    f"step {step.index} repeats step {texts[squashed]} verbatim",
+        for i, (other, other_squashed) in enumerate(alike):
+            if other_squashed is None:
+                other_squashed = _squash(other.text or "")
+                alike[i] = (other, other_squashed)
+            if other_squashed == squashed:
+                quote = step.text.strip()[:120]
+                signals.append(
+                    make_signal(
+                        "repeated_steps",
+                        step,
+                        quote,
+                        f"step {step.index} repeats step {other.index} verbatim",
+                    )
                 )
-            )
-            break
-        texts[squashed] = step.index
+                return signals
+        alike.append((step, squashed))
     return signals
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
 
 
 _LIMIT = re.compile(
