@@ -127,6 +127,8 @@ def _code_calls(step: Step) -> list[Call]:
 
 def _find_code_calls(code: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
     """The calls written in ``code`` as (name, arguments, text), in the order they are written."""
+    if "(" not in code:
+        return ()  # no call is written without a parenthesis (most shell commands): no need to parse
     tree = parsed_code(code)
     if tree is None:
         return ()

@@ -87,12 +87,14 @@ _NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=64)
 
 def looks_like_year(m: NumberMention) -> bool:
     """A four-digit integer between 1800 and 2100 written without a separator: probably a year."""
-    return m.decimals == 0 and "," not in m.text and 1800 <= m.value <= 2100
+    # the range first: it turns away most numbers
+    return 1800 <= m.value <= 2100 and m.decimals == 0 and "," not in m.text
 
 
 def same_value(a: float, b: float) -> bool:
     """Equal up to floating-point noise."""
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    # equal values, the common case, answered before the keyword arguments are read
+    return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
 def is_rounding_of(answer: NumberMention, truth: NumberMention) -> bool:
