@@ -25,6 +25,7 @@ from memex_audit.reading import (
     per_trajectory,
     source_segment,
 )
+from memex_audit.reading._memo import TextCache
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(
@@ -32,6 +33,7 @@ _PRELIM = re.compile(
     re.IGNORECASE,
 )
 _MIN_FIGURES = 3
+_LETTER = re.compile(r"[A-Za-z]")
 _LISTING = re.compile(
     r"^\s*(?:[dlcbps-][rwxsStT-]{9}[@+.]?\s|total\s+\d+\s*$|\d+\s+[dlcbps-][rwxsStT-]{9}\s)"
 )
@@ -40,7 +42,11 @@ _LISTING = re.compile(
 
 @dataclass(frozen=True)
 class Row:
-    """One printed table row: its step, the whole line, its label, and its figures as written."""
+    """One printed table row: its step, the whole line, its label, and its figures as written.
+
+    ``key`` is the label without a year section or revision flag (``1986 - Oct``, ``Oct r`` →
+    ``Oct``), worked out once with the row.
+    """
 
     step: int
     line: str
@@ -48,11 +54,11 @@ class Row:
     figures: tuple[str, ...]
     values: tuple[float, ...]
     preliminary: bool
+    key: str
 
-    @property
-    def key(self) -> str:
-        """The label without a year section or revision flag (``1986 - Oct``, ``Oct r`` → ``Oct``)."""
-        return _month_label(self.label)
+
+_PrintedRow = tuple[str, str, tuple[str, ...], tuple[float, ...], bool, str]
+"""A row as printed, without its step: line, label, figures, values, preliminary, key."""
 
 
 def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
@@ -62,30 +68,39 @@ def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
 
 @per_trajectory
 def _table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
-    return tuple(_iter_rows(trajectory))
-
-
-def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
+    rows: list[Row] = []
     for step in trajectory.steps:
-        if not is_observation(step):
+        if is_observation(step):
+            rows.extend(Row(step.index, *printed) for printed in _printed_rows(observation_text(step)))
+    return tuple(rows)
+
+
+def _find_printed_rows(text: str) -> tuple[_PrintedRow, ...]:
+    rows = []
+    for line in _lines_with_figures(text):
+        if _LISTING.match(line):
             continue
-        for line in _lines_with_figures(observation_text(step)):
-            if _LISTING.match(line):
-                continue
-            numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
-            if len(numbers) < _MIN_FIGURES or "|" in line:
-                continue
-            label = line[: numbers[0].start].strip()
-            if not re.search(r"[A-Za-z]", label):
-                continue
-            yield Row(
-                step.index,
+        numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
+        if len(numbers) < _MIN_FIGURES or "|" in line:
+            continue
+        label = line[: numbers[0].start].strip()
+        if not _LETTER.search(label):
+            continue
+        rows.append(
+            (
                 line.strip(),
                 label,
                 tuple(n.text for n in numbers),
                 tuple(n.value for n in numbers),
                 bool(_PRELIM.match(line)),
+                _month_label(label),
             )
+        )
+    return tuple(rows)
+
+
+_printed_rows = TextCache(_find_printed_rows, max_chars=16 << 20)
+"""The table rows of one output text: every audit of a task reads its siblings' outputs again."""
 
 
 def _lines_with_figures(text: str) -> Iterator[str]:
@@ -150,29 +165,66 @@ def code_picks(trajectory: Trajectory) -> tuple[Pick, ...]:
     for step in trajectory.steps:
         if not step.code:
             continue
-        tree = parsed_code(step.code)
-        if tree is None:
+        reading = _code_reading(step.code)
+        if reading is None:
             continue
-        lines = step.code.splitlines()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
-                target = node.targets[0]
-                args = tuple(
-                    a.value
-                    for a in node.value.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                )
-                if isinstance(target, ast.Name) and args:
-                    sources[target.id] = args
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            owner = node.func.value
-            strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if isinstance(owner, ast.Name) and owner.id in sources and strings:
-                segment = source_segment(lines, node) or strings[0]
-                picks.append(Pick(step.index, sources[owner.id], strings[0], tuple(strings[1:]), segment))
+        assigned, calls = reading
+        sources.update(assigned)
+        for owner, strings, segment in calls:
+            if owner in sources:
+                picks.append(Pick(step.index, sources[owner], strings[0], strings[1:], segment))
     return tuple(picks)
+
+
+_CodeReading = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, tuple[str, ...], str], ...]]
+"""What one code block offers ``code_picks``: names assigned from calls with string arguments (name,
+arguments), then method calls with string arguments on a name (owner, arguments, source text), each
+in ``ast.walk`` order."""
+
+
+def _read_code(code: str) -> _CodeReading | None:
+    tree = parsed_code(code)
+    if tree is None:
+        return None
+    lines = code.splitlines()
+    assigned: list[tuple[str, tuple[str, ...]]] = []
+    calls: list[tuple[str, tuple[str, ...], str]] = []
+    for node in _walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+                continue
+            strings = _strings(node.args)
+            if strings:
+                calls.append((func.value.id, strings, source_segment(lines, node) or strings[0]))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                args = _strings(node.value.args)
+                if args:
+                    assigned.append((target.id, args))
+    return tuple(assigned), tuple(calls)
+
+
+_code_reading = TextCache(_read_code, max_chars=4 << 20)
+"""The ``code_picks`` reading of one code block: every audit of a task reads its siblings' code again."""
+
+
+def _strings(args: list[ast.expr]) -> tuple[str, ...]:
+    return tuple(a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+
+
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of ``tree`` in ``ast.walk`` order (breadth first), without its generator and deque."""
+    nodes = [tree]
+    for node in nodes:  # the list grows while it is read: a queue
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                nodes.append(value)
+            elif isinstance(value, list):
+                nodes.extend(item for item in value if isinstance(item, ast.AST))
+    return nodes
 
 
 def _correct(siblings: Sequence[Trajectory], target: Trajectory) -> list[Trajectory]:
