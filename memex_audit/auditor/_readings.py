@@ -128,22 +128,21 @@ def _actions_after(trajectory: Trajectory, index: int) -> Iterator[tuple[Step, s
 
 
 @per_trajectory
-def _action_numbers(trajectory: Trajectory) -> tuple[tuple[int, float], ...]:
-    found = []
+def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
+    """Numbers (three digits or more, not years) written in actions, with the steps that wrote them in
+    order."""
+    found: dict[float, list[int]] = {}
     for step, text in _actions_after(trajectory, -1):
         for m in find_numbers(text):
             if len(m.digits) >= 3 and not looks_like_year(m):
-                found.append((step.index, m.value))
-    return tuple(found)
+                found.setdefault(m.value, []).append(step.index)
+    return {value: tuple(steps) for value, steps in found.items()}
 
 
-def _used_numbers(trajectory: Trajectory, after: int) -> dict[float, int]:
-    """Numbers (three digits or more, not years) written in actions after step ``after``, with the first step."""
-    used: dict[float, int] = {}
-    for index, value in _action_numbers(trajectory):
-        if index > after:
-            used.setdefault(value, index)
-    return used
+def _first_use(uses: dict[float, tuple[int, ...]], value: float, after: int) -> int | None:
+    """The first step after ``after`` whose action wrote ``value``, from ``_action_numbers``."""
+    steps = uses.get(value)
+    return next((index for index in steps if index > after), None) if steps else None
 
 
 @dataclass(frozen=True)
@@ -247,17 +246,18 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     from that table when the correct siblings took the same row from another source)."""
     rows = list(table_rows(trajectory))
     final_values = {v for r in rows if not r.preliminary for v in r.values}
+    uses = _action_numbers(trajectory)
     for row in (r for r in rows if r.preliminary):
-        used = _used_numbers(trajectory, row.step)
         for figure, value in zip(row.figures, row.values, strict=True):
-            if value in used and value not in final_values:
+            used = _first_use(uses, value, row.step)
+            if used is not None and value not in final_values:
                 step = trajectory.steps[row.step]
                 return [
                     _signal(
                         "preliminary_value",
                         step,
                         _prelim_quote(row),
-                        f"{figure} is marked preliminary ({_prelim_quote(row)}) at step {row.step} and was used at step {used[value]}",
+                        f"{figure} is marked preliminary ({_prelim_quote(row)}) at step {row.step} and was used at step {used}",
                     )
                 ]
     correct_picks = {(p.source, p.label) for s in _correct(siblings, trajectory) for p in code_picks(s)}
@@ -305,19 +305,20 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                 ]
     sibling_uses: dict[str, set[int]] = {}
     for sibling in correct:
+        uses = _action_numbers(sibling)
         for row in table_rows(sibling):
-            used = _used_numbers(sibling, row.step)
             for column, value in enumerate(row.values):
-                if value in used:
+                if _first_use(uses, value, row.step) is not None:
                     sibling_uses.setdefault(row.line, set()).add(column)
+    uses = _action_numbers(trajectory)
     for row in table_rows(trajectory):
         columns = sibling_uses.get(row.line)
         if not columns:
             continue
-        used = _used_numbers(trajectory, row.step)
         for column, (figure, value) in enumerate(zip(row.figures, row.values, strict=True)):
-            if value in used and column not in columns:
-                use_step = trajectory.steps[used[value]]
+            used = _first_use(uses, value, row.step)
+            if used is not None and column not in columns:
+                use_step = trajectory.steps[used]
                 quote = next(
                     (m.text for m in find_numbers(use_step.searchable_text()) if m.value == value), figure
                 )

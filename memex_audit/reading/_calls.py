@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from memex_audit.reading._memo import per_trajectory
+from memex_audit.reading._memo import memo_by_identity, per_trajectory
 from memex_audit.trajectory import Step, ToolCall, Trajectory
 
 DEFAULT_READ_ONLY_PATTERNS: tuple[str, ...] = (
@@ -181,6 +181,13 @@ def error_line(step: Step, text: str | None = None) -> str | None:
     error. ``text`` replaces the step's output where an observation is written elsewhere (an
     executor agent's message).
     """
+    # Several readings judge the same result (state changes, failed calls, tool errors): the line
+    # is kept with the step, for each text it was judged by.
+    return _error_line(step, (step.output or "") if text is None else text)
+
+
+@memo_by_identity
+def _error_line(step: Step, text: str) -> str | None:
     body = output_body(step, text)
     code = return_code(step)
     if code is not None:
