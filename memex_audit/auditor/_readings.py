@@ -25,7 +25,7 @@ from memex_audit.reading import (
     per_trajectory,
     source_segment,
 )
-from memex_audit.reading._memo import TextCache
+from memex_audit.reading._memo import TextCache, per_step
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(
@@ -68,11 +68,14 @@ def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
 
 @per_trajectory
 def _table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
-    rows: list[Row] = []
-    for step in trajectory.steps:
-        if is_observation(step):
-            rows.extend(Row(step.index, *printed) for printed in _printed_rows(observation_text(step)))
-    return tuple(rows)
+    return tuple(row for step in trajectory.steps for row in _step_rows(step))
+
+
+@per_step
+def _step_rows(step: Step) -> tuple[Row, ...]:
+    if not is_observation(step):
+        return ()
+    return tuple(Row(step.index, *printed) for printed in _printed_rows(observation_text(step)))
 
 
 def _find_printed_rows(text: str) -> tuple[_PrintedRow, ...]:
@@ -118,25 +121,25 @@ def _lines_with_figures(text: str) -> Iterator[str]:
         first = last
 
 
-def _actions_after(trajectory: Trajectory, index: int) -> Iterator[tuple[Step, str]]:
-    for step in trajectory.steps[index + 1 :]:
-        if is_observation(step) and not step.code:
-            continue
-        text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
-        if text.strip():
-            yield step, text
-
-
 @per_trajectory
 def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
     """Numbers (three digits or more, not years) written in actions, with the steps that wrote them in
     order."""
     found: dict[float, list[int]] = {}
-    for step, text in _actions_after(trajectory, -1):
-        for m in find_numbers(text):
-            if len(m.digits) >= 3 and not looks_like_year(m):
-                found.setdefault(m.value, []).append(step.index)
+    for step in trajectory.steps:
+        for value in _step_action_numbers(step):
+            found.setdefault(value, []).append(step.index)
     return {value: tuple(steps) for value, steps in found.items()}
+
+
+@per_step
+def _step_action_numbers(step: Step) -> tuple[float, ...]:
+    if is_observation(step) and not step.code:
+        return ()
+    text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
+    if not text.strip():
+        return ()
+    return tuple(m.value for m in find_numbers(text) if len(m.digits) >= 3 and not looks_like_year(m))
 
 
 def _first_use(uses: dict[float, tuple[int, ...]], value: float, after: int) -> int | None:

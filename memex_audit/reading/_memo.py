@@ -23,33 +23,43 @@ _NO_CONFIG = object()
 
 
 class _WeakMemo:
-    """Per-object results of one function, for each configuration it was called with."""
+    """Per-object results of one function, for each configuration it was called with.
+
+    One keyed weak reference per object, with one shared callback: an entry adds few objects for
+    the garbage collector to scan (memos of steps hold many entries).
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref[Any], dict[Hashable, Any]]] = {}
+        self._refs: dict[int, weakref.KeyedRef[int, Any]] = {}
+        self._values: dict[int, dict[Hashable, Any]] = {}
+        self._callback = self._forget
+
+    def _forget(self, ref: weakref.KeyedRef[int, Any]) -> None:
+        if self._refs.get(ref.key) is ref:
+            del self._refs[ref.key]
+            del self._values[ref.key]
 
     def get(self, obj: Any, config: Hashable) -> tuple[bool, Any]:
-        entry = self._entries.get(id(obj))
-        if entry is None or entry[0]() is not obj or config not in entry[1]:
+        key = id(obj)
+        ref = self._refs.get(key)
+        if ref is None or ref() is not obj:
             return False, None
-        return True, entry[1][config]
+        values = self._values[key]
+        if config not in values:
+            return False, None
+        return True, values[config]
 
     def put(self, obj: Any, config: Hashable, value: Any) -> None:
         key = id(obj)
-        entry = self._entries.get(key)
-        if entry is None or entry[0]() is not obj:
-
-            def forget(_ref: weakref.ref[Any], key: int = key) -> None:
-                current = self._entries.get(key)
-                if current is not None and current[0] is _ref:
-                    del self._entries[key]
-
-            entry = (weakref.ref(obj, forget), {})
-            self._entries[key] = entry
-        entry[1][config] = value
+        ref = self._refs.get(key)
+        if ref is None or ref() is not obj:
+            self._refs[key] = weakref.KeyedRef(obj, self._callback, key)
+            self._values[key] = {config: value}
+        else:
+            self._values[key][config] = value
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._refs)
 
 
 def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
@@ -67,6 +77,12 @@ def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
 
     wrapper.memo = memo  # type: ignore[attr-defined]
     return wrapper
+
+
+def per_step(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+    """Cache ``fn(step)`` while the step object is alive. Copies of a trajectory (``without_labels``,
+    ``model_copy``) share its step objects, so a view of one step serves every copy."""
+    return per_trajectory(fn)
 
 
 def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[..., R]:
