@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signal import STRENGTH, Signal
 from memex_audit.reading import (
+    NumberMention,
     find_numbers,
     is_retyping,
     looks_like_year,
@@ -80,13 +81,16 @@ def _step_rows(step: Step) -> tuple[Row, ...]:
 
 def _find_printed_rows(text: str) -> tuple[_PrintedRow, ...]:
     rows = []
-    for line in _lines_with_figures(text):
-        if _LISTING.match(line):
+    for line, line_start, found in _lines_with_figures(text):
+        if "|" in line or _LISTING.match(line):
             continue
-        numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
-        if len(numbers) < _MIN_FIGURES or "|" in line:
+        if any(m.percent and m.text[-2] in _LINE_BREAKS for m in found):
+            # "12" at the end of the line and "%" opening the next read as "12\n%" in the whole text
+            found, line_start = find_numbers(line), 0
+        numbers = [n for n in found if not looks_like_year(n)]
+        if len(numbers) < _MIN_FIGURES:
             continue
-        label = line[: numbers[0].start].strip()
+        label = line[: numbers[0].start - line_start].strip()
         if not _LETTER.search(label):
             continue
         rows.append(
@@ -105,19 +109,25 @@ def _find_printed_rows(text: str) -> tuple[_PrintedRow, ...]:
 _printed_rows = TextCache(_find_printed_rows, max_chars=16 << 20)
 """The table rows of one output text: every audit of a task reads its siblings' outputs again."""
 
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+"""The characters ``str.splitlines`` breaks lines at."""
 
-def _lines_with_figures(text: str) -> Iterator[str]:
-    """The lines of ``text`` that hold at least ``_MIN_FIGURES`` numbers, found with one pass over
-    the whole text rather than one per line (most lines of an output hold fewer)."""
-    starts = [m.start for m in find_numbers(text)]
-    if len(starts) < _MIN_FIGURES:
+
+def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMention]]]:
+    """The lines of ``text`` that hold at least ``_MIN_FIGURES`` numbers, with the offset of each and
+    its numbers (offsets in ``text``), found with one pass over the whole text rather than one per
+    line (most lines of an output hold fewer)."""
+    mentions = find_numbers(text)
+    if len(mentions) < _MIN_FIGURES:
         return
+    starts = [m.start for m in mentions]
     offset = first = 0
     for line, raw in zip(text.splitlines(), text.splitlines(keepends=True), strict=True):
+        line_start = offset
         offset += len(raw)
         last = bisect.bisect_left(starts, offset, lo=first)
         if last - first >= _MIN_FIGURES:
-            yield line
+            yield line, line_start, mentions[first:last]
         first = last
 
 
