@@ -19,8 +19,6 @@ from typing import Any, Generic, TypeVar
 
 R = TypeVar("R")
 
-_NO_CONFIG = object()
-
 
 class _WeakMemo:
     """Per-object results of one function, for each configuration it was called with.
@@ -64,25 +62,38 @@ class _WeakMemo:
 
 def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
     """Cache ``fn(trajectory)`` while the trajectory object is alive."""
-    memo = _WeakMemo()
-
-    @functools.wraps(fn)
-    def wrapper(trajectory: Any) -> R:
-        hit, value = memo.get(trajectory, _NO_CONFIG)
-        if hit:
-            return value  # type: ignore[no-any-return]
-        result = fn(trajectory)
-        memo.put(trajectory, _NO_CONFIG, result)
-        return result
-
-    wrapper.memo = memo  # type: ignore[attr-defined]
-    return wrapper
+    return _per_object(fn)
 
 
 def per_step(fn: Callable[[Any], R]) -> Callable[[Any], R]:
     """Cache ``fn(step)`` while the step object is alive. Copies of a trajectory (``without_labels``,
     ``model_copy``) share its step objects, so a view of one step serves every copy."""
-    return per_trajectory(fn)
+    return _per_object(fn)
+
+
+def _per_object(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+    """``fn(obj)`` kept while ``obj`` lives: the one-result case of ``_WeakMemo``, inlined (a memo of
+    steps is asked once per step of every trajectory read)."""
+    refs: dict[int, weakref.KeyedRef[int, Any]] = {}
+    values: dict[int, Any] = {}
+
+    def forget(ref: weakref.KeyedRef[int, Any]) -> None:
+        if refs.get(ref.key) is ref:
+            del refs[ref.key]
+            del values[ref.key]
+
+    @functools.wraps(fn)
+    def wrapper(obj: Any) -> R:
+        key = id(obj)
+        ref = refs.get(key)
+        if ref is not None and ref() is obj:
+            return values[key]  # type: ignore[no-any-return]
+        result = fn(obj)
+        refs[key] = weakref.KeyedRef(obj, forget, key)
+        values[key] = result
+        return result
+
+    return wrapper
 
 
 def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[..., R]:
