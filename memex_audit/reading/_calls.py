@@ -148,6 +148,7 @@ _EXCEPTION_LINE = re.compile(
 )
 _EXITCODE_LINE = re.compile(r"^exitcode: [1-9]\d*.*$", re.MULTILINE)
 _RETURNCODE_TAG = re.compile(r"^\s*<returncode>\s*(-?\d+)\s*</returncode>")
+_OUTPUT_END = "</output>"
 _OUTPUT_TAG = re.compile(r"^\s*<returncode>.*?</returncode>\s*(?:<output>\s*)?", re.DOTALL)
 
 
@@ -167,7 +168,11 @@ def output_body(step: Step, text: str | None = None) -> str:
     match = _OUTPUT_TAG.match(text)
     if match:
         text = text[match.end() :]
-        text = re.sub(r"\s*</output>\s*$", "", text)
+        # A closing tag with only whitespace around it at the end goes, the whitespace with it (what
+        # ``re.sub(r"\s*</output>\s*$", "", text)`` does, without trying the pattern at every space).
+        rest = text.rstrip()
+        if rest.endswith(_OUTPUT_END):
+            text = rest[: -len(_OUTPUT_END)].rstrip()
     return text
 
 
