@@ -23,10 +23,9 @@ from memex_audit.reading import (
     is_retyping,
     looks_like_year,
     parsed_code,
-    per_trajectory,
     source_segment,
 )
-from memex_audit.reading._memo import TextCache, per_step
+from memex_audit.reading._memo import TextCache, per_steps
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(
@@ -67,16 +66,13 @@ def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
     return _table_rows(trajectory)
 
 
-@per_trajectory
+@per_steps
 def _table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
-    return tuple(row for step in trajectory.steps for row in _step_rows(step))
-
-
-@per_step
-def _step_rows(step: Step) -> tuple[Row, ...]:
-    if not is_observation(step):
-        return ()
-    return tuple(Row(step.index, *printed) for printed in _printed_rows(observation_text(step)))
+    rows: list[Row] = []
+    for step in trajectory.steps:
+        if is_observation(step):
+            rows.extend(Row(step.index, *printed) for printed in _printed_rows(observation_text(step)))
+    return tuple(rows)
 
 
 def _find_printed_rows(text: str) -> tuple[_PrintedRow, ...]:
@@ -131,7 +127,7 @@ def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMe
         first = last
 
 
-@per_trajectory
+@per_steps
 def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
     """Numbers (three digits or more, not years) written in actions, with the steps that wrote them in
     order."""
@@ -142,7 +138,6 @@ def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
     return {value: tuple(steps) for value, steps in found.items()}
 
 
-@per_step
 def _step_action_numbers(step: Step) -> tuple[float, ...]:
     if is_observation(step) and not step.code:
         return ()
@@ -169,7 +164,7 @@ class Pick:
     text: str
 
 
-@per_trajectory
+@per_steps
 def code_picks(trajectory: Trajectory) -> tuple[Pick, ...]:
     """Values code took by label from objects that came out of calls with string arguments."""
     sources: dict[str, tuple[str, ...]] = {}

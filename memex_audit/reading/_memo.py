@@ -61,19 +61,8 @@ class _WeakMemo:
 
 
 def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
-    """Cache ``fn(trajectory)`` while the trajectory object is alive."""
-    return _per_object(fn)
-
-
-def per_step(fn: Callable[[Any], R]) -> Callable[[Any], R]:
-    """Cache ``fn(step)`` while the step object is alive. Copies of a trajectory (``without_labels``,
-    ``model_copy``) share its step objects, so a view of one step serves every copy."""
-    return _per_object(fn)
-
-
-def _per_object(fn: Callable[[Any], R]) -> Callable[[Any], R]:
-    """``fn(obj)`` kept while ``obj`` lives: the one-result case of ``_WeakMemo``, inlined (a memo of
-    steps is asked once per step of every trajectory read)."""
+    """Cache ``fn(trajectory)`` while the trajectory object is alive (the one-result case of
+    ``_WeakMemo``, inlined: these views are asked for many times per audit)."""
     refs: dict[int, weakref.KeyedRef[int, Any]] = {}
     values: dict[int, Any] = {}
 
@@ -83,17 +72,52 @@ def _per_object(fn: Callable[[Any], R]) -> Callable[[Any], R]:
             del values[ref.key]
 
     @functools.wraps(fn)
-    def wrapper(obj: Any) -> R:
-        key = id(obj)
+    def wrapper(trajectory: Any) -> R:
+        key = id(trajectory)
         ref = refs.get(key)
-        if ref is not None and ref() is obj:
+        if ref is not None and ref() is trajectory:
             return values[key]  # type: ignore[no-any-return]
-        result = fn(obj)
-        refs[key] = weakref.KeyedRef(obj, forget, key)
+        result = fn(trajectory)
+        refs[key] = weakref.KeyedRef(trajectory, forget, key)
         values[key] = result
         return result
 
     return wrapper
+
+
+def per_steps(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+    """Cache ``fn(trajectory)`` by the trajectory's list of steps, for views that read nothing else.
+
+    Copies of a trajectory (``without_labels``, ``model_copy``) share one list of steps, so every
+    audit of a task reuses the views of its siblings. The most recent ``_STEP_LISTS`` lists are kept,
+    each held with its entry (so no other list can take its ``id`` meanwhile). Safe to share between
+    threads.
+    """
+    entries: OrderedDict[int, tuple[list[Any], R]] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(trajectory: Any) -> R:
+        steps = trajectory.steps
+        key = id(steps)
+        with lock:
+            entry = entries.get(key)
+            if entry is not None and entry[0] is steps:
+                entries.move_to_end(key)
+                return entry[1]
+        result = fn(trajectory)
+        with lock:
+            entries[key] = (steps, result)
+            entries.move_to_end(key)
+            while len(entries) > _STEP_LISTS:
+                entries.popitem(last=False)
+        return result
+
+    return wrapper
+
+
+_STEP_LISTS = 64
+"""Step lists ``per_steps`` keeps views of: more than the rollouts of one task."""
 
 
 def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[..., R]:
