@@ -222,16 +222,24 @@ def _strings(args: list[ast.expr]) -> tuple[str, ...]:
 
 
 def _walk(tree: ast.AST) -> list[ast.AST]:
-    """The nodes of ``tree`` in ``ast.walk`` order (breadth first), without its generator and deque."""
+    """The nodes of ``tree`` that may be or hold a call or an assignment, in ``ast.walk`` order
+    (breadth first), without its generator and deque. Names, constants and their contexts are left
+    out: leaving out nodes with no call or assignment below them keeps the order of the others."""
     nodes = [tree]
     for node in nodes:  # the list grows while it is read: a queue
         for name in node._fields:
             value = getattr(node, name, None)
             if isinstance(value, ast.AST):
-                nodes.append(value)
+                if type(value) not in _LEAVES:
+                    nodes.append(value)
             elif isinstance(value, list):
-                nodes.extend(item for item in value if isinstance(item, ast.AST))
+                nodes.extend(
+                    item for item in value if isinstance(item, ast.AST) and type(item) not in _LEAVES
+                )
     return nodes
+
+
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del})
 
 
 def _correct(siblings: Sequence[Trajectory], target: Trajectory) -> list[Trajectory]:
