@@ -4,7 +4,9 @@ The auditor compares a failed trajectory with each of its siblings and the aggre
 subset of a task's rollouts, so the same views (calls and their results, table rows, keys) are asked
 for over and over. Entries are keyed by the trajectory object itself, weakly: pydantic models are not
 hashable, so the key is ``id()`` guarded by a weak reference that drops the trajectory's entries when
-it is collected (and so rules out a reused ``id``). Trajectories are not mutated once loaded.
+it is collected (and so rules out a reused ``id``). Views that read only the steps are kept by the
+list of steps instead (``per_steps``): copies of a trajectory share it, so an audit reuses what the
+audits of its siblings read. Trajectories are not mutated once loaded.
 """
 
 from __future__ import annotations
