@@ -4,7 +4,10 @@ serving a user, money amounts that nothing the agent saw supports."""
 
 from __future__ import annotations
 
+import bisect
+import math
 import re
+from collections.abc import Iterable
 
 from pydantic import JsonValue
 
@@ -143,8 +146,14 @@ def detect_truth_seen(trajectory: Trajectory, ground_truth: JsonValue) -> list[S
     ]
 
 
+# ``\$\s?(\d[\d,]*(?:\.\d+)?)|\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b``, written to open with its
+# first character (a ``$`` or a digit) so that the regex engine skips ahead to the next one: after a
+# ``$`` comes the amount (``after_sign``); after a digit not preceded by a word character, the rest
+# of the amount (``rest``) and the unit.
 _MONEY = re.compile(
-    r"(?:\$\s?(\d[\d,]*(?:\.\d+)?))|(?:\b(\d[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b)", re.IGNORECASE
+    r"[$\d](?:(?<=\$)\s?(?P<after_sign>\d[\d,]*(?:\.\d+)?)"
+    r"|(?<!\w\d)(?<=\d)(?P<rest>[\d,]*(?:\.\d+)?)\s?(?:dollars|usd)\b)",
+    re.IGNORECASE,
 )
 _AMOUNT_KEY = re.compile(r"amount|price|total|cost|fee|refund|balance", re.IGNORECASE)
 MIN_AMOUNT = 10.0
@@ -167,13 +176,14 @@ def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue =
     if not _is_dialogue(trajectory):
         return []
     expected = set(_gold_amounts(ground_truth))
-    shown: list[float] = []
+    shown = _Operands()
     told_unchecked: list[tuple[float, str]] = []
     for step in trajectory.steps:
         candidates: list[tuple[float, str]] = []
         if step.role == "assistant":
             for match in _MONEY.finditer(step.text or ""):
-                raw = match.group(1) or match.group(2)
+                after_sign, rest = match.group("after_sign", "rest")
+                raw = after_sign if rest is None else match.group(0)[0] + rest
                 value = _to_float(raw)
                 if value is not None:
                     # amounts told to the user are operands for what follows, never flagged on their
@@ -203,9 +213,7 @@ def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue =
                 ]
         if step.role in ("tool", "user") or (step.output and step.role != "assistant"):
             text = step.output or step.text or ""
-            for m in find_numbers(text):
-                if m.value not in shown:
-                    shown.append(m.value)
+            shown.extend_new(m.value for m in find_numbers(text))
     return []
 
 
@@ -251,7 +259,96 @@ def _amount_arguments(arguments: dict[str, JsonValue]) -> list[tuple[float, str]
     return out
 
 
-def _supported(value: float, shown: list[float]) -> bool:
+class _Operands:
+    """The values an amount may follow from, in the order they were shown or worked out.
+
+    Kept sorted as well, so that the values near a target are found by bisection rather than by
+    comparing with every value (the amounts of a dialogue are checked against the same growing list).
+    """
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.distinct: set[float] = set()
+        self.ordered: list[float] = []
+        """``distinct``, sorted."""
+        self.pool: list[float] = []
+        """The first ``MAX_POOL`` distinct values of at least 1: the operands of a derivation."""
+        self.pool_ordered: list[float] = []
+        self.small_index: dict[float, int] = {}
+        """The position of each of the first 40 values of ``pool``: the operands of a sum of three."""
+        self.small_ordered: list[float] = []
+        self.largest = 0.0
+        """The largest magnitude in ``pool`` (``inf`` once a value is not finite)."""
+
+    def extend_new(self, values: Iterable[float]) -> None:
+        """Append those of ``values`` not seen yet, once each."""
+        for value in dict.fromkeys(values):
+            if value not in self.distinct:
+                self.append(value)
+
+    def append(self, value: float) -> None:
+        self.values.append(value)
+        if value in self.distinct:
+            return
+        self.distinct.add(value)
+        bisect.insort(self.ordered, value)
+        if value >= 1 and len(self.pool) < MAX_POOL:
+            self.pool.append(value)
+            bisect.insort(self.pool_ordered, value)
+            self.largest = max(self.largest, value) if math.isfinite(value) else math.inf
+            if len(self.pool) <= 40:
+                self.small_index[value] = len(self.pool) - 1
+                bisect.insort(self.small_ordered, value)
+
+
+_FAST_LIMIT = 1e12
+"""Up to this magnitude, the values near a target (by bisection within a margin far wider than
+``same_value``'s tolerance and any rounding of a sum) hold every value ``same_value`` could accept."""
+
+
+def _near(ordered: list[float], target: float, magnitude: float) -> list[float]:
+    """The values of ``ordered`` within ``1e-6 * (1 + magnitude)`` of ``target``."""
+    margin = 1e-6 * (1.0 + magnitude)
+    return ordered[
+        bisect.bisect_left(ordered, target - margin) : bisect.bisect_right(ordered, target + margin)
+    ]
+
+
+def _supported(value: float, shown: _Operands) -> bool:
+    """Whether ``value`` was shown, or follows from the pool of shown values by a multiple (by 2 to 9),
+    a sum or difference of two, or a sum of three (``_supported_by_scan``, answered faster)."""
+    if value in shown.distinct:
+        return True
+    if not (abs(value) <= _FAST_LIMIT and shown.largest <= _FAST_LIMIT):
+        return _supported_by_scan(value, shown.values)
+    size = abs(value)
+    if any(same_value(value, v) for v in _near(shown.ordered, value, size)):
+        return True
+    for a in shown.pool:
+        # a * k is near value for one k at most, the nearest to value / a
+        k = round(value / a)
+        if 2 <= k <= 9 and same_value(a * k, value):
+            return True
+        for target in (value - a, a - value, a + value):
+            for b in _near(shown.pool_ordered, target, size + a):
+                if b != a and (same_value(a + b, value) or same_value(abs(a - b), value)):
+                    return True
+    small = shown.pool[:40]
+    for i, a in enumerate(small):
+        if value - a <= 0:
+            continue  # then every rest below is negative
+        for j in range(i + 1, len(small)):
+            rest = value - a - small[j]
+            if rest > 0 and any(
+                shown.small_index[c] > j and same_value(rest, c)
+                for c in _near(shown.small_ordered, rest, rest)
+            ):
+                return True
+    return False
+
+
+def _supported_by_scan(value: float, shown: list[float]) -> bool:
+    """``_supported`` by trying every operand: the definition, and the way for values out of range."""
     pool = [v for v in dict.fromkeys(shown) if v >= 1][:MAX_POOL]
     if any(same_value(value, v) for v in shown):
         return True

@@ -18,6 +18,7 @@ the positional guess, so they do not override it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,9 +49,10 @@ place the faulty step (on Who&When logs they point at it less often than the pos
 
 _FINAL_ANSWER = re.compile(r"FINAL ANSWER:\s*(?P<answer>.+?)(?:\s+[A-Z_]+\.PY\b|\n|$)")
 _BOLD = re.compile(r"\*\*([^*\n]{1,120})\*\*")
+# The lookahead for the phrases' first letters lets the regex engine leave most positions at once.
 _CONCLUDING = re.compile(
-    r"final answer|the answer|answer is|answer:|result is|result:|therefore|thus|conclude|in conclusion|"
-    r"is indeed|confirm|identified|determined|found that",
+    r"(?=[acdfirt])(?:final answer|the answer|answer is|answer:|result is|result:|therefore|thus|conclude|in conclusion|"
+    r"is indeed|confirm|identified|determined|found that)",
     re.IGNORECASE,
 )
 _NOT_A_CLAIM = re.compile(
@@ -170,8 +172,7 @@ def _numbers(text: str) -> list[tuple[NumberMention, float]]:
 def _claim_values(span: str, given: str) -> list[_Value]:
     """The values a claim states that the task did not give: numbers, and a small integer with the word
     before it (``Stanza 3``), since a small integer alone turns up everywhere."""
-    given_numbers = [v for _, v in _numbers(given)]
-    given_words = set(re.findall(r"\w+", given.casefold()))
+    given_numbers, given_words = _given(given)
     values = []
     for m, value in _numbers(span):
         if any(same_value(value, g) for g in given_numbers):
@@ -186,11 +187,18 @@ def _claim_values(span: str, given: str) -> list[_Value]:
     return values
 
 
-def _states(text: str, value: _Value) -> bool:
+@functools.lru_cache(maxsize=64)
+def _given(given: str) -> tuple[tuple[float, ...], frozenset[str]]:
+    """The numbers and words of the task (asked of every sentence of a claim)."""
+    return tuple(v for _, v in _numbers(given)), frozenset(re.findall(r"\w+", given.casefold()))
+
+
+def _states(text: str, value: _Value, numbers: list[tuple[NumberMention, float]] | None = None) -> bool:
+    """Whether ``text`` states ``value`` (``numbers``: ``_numbers(text)`` when already known)."""
     if value.phrase is not None:
         return re.search(rf"(?<!\w){re.escape(value.phrase)}(?!\w)", text.casefold()) is not None
     assert value.number is not None
-    for m, number in _numbers(text):
+    for m, number in _numbers(text) if numbers is None else numbers:
         if same_value(number, value.number):
             return True
         # the claim rounds a value shown with more decimals (4.9361 for -4.9361047573920285)
@@ -252,17 +260,42 @@ def _task_statement(trajectory: Trajectory) -> set[int]:
     return {s.index for s in opening}
 
 
-def _origin(trajectory: Trajectory, value: _Value, upto: int, given: set[int]) -> int | None:
+class _StepTexts:
+    """Each step's text as ``_origin`` reads it, and its numbers, worked out once for all the values
+    of a claim."""
+
+    def __init__(self, trajectory: Trajectory) -> None:
+        self._question = trajectory.question or ""
+        self._texts: dict[int, str] = {}
+        self._numbers: dict[int, list[tuple[NumberMention, float]]] = {}
+
+    def text(self, step: Step) -> str:
+        text = self._texts.get(step.index)
+        if text is None:
+            question = self._question
+            text = _LIST_MARKER.sub(
+                " ", (step.text or "").replace(question, " ") if question else step.text or ""
+            )
+            if is_observation(step):
+                text = "\n".join(p for p in (text, step.output or "") if p)
+            self._texts[step.index] = text
+        return text
+
+    def numbers(self, step: Step) -> list[tuple[NumberMention, float]]:
+        numbers = self._numbers.get(step.index)
+        if numbers is None:
+            numbers = self._numbers[step.index] = _numbers(self.text(step))
+        return numbers
+
+
+def _origin(
+    trajectory: Trajectory, value: _Value, upto: int, given: set[int], texts: _StepTexts
+) -> int | None:
     """The step where ``value`` enters: the first step stating it, or for a tool output, the step whose
     code or call produced it. ``None`` when it first appears in the task or nowhere."""
-    question = trajectory.question or ""
     for step in trajectory.steps[: upto + 1]:
-        text = _LIST_MARKER.sub(
-            " ", (step.text or "").replace(question, " ") if question else step.text or ""
-        )
-        if is_observation(step):
-            text = "\n".join(p for p in (text, step.output or "") if p)
-        if not _states(text, value):
+        numbers = texts.numbers(step) if value.phrase is None else None
+        if not _states(texts.text(step), value, numbers):
             continue
         if step.index in given or (step.role == "user" and not is_action(step) and not is_observation(step)):
             return None
@@ -280,10 +313,11 @@ def trace_answer(trajectory: Trajectory) -> Attribution | None:
     truth = "" if trajectory.ground_truth is None else str(trajectory.ground_truth)
     given = _task_statement(trajectory)
     origins = []
+    texts = _StepTexts(trajectory)
     for value in _claim_values(span, trajectory.question or ""):
         if truth and _states(truth, value):
             continue
-        origin = _origin(trajectory, value, at, given)
+        origin = _origin(trajectory, value, at, given, texts)
         # a FINAL ANSWER line only reports the answer: the value must have entered before it
         if origin is not None and (origin < at or not _FINAL_ANSWER.search(trajectory.steps[at].text or "")):
             origins.append((origin, value))

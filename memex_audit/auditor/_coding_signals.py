@@ -15,7 +15,7 @@ entered the run: the first step that wrote the file in question, not a later tes
 from __future__ import annotations
 
 from memex_audit.auditor._signal import Signal, make_signal, tail_quote
-from memex_audit.reading import CodingEvidence, FileChange, coding_evidence, first_edit
+from memex_audit.reading import CodingEvidence, FileChange, coding_evidence, file_edits
 from memex_audit.taxonomy import SignalKind
 from memex_audit.trajectory import Step, Trajectory
 
@@ -30,14 +30,12 @@ def _named(tests: tuple[str, ...], total: int) -> str:
 
 def _edit_step(trajectory: Trajectory, files: list[FileChange]) -> tuple[Step, str] | None:
     """The first step that wrote one of ``files`` and the way it names the file."""
-    best = None
-    for change in files:
-        edit = first_edit(trajectory, change.path)
-        if edit is not None and (best is None or edit.step < best.step):
-            best = edit
-    if best is None:
+    # One pass over the writing steps for all the files: edits come in step order, and within a
+    # step in the order of ``files``, so the first is the earliest edit of the first such file.
+    edits = file_edits(trajectory, tuple(change.path for change in files))
+    if not edits:
         return None
-    return trajectory.steps[best.step], best.quote
+    return trajectory.steps[edits[0].step], edits[0].quote
 
 
 def _mention_step(trajectory: Trajectory, files: list[FileChange]) -> tuple[Step, str] | None:

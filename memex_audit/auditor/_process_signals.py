@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 from memex_audit.auditor._attribution import COORDINATOR
 from memex_audit.auditor._scope import (
+    SeenNumber,
     calls_made,
     compare_sources,
     is_action,
     is_observation,
     is_search,
-    numbers_in_outputs,
     observation_text,
 )
 from memex_audit.auditor._signal import (
@@ -24,6 +24,7 @@ from memex_audit.auditor._signal import (
     tail_quote,
 )
 from memex_audit.reading import (
+    NumberMention,
     answer_text,
     find_numbers,
     is_line_number,
@@ -31,7 +32,7 @@ from memex_audit.reading import (
     looks_like_year,
     parsed_code,
 )
-from memex_audit.trajectory import Trajectory
+from memex_audit.trajectory import Step, Trajectory
 
 
 def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
@@ -40,20 +41,32 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
 
     Line numbers are not values: a listing's line prefixes (``cat -n``, ``grep -n``) and line references
     in commands (``sed -n '212,230p'``) are neither sources nor uses."""
-    texts = {s.index: observation_text(s) for s in trajectory.steps if is_observation(s)}
-    shown = numbers_in_outputs(trajectory)
-    # A retyping slip needs three digits or more (``is_retyping``): shorter numbers are neither
-    # sources nor uses, and are not checked further.
-    seen = [
-        s
-        for s in shown
-        if len(s.mention.digits) >= 3 and not is_line_number(texts.get(s.step, ""), s.mention)
-    ]
     question = {m.value for m in find_numbers(trajectory.question or "")}
-    # Parsed values of the same written number are the same float: a dict finds them exactly.
+    # What the tool outputs showed (as ``numbers_in_outputs``), read in one pass: each output's text
+    # and numbers,
+    texts: dict[int, str] = {}
+    outputs: list[tuple[int, tuple[NumberMention, ...]]] = []
+    for step in trajectory.steps:
+        if is_observation(step):
+            text = texts[step.index] = observation_text(step)
+            outputs.append((step.index, find_numbers(text)))
+    # and the first step showing each value (parsed values of the same written number are the same
+    # float: a dict finds them exactly), filled from the last output back so that earlier steps win.
     first_shown: dict[float, int] = {}
-    for s in shown:
-        first_shown.setdefault(s.mention.value, s.step)
+    for index, mentions in reversed(outputs):
+        first_shown.update({m.value: index for m in mentions})
+    # The possible sources of a slip, once a use needs them.
+    sources: dict[tuple[int, int], list[tuple[int, NumberMention]]] | None = None
+    # Whether a shown number is a line number, worked out only for a number some use could be a
+    # retyping of (most outputs' numbers are never one).
+    line_numbers: dict[tuple[int, int], bool] = {}
+
+    def is_source(index: int, mention: NumberMention) -> bool:
+        key = (index, id(mention))
+        if key not in line_numbers:
+            line_numbers[key] = is_line_number(texts.get(index, ""), mention)
+        return not line_numbers[key]
+
     signals = []
     reported: set[str] = set()
     for step in trajectory.steps:
@@ -64,7 +77,6 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
         used_text = "\n".join(
             [step.code or "", *(c.arguments_raw or str(c.arguments) for c in step.tool_calls)]
         )
-        earlier = [s for s in seen if s.step < step.index]
         for use in find_numbers(used_text):
             if len(use.digits) < 3:
                 continue
@@ -74,7 +86,16 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 continue
             if first_shown.get(use.value, step.index) < step.index:
                 continue
-            source = next((s for s in earlier if is_retyping(s.mention, use)), None)
+            if sources is None:
+                sources = _by_digit_count(outputs)
+            source = next(
+                (
+                    SeenNumber(index, mention)
+                    for index, mention in sources.get((len(use.digits), use.decimals), ())
+                    if index < step.index and is_retyping(mention, use) and is_source(index, mention)
+                ),
+                None,
+            )
             if source is None or not step.contains(use.text):
                 continue
             reported.add(use.text)
@@ -87,6 +108,25 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 )
             )
     return signals
+
+
+def _by_digit_count(
+    outputs: list[tuple[int, tuple[NumberMention, ...]]],
+) -> dict[tuple[int, int], list[tuple[int, NumberMention]]]:
+    """The numbers of three digits or more of each output (with its step), by count of digits and
+    decimals, in step order.
+
+    A retyping slip needs three digits or more and keeps the count of digits and decimals
+    (``is_retyping``): shorter numbers are never sources, and the sources a use may come from are
+    those with as many digits and decimals.
+    """
+    found: dict[tuple[int, int], list[tuple[int, NumberMention]]] = {}
+    for index, mentions in outputs:
+        for mention in mentions:
+            digits = len(mention.digits)
+            if digits >= 3:
+                found.setdefault((digits, mention.decimals), []).append((index, mention))
+    return found
 
 
 # -- search strategy ----------------------------------------------------------------------------
@@ -134,26 +174,44 @@ def detect_repetition(trajectory: Trajectory) -> list[Signal]:
             )
             break
         previous = key
-    texts: dict[str, int] = {}
+    # Texts are compared with their whitespace runs squashed to one space, which takes a pass over
+    # each long text: a text is squashed only once an earlier one starts and ends with the same
+    # words (the squashed texts then may be equal), and those are all it can repeat.
+    earlier: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[Step, str | None]]] = {}
     for step in trajectory.steps:
         if not is_action(step) or not step.text or COORDINATOR.search(step.agent or ""):
             continue
-        squashed = " ".join(step.text.split())
+        if len(step.text) < 40:
+            continue  # and so is its squashed text
+        ends = (tuple(step.text.split(None, 3)[:3]), tuple(step.text.rsplit(None, 3)[-3:]))
+        alike = earlier.setdefault(ends, [])
+        if not alike:
+            alike.append((step, None))
+            continue
+        squashed = _squash(step.text)
         if len(squashed) < 40:
             continue
-        if squashed in texts:
-            quote = step.text.strip()[:120]
-            signals.append(
-                make_signal(
-                    "repeated_steps",
-                    step,
-                    quote,
-                    f"step {step.index} repeats step {texts[squashed]} verbatim",
+        for i, (other, other_squashed) in enumerate(alike):
+            if other_squashed is None:
+                other_squashed = _squash(other.text or "")
+                alike[i] = (other, other_squashed)
+            if other_squashed == squashed:
+                quote = step.text.strip()[:120]
+                signals.append(
+                    make_signal(
+                        "repeated_steps",
+                        step,
+                        quote,
+                        f"step {step.index} repeats step {other.index} verbatim",
+                    )
                 )
-            )
-            break
-        texts[squashed] = step.index
+                return signals
+        alike.append((step, squashed))
     return signals
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
 
 
 _LIMIT = re.compile(
@@ -212,17 +270,26 @@ _ARITHMETIC_CALLS = {"sum", "mean", "fsum", "prod", "min", "max"}
 
 def _intermediate_rounds(code: str) -> list[str]:
     """``round(...)`` calls whose result feeds further arithmetic (``round(x, 2) * 100``, ``sum(round(v) ...)``)."""
+    # A name is written as is or, outside ASCII, in a form that normalizes to it: ASCII code that
+    # never writes ``round`` calls no round.
+    if code.isascii() and "round" not in code:
+        return []
     tree = parsed_code(code)
     if tree is None:
+        return []
+    rounds = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"
+    ]
+    if not rounds:
         return []
     parents: dict[ast.AST, ast.AST] = {}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     found = []
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "round"):
-            continue
+    for node in rounds:
         parent = parents.get(node)
         while parent is not None and not isinstance(parent, ast.stmt):
             if isinstance(parent, ast.BinOp):

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signal import STRENGTH, Signal
 from memex_audit.reading import (
+    NumberMention,
     find_numbers,
     is_retyping,
     looks_like_year,
     parsed_code,
-    per_trajectory,
     source_segment,
 )
+from memex_audit.reading._memo import TextCache, per_steps
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(
@@ -32,6 +33,7 @@ _PRELIM = re.compile(
     re.IGNORECASE,
 )
 _MIN_FIGURES = 3
+_LETTER = re.compile(r"[A-Za-z]")
 _LISTING = re.compile(
     r"^\s*(?:[dlcbps-][rwxsStT-]{9}[@+.]?\s|total\s+\d+\s*$|\d+\s+[dlcbps-][rwxsStT-]{9}\s)"
 )
@@ -40,7 +42,11 @@ _LISTING = re.compile(
 
 @dataclass(frozen=True)
 class Row:
-    """One printed table row: its step, the whole line, its label, and its figures as written."""
+    """One printed table row: its step, the whole line, its label, and its figures as written.
+
+    ``key`` is the label without a year section or revision flag (``1986 - Oct``, ``Oct r`` →
+    ``Oct``), worked out once with the row.
+    """
 
     step: int
     line: str
@@ -48,11 +54,11 @@ class Row:
     figures: tuple[str, ...]
     values: tuple[float, ...]
     preliminary: bool
+    key: str
 
-    @property
-    def key(self) -> str:
-        """The label without a year section or revision flag (``1986 - Oct``, ``Oct r`` → ``Oct``)."""
-        return _month_label(self.label)
+
+_PrintedRow = tuple[str, str, tuple[str, ...], tuple[float, ...], bool, str]
+"""A row as printed, without its step: line, label, figures, values, preliminary, key."""
 
 
 def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
@@ -60,75 +66,91 @@ def table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
     return _table_rows(trajectory)
 
 
-@per_trajectory
+@per_steps
 def _table_rows(trajectory: Trajectory) -> tuple[Row, ...]:
-    return tuple(_iter_rows(trajectory))
-
-
-def _iter_rows(trajectory: Trajectory) -> Iterator[Row]:
+    rows: list[Row] = []
     for step in trajectory.steps:
-        if not is_observation(step):
+        if is_observation(step):
+            rows.extend(Row(step.index, *printed) for printed in _printed_rows(observation_text(step)))
+    return tuple(rows)
+
+
+def _find_printed_rows(text: str) -> tuple[_PrintedRow, ...]:
+    rows = []
+    for line, line_start, found in _lines_with_figures(text):
+        if "|" in line or _LISTING.match(line):
             continue
-        for line in _lines_with_figures(observation_text(step)):
-            if _LISTING.match(line):
-                continue
-            numbers = [n for n in find_numbers(line) if not looks_like_year(n)]
-            if len(numbers) < _MIN_FIGURES or "|" in line:
-                continue
-            label = line[: numbers[0].start].strip()
-            if not re.search(r"[A-Za-z]", label):
-                continue
-            yield Row(
-                step.index,
+        if any(m.percent and m.text[-2] in _LINE_BREAKS for m in found):
+            # "12" at the end of the line and "%" opening the next read as "12\n%" in the whole text
+            found, line_start = find_numbers(line), 0
+        numbers = [n for n in found if not looks_like_year(n)]
+        if len(numbers) < _MIN_FIGURES:
+            continue
+        label = line[: numbers[0].start - line_start].strip()
+        if not _LETTER.search(label):
+            continue
+        rows.append(
+            (
                 line.strip(),
                 label,
                 tuple(n.text for n in numbers),
                 tuple(n.value for n in numbers),
                 bool(_PRELIM.match(line)),
+                _month_label(label),
             )
+        )
+    return tuple(rows)
 
 
-def _lines_with_figures(text: str) -> Iterator[str]:
-    """The lines of ``text`` that hold at least ``_MIN_FIGURES`` numbers, found with one pass over
-    the whole text rather than one per line (most lines of an output hold fewer)."""
-    starts = [m.start for m in find_numbers(text)]
-    if len(starts) < _MIN_FIGURES:
+_printed_rows = TextCache(_find_printed_rows, max_chars=16 << 20)
+"""The table rows of one output text: every audit of a task reads its siblings' outputs again."""
+
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+"""The characters ``str.splitlines`` breaks lines at."""
+
+
+def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMention]]]:
+    """The lines of ``text`` that hold at least ``_MIN_FIGURES`` numbers, with the offset of each and
+    its numbers (offsets in ``text``), found with one pass over the whole text rather than one per
+    line (most lines of an output hold fewer)."""
+    mentions = find_numbers(text)
+    if len(mentions) < _MIN_FIGURES:
         return
+    starts = [m.start for m in mentions]
     offset = first = 0
     for line, raw in zip(text.splitlines(), text.splitlines(keepends=True), strict=True):
+        line_start = offset
         offset += len(raw)
         last = bisect.bisect_left(starts, offset, lo=first)
         if last - first >= _MIN_FIGURES:
-            yield line
+            yield line, line_start, mentions[first:last]
         first = last
 
 
-def _actions_after(trajectory: Trajectory, index: int) -> Iterator[tuple[Step, str]]:
-    for step in trajectory.steps[index + 1 :]:
-        if is_observation(step) and not step.code:
-            continue
-        text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
-        if text.strip():
-            yield step, text
+@per_steps
+def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
+    """Numbers (three digits or more, not years) written in actions, with the steps that wrote them in
+    order."""
+    found: dict[float, list[int]] = {}
+    for step in trajectory.steps:
+        for value in _step_action_numbers(step):
+            found.setdefault(value, []).append(step.index)
+    return {value: tuple(steps) for value, steps in found.items()}
 
 
-@per_trajectory
-def _action_numbers(trajectory: Trajectory) -> tuple[tuple[int, float], ...]:
-    found = []
-    for step, text in _actions_after(trajectory, -1):
-        for m in find_numbers(text):
-            if len(m.digits) >= 3 and not looks_like_year(m):
-                found.append((step.index, m.value))
-    return tuple(found)
+def _step_action_numbers(step: Step) -> tuple[float, ...]:
+    if is_observation(step) and not step.code:
+        return ()
+    text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
+    if not text.strip():
+        return ()
+    return tuple(m.value for m in find_numbers(text) if len(m.digits) >= 3 and not looks_like_year(m))
 
 
-def _used_numbers(trajectory: Trajectory, after: int) -> dict[float, int]:
-    """Numbers (three digits or more, not years) written in actions after step ``after``, with the first step."""
-    used: dict[float, int] = {}
-    for index, value in _action_numbers(trajectory):
-        if index > after:
-            used.setdefault(value, index)
-    return used
+def _first_use(uses: dict[float, tuple[int, ...]], value: float, after: int) -> int | None:
+    """The first step after ``after`` whose action wrote ``value``, from ``_action_numbers``."""
+    steps = uses.get(value)
+    return next((index for index in steps if index > after), None) if steps else None
 
 
 @dataclass(frozen=True)
@@ -142,7 +164,7 @@ class Pick:
     text: str
 
 
-@per_trajectory
+@per_steps
 def code_picks(trajectory: Trajectory) -> tuple[Pick, ...]:
     """Values code took by label from objects that came out of calls with string arguments."""
     sources: dict[str, tuple[str, ...]] = {}
@@ -150,29 +172,74 @@ def code_picks(trajectory: Trajectory) -> tuple[Pick, ...]:
     for step in trajectory.steps:
         if not step.code:
             continue
-        tree = parsed_code(step.code)
-        if tree is None:
+        reading = _code_reading(step.code)
+        if reading is None:
             continue
-        lines = step.code.splitlines()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
-                target = node.targets[0]
-                args = tuple(
-                    a.value
-                    for a in node.value.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                )
-                if isinstance(target, ast.Name) and args:
-                    sources[target.id] = args
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            owner = node.func.value
-            strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if isinstance(owner, ast.Name) and owner.id in sources and strings:
-                segment = source_segment(lines, node) or strings[0]
-                picks.append(Pick(step.index, sources[owner.id], strings[0], tuple(strings[1:]), segment))
+        assigned, calls = reading
+        sources.update(assigned)
+        for owner, strings, segment in calls:
+            if owner in sources:
+                picks.append(Pick(step.index, sources[owner], strings[0], strings[1:], segment))
     return tuple(picks)
+
+
+_CodeReading = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[tuple[str, tuple[str, ...], str], ...]]
+"""What one code block offers ``code_picks``: names assigned from calls with string arguments (name,
+arguments), then method calls with string arguments on a name (owner, arguments, source text), each
+in ``ast.walk`` order."""
+
+
+def _read_code(code: str) -> _CodeReading | None:
+    tree = parsed_code(code)
+    if tree is None:
+        return None
+    lines = code.splitlines()
+    assigned: list[tuple[str, tuple[str, ...]]] = []
+    calls: list[tuple[str, tuple[str, ...], str]] = []
+    for node in _walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+                continue
+            strings = _strings(node.args)
+            if strings:
+                calls.append((func.value.id, strings, source_segment(lines, node) or strings[0]))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                args = _strings(node.value.args)
+                if args:
+                    assigned.append((target.id, args))
+    return tuple(assigned), tuple(calls)
+
+
+_code_reading = TextCache(_read_code, max_chars=4 << 20)
+"""The ``code_picks`` reading of one code block: every audit of a task reads its siblings' code again."""
+
+
+def _strings(args: list[ast.expr]) -> tuple[str, ...]:
+    return tuple(a.value for a in args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+
+
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of ``tree`` that may be or hold a call or an assignment, in ``ast.walk`` order
+    (breadth first), without its generator and deque. Names, constants and their contexts are left
+    out: leaving out nodes with no call or assignment below them keeps the order of the others."""
+    nodes = [tree]
+    for node in nodes:  # the list grows while it is read: a queue
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                if type(value) not in _LEAVES:
+                    nodes.append(value)
+            elif isinstance(value, list):
+                nodes.extend(
+                    item for item in value if isinstance(item, ast.AST) and type(item) not in _LEAVES
+                )
+    return nodes
+
+
+_LEAVES = frozenset({ast.Name, ast.Constant, ast.Load, ast.Store, ast.Del})
 
 
 def _correct(siblings: Sequence[Trajectory], target: Trajectory) -> list[Trajectory]:
@@ -195,17 +262,18 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     from that table when the correct siblings took the same row from another source)."""
     rows = list(table_rows(trajectory))
     final_values = {v for r in rows if not r.preliminary for v in r.values}
+    uses = _action_numbers(trajectory)
     for row in (r for r in rows if r.preliminary):
-        used = _used_numbers(trajectory, row.step)
         for figure, value in zip(row.figures, row.values, strict=True):
-            if value in used and value not in final_values:
+            used = _first_use(uses, value, row.step)
+            if used is not None and value not in final_values:
                 step = trajectory.steps[row.step]
                 return [
                     _signal(
                         "preliminary_value",
                         step,
                         _prelim_quote(row),
-                        f"{figure} is marked preliminary ({_prelim_quote(row)}) at step {row.step} and was used at step {used[value]}",
+                        f"{figure} is marked preliminary ({_prelim_quote(row)}) at step {row.step} and was used at step {used}",
                     )
                 ]
     correct_picks = {(p.source, p.label) for s in _correct(siblings, trajectory) for p in code_picks(s)}
@@ -253,19 +321,20 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                 ]
     sibling_uses: dict[str, set[int]] = {}
     for sibling in correct:
+        uses = _action_numbers(sibling)
         for row in table_rows(sibling):
-            used = _used_numbers(sibling, row.step)
             for column, value in enumerate(row.values):
-                if value in used:
+                if _first_use(uses, value, row.step) is not None:
                     sibling_uses.setdefault(row.line, set()).add(column)
+    uses = _action_numbers(trajectory)
     for row in table_rows(trajectory):
         columns = sibling_uses.get(row.line)
         if not columns:
             continue
-        used = _used_numbers(trajectory, row.step)
         for column, (figure, value) in enumerate(zip(row.figures, row.values, strict=True)):
-            if value in used and column not in columns:
-                use_step = trajectory.steps[used[value]]
+            used = _first_use(uses, value, row.step)
+            if used is not None and column not in columns:
+                use_step = trajectory.steps[used]
                 quote = next(
                     (m.text for m in find_numbers(use_step.searchable_text()) if m.value == value), figure
                 )

@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from memex_audit.reading import NumberMention, find_numbers, parsed_code, per_trajectory, source_segment
+from memex_audit.reading._memo import TextCache
 from memex_audit.trajectory import Step, Trajectory
 
 _EXECUTOR = re.compile(r"terminal|executor|computer|interpreter|tool|environment", re.IGNORECASE)
 _SEARCH_NAME = re.compile(r"search|query|find|lookup|grep|retriev|browse|visit|open_?page|web", re.IGNORECASE)
 _SOURCE_LIKE = re.compile(r"^[\w./:#-]{3,160}$")
+_SOURCE_MARK = re.compile(r"[\d./_#:-]")
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,16 @@ class Call:
 
 
 def _code_calls(step: Step) -> list[Call]:
-    code = step.code or ""
+    return [Call(step.index, name, values, text) for name, values, text in _calls_in_code(step.code or "")]
+
+
+def _find_code_calls(code: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """The calls written in ``code`` as (name, arguments, text), in the order they are written."""
+    if "(" not in code:
+        return ()  # no call is written without a parenthesis (most shell commands): no need to parse
     tree = parsed_code(code)
     if tree is None:
-        return []
+        return ()
     lines = code.splitlines()
     calls = []
     for node in ast.walk(tree):
@@ -138,9 +146,14 @@ def _code_calls(step: Step) -> list[Call]:
         args = [a for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Constant)]
         values = tuple(str(a.value) for a in args if isinstance(a.value, str | int | float))
         segment = source_segment(lines, node) or name
-        calls.append(Call(step.index, name, values, segment))
-    calls.sort(key=lambda c: code.find(c.text))
-    return calls
+        calls.append((name, values, segment))
+    calls.sort(key=lambda c: code.find(c[2]))
+    return tuple(calls)
+
+
+_calls_in_code = TextCache(_find_code_calls, max_chars=4 << 20)
+"""The calls of recent code blocks: the same blocks are read again through the siblings of every
+audit of a task."""
 
 
 def calls_made(trajectory: Trajectory) -> list[Call]:
@@ -171,7 +184,7 @@ def sources_used(trajectory: Trajectory) -> dict[str, int]:
     found: dict[str, int] = {}
     for call in calls_made(trajectory):
         for value in call.arguments:
-            if _SOURCE_LIKE.match(value) and re.search(r"[\d./_#:-]", value):
+            if _SOURCE_LIKE.match(value) and _SOURCE_MARK.search(value):
                 found.setdefault(value, call.step)
     return found
 

@@ -33,14 +33,17 @@ from memex_audit.trajectory import Step, Trajectory
 
 _IDENTIFIER = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*\d)[\w-]{3,}", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(t[\d:.]+)?", re.IGNORECASE)
+# Each pattern looks ahead for the first letters of its words: the regex engine then leaves most
+# positions at once instead of trying every word there.
 _AFFIRM = re.compile(
-    r"\b(yes|yeah|yep|yup|confirm(?:ed|s)?|i confirm|proceed|go ahead|do it|sounds good|"
+    r"\b(?=[acdgilopstwy])(yes|yeah|yep|yup|confirm(?:ed|s)?|i confirm|proceed|go ahead|do it|sounds good|"
     r"that'?s (?:right|correct|fine)|that is (?:right|correct|fine)|correct|ok(?:ay)?|sure|"
     r"absolutely|please do|let'?s do|works for me|that works|agreed?)\b",
     re.IGNORECASE,
 )
 _REFUSE = re.compile(
-    r"\b(no|nope|don'?t|do not|not yet|wait|hold on|stop|cancel that|never ?mind)\b", re.IGNORECASE
+    r"\b(?=[cdhnsw])(no|nope|don'?t|do not|not yet|wait|hold on|stop|cancel that|never ?mind)\b",
+    re.IGNORECASE,
 )
 
 
@@ -93,9 +96,11 @@ def _state_changes(trajectory: Trajectory) -> list[StateChange]:
     config = tool_config_for(trajectory)
     results = call_results(trajectory)
     out: list[StateChange] = []
-    seen_parts: list[str] = []
+    seen_steps: list[Step] = []
     last_user: Step | None = None
-    # The earlier text and the go-ahead change only between calls: each is worked out when it does.
+    # The earlier text and the go-ahead change only between calls: each is worked out when it does,
+    # and the earlier text only for a call with identifiers (a shell command has none), adding the
+    # steps seen since it was last worked out.
     seen, seen_parts_joined = "", 0
     confirmed, confirmed_by = False, None
     for step in trajectory.steps:
@@ -104,9 +109,11 @@ def _state_changes(trajectory: Trajectory) -> list[StateChange]:
                 continue
             result = results.get((step.index, pos))
             error = error_line(result) if result is not None else None
-            if seen_parts_joined < len(seen_parts):
-                seen = " ".join(seen_parts)
-                seen_parts_joined = len(seen_parts)
+            values = identifiers(call.arguments)
+            if values and seen_parts_joined < len(seen_steps):
+                parts = [_seen_text(s) for s in seen_steps[seen_parts_joined:]]
+                seen = " ".join([seen, *parts] if seen_parts_joined else parts)
+                seen_parts_joined = len(seen_steps)
             if confirmed_by is not last_user:
                 confirmed = last_user is not None and is_agreement(last_user.text or "")
                 confirmed_by = last_user
@@ -121,14 +128,19 @@ def _state_changes(trajectory: Trajectory) -> list[StateChange]:
                     error=error,
                     confirmed=confirmed,
                     confirm_step=last_user.index if last_user is not None else None,
-                    unseen=tuple(v for v in identifiers(call.arguments) if v.casefold() not in seen),
+                    unseen=tuple(v for v in values if v.casefold() not in seen),
                 )
             )
         if step.role == "user" and (step.text or "").strip():
             last_user = step
         if step.role in ("tool", "user", "system") or step.output:
-            seen_parts.append(" ".join((step.output or step.text or "").split()).casefold())
+            seen_steps.append(step)
     return out
+
+
+def _seen_text(step: Step) -> str:
+    """What a step showed, as identifiers are looked up in it: whitespace runs as one space, casefolded."""
+    return " ".join((step.output or step.text or "").split()).casefold()
 
 
 def is_agreement(text: str) -> bool:

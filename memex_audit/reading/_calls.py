@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from memex_audit.reading._memo import per_trajectory
+from memex_audit.reading._memo import memo_by_identity, per_trajectory
 from memex_audit.trajectory import Step, ToolCall, Trajectory
 
 DEFAULT_READ_ONLY_PATTERNS: tuple[str, ...] = (
@@ -148,6 +148,7 @@ _EXCEPTION_LINE = re.compile(
 )
 _EXITCODE_LINE = re.compile(r"^exitcode: [1-9]\d*.*$", re.MULTILINE)
 _RETURNCODE_TAG = re.compile(r"^\s*<returncode>\s*(-?\d+)\s*</returncode>")
+_OUTPUT_END = "</output>"
 _OUTPUT_TAG = re.compile(r"^\s*<returncode>.*?</returncode>\s*(?:<output>\s*)?", re.DOTALL)
 
 
@@ -167,7 +168,11 @@ def output_body(step: Step, text: str | None = None) -> str:
     match = _OUTPUT_TAG.match(text)
     if match:
         text = text[match.end() :]
-        text = re.sub(r"\s*</output>\s*$", "", text)
+        # A closing tag with only whitespace around it at the end goes, the whitespace with it (what
+        # ``re.sub(r"\s*</output>\s*$", "", text)`` does, without trying the pattern at every space).
+        rest = text.rstrip()
+        if rest.endswith(_OUTPUT_END):
+            text = rest[: -len(_OUTPUT_END)].rstrip()
     return text
 
 
@@ -181,6 +186,13 @@ def error_line(step: Step, text: str | None = None) -> str | None:
     error. ``text`` replaces the step's output where an observation is written elsewhere (an
     executor agent's message).
     """
+    # Several readings judge the same result (state changes, failed calls, tool errors): the line
+    # is kept with the step, for each text it was judged by.
+    return _error_line(step, (step.output or "") if text is None else text)
+
+
+@memo_by_identity
+def _error_line(step: Step, text: str) -> str | None:
     body = output_body(step, text)
     code = return_code(step)
     if code is not None:

@@ -4,7 +4,9 @@ The auditor compares a failed trajectory with each of its siblings and the aggre
 subset of a task's rollouts, so the same views (calls and their results, table rows, keys) are asked
 for over and over. Entries are keyed by the trajectory object itself, weakly: pydantic models are not
 hashable, so the key is ``id()`` guarded by a weak reference that drops the trajectory's entries when
-it is collected (and so rules out a reused ``id``). Trajectories are not mutated once loaded.
+it is collected (and so rules out a reused ``id``). Views that read only the steps are kept by the
+list of steps instead (``per_steps``): copies of a trajectory share it, so an audit reuses what the
+audits of its siblings read. Trajectories are not mutated once loaded.
 """
 
 from __future__ import annotations
@@ -19,54 +21,105 @@ from typing import Any, Generic, TypeVar
 
 R = TypeVar("R")
 
-_NO_CONFIG = object()
-
 
 class _WeakMemo:
-    """Per-object results of one function, for each configuration it was called with."""
+    """Per-object results of one function, for each configuration it was called with.
+
+    One keyed weak reference per object, with one shared callback: an entry adds few objects for
+    the garbage collector to scan (memos of steps hold many entries).
+    """
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[weakref.ref[Any], dict[Hashable, Any]]] = {}
+        self._refs: dict[int, weakref.KeyedRef[int, Any]] = {}
+        self._values: dict[int, dict[Hashable, Any]] = {}
+        self._callback = self._forget
+
+    def _forget(self, ref: weakref.KeyedRef[int, Any]) -> None:
+        if self._refs.get(ref.key) is ref:
+            del self._refs[ref.key]
+            del self._values[ref.key]
 
     def get(self, obj: Any, config: Hashable) -> tuple[bool, Any]:
-        entry = self._entries.get(id(obj))
-        if entry is None or entry[0]() is not obj or config not in entry[1]:
+        key = id(obj)
+        ref = self._refs.get(key)
+        if ref is None or ref() is not obj:
             return False, None
-        return True, entry[1][config]
+        values = self._values[key]
+        if config not in values:
+            return False, None
+        return True, values[config]
 
     def put(self, obj: Any, config: Hashable, value: Any) -> None:
         key = id(obj)
-        entry = self._entries.get(key)
-        if entry is None or entry[0]() is not obj:
-
-            def forget(_ref: weakref.ref[Any], key: int = key) -> None:
-                current = self._entries.get(key)
-                if current is not None and current[0] is _ref:
-                    del self._entries[key]
-
-            entry = (weakref.ref(obj, forget), {})
-            self._entries[key] = entry
-        entry[1][config] = value
+        ref = self._refs.get(key)
+        if ref is None or ref() is not obj:
+            self._refs[key] = weakref.KeyedRef(obj, self._callback, key)
+            self._values[key] = {config: value}
+        else:
+            self._values[key][config] = value
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._refs)
 
 
 def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
-    """Cache ``fn(trajectory)`` while the trajectory object is alive."""
-    memo = _WeakMemo()
+    """Cache ``fn(trajectory)`` while the trajectory object is alive (the one-result case of
+    ``_WeakMemo``, inlined: these views are asked for many times per audit)."""
+    refs: dict[int, weakref.KeyedRef[int, Any]] = {}
+    values: dict[int, Any] = {}
+
+    def forget(ref: weakref.KeyedRef[int, Any]) -> None:
+        if refs.get(ref.key) is ref:
+            del refs[ref.key]
+            del values[ref.key]
 
     @functools.wraps(fn)
     def wrapper(trajectory: Any) -> R:
-        hit, value = memo.get(trajectory, _NO_CONFIG)
-        if hit:
-            return value  # type: ignore[no-any-return]
+        key = id(trajectory)
+        ref = refs.get(key)
+        if ref is not None and ref() is trajectory:
+            return values[key]  # type: ignore[no-any-return]
         result = fn(trajectory)
-        memo.put(trajectory, _NO_CONFIG, result)
+        refs[key] = weakref.KeyedRef(trajectory, forget, key)
+        values[key] = result
         return result
 
-    wrapper.memo = memo  # type: ignore[attr-defined]
     return wrapper
+
+
+def per_steps(fn: Callable[[Any], R]) -> Callable[[Any], R]:
+    """Cache ``fn(trajectory)`` by the trajectory's list of steps, for views that read nothing else.
+
+    Copies of a trajectory (``without_labels``, ``model_copy``) share one list of steps, so every
+    audit of a task reuses the views of its siblings. The most recent ``_STEP_LISTS`` lists are kept,
+    each held with its entry (so no other list can take its ``id`` meanwhile). Safe to share between
+    threads.
+    """
+    entries: OrderedDict[int, tuple[list[Any], R]] = OrderedDict()
+    lock = threading.Lock()
+
+    @functools.wraps(fn)
+    def wrapper(trajectory: Any) -> R:
+        steps = trajectory.steps
+        key = id(steps)
+        with lock:
+            entry = entries.get(key)
+            if entry is not None and entry[0] is steps:
+                entries.move_to_end(key)
+                return entry[1]
+        result = fn(trajectory)
+        with lock:
+            entries[key] = (steps, result)
+            entries.move_to_end(key)
+            while len(entries) > _STEP_LISTS:
+                entries.popitem(last=False)
+        return result
+
+    return wrapper
+
+
+_STEP_LISTS = 64
+"""Step lists ``per_steps`` keeps views of: more than the rollouts of one task."""
 
 
 def memo_by_identity(fn: Callable[[Any, Any], R]) -> Callable[..., R]:

@@ -15,8 +15,16 @@ from dataclasses import dataclass
 from memex_audit.reading._memo import TextCache
 
 # Thousands separators must come in groups of three, so "1944-04" gives 1944 and 04, not one number.
+# A number is ``(?<![\w.])\$?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(\s?%)?(?!\w)``. It is written
+# here to open with its first character, a ``$`` or a digit, so that the regex engine skips ahead to
+# the next ``$`` or digit instead of trying a match at every position of a long tool output; the
+# look-behind after that character is the original one before it. After a ``$`` comes the whole
+# number (``num``); after a digit, the rest of it (``rest``), with one digit fewer in each choice.
 _NUMBER = re.compile(
-    r"(?<![\w.])(?P<cur>\$)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<pct>\s?%)?(?![\w])"
+    r"[$\d](?<![\w.][$\d])"
+    r"(?:(?<=\$)(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"|(?<=\d)(?P<rest>\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d*(?:\.\d+)?))"
+    r"(?P<pct>\s?%)?(?!\w)"
 )
 
 
@@ -56,18 +64,21 @@ def find_numbers(text: str) -> tuple[NumberMention, ...]:
 def _find_numbers(text: str) -> tuple[NumberMention, ...]:
     mentions = []
     for match in _NUMBER.finditer(text):
-        raw = match.group("num")
+        written, num, rest, pct = match.group(0, "num", "rest", "pct")
+        raw = num if rest is None else written[0] + rest
         plain = raw.replace(",", "")
-        decimals = len(plain.split(".")[1]) if "." in plain else 0
-        mentions.append(
-            NumberMention(
-                text=match.group(0).strip(),
-                value=float(plain),
-                decimals=decimals,
-                percent=match.group("pct") is not None,
-                start=match.start(),
-            )
+        point = plain.find(".")
+        mention = NumberMention(
+            written.strip(),
+            float(plain),
+            len(plain) - point - 1 if point >= 0 else 0,
+            pct is not None,
+            match.start(),
         )
+        # ``digits`` is asked of most mentions: filled in here from the digits at hand, as
+        # ``cached_property`` would store it (the written number less its separators).
+        mention.__dict__["digits"] = plain.replace(".", "")
+        mentions.append(mention)
     return tuple(mentions)
 
 
@@ -76,12 +87,14 @@ _NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=64)
 
 def looks_like_year(m: NumberMention) -> bool:
     """A four-digit integer between 1800 and 2100 written without a separator: probably a year."""
-    return m.decimals == 0 and "," not in m.text and 1800 <= m.value <= 2100
+    # the range first: it turns away most numbers
+    return 1800 <= m.value <= 2100 and m.decimals == 0 and "," not in m.text
 
 
 def same_value(a: float, b: float) -> bool:
     """Equal up to floating-point noise."""
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    # equal values, the common case, answered before the keyword arguments are read
+    return a == b or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
 def is_rounding_of(answer: NumberMention, truth: NumberMention) -> bool:
@@ -135,6 +148,9 @@ _LINE_NUMBER_REFERENCE = re.compile(
 )
 
 
+_RANGE_START = re.compile(r"(\d+)\s*[,-]\s*$")
+
+
 def is_line_number(text: str, mention: NumberMention) -> bool:
     """Whether ``mention`` in ``text`` numbers a line rather than stating a value.
 
@@ -154,7 +170,7 @@ def is_line_number(text: str, mention: NumberMention) -> bool:
     if _LINE_NUMBER_REFERENCE.search(before):
         return True
     # the end of a range whose start is a line reference: ``sed -n '212,230p'``, ``lines 10-20``
-    range_start = re.search(r"(\d+)\s*[,-]\s*$", before)
+    range_start = _RANGE_START.search(before)
     return range_start is not None and bool(_LINE_NUMBER_REFERENCE.search(before[: range_start.start()]))
 
 
