@@ -19,13 +19,14 @@ from memex_audit.auditor._scope import is_observation, observation_text
 from memex_audit.auditor._signal import STRENGTH, Signal
 from memex_audit.reading import (
     NumberMention,
+    TextCache,
     find_numbers,
     is_retyping,
     looks_like_year,
     parsed_code,
+    per_steps,
     source_segment,
 )
-from memex_audit.reading._memo import TextCache, per_steps
 from memex_audit.trajectory import Step, Trajectory
 
 _PRELIM = re.compile(

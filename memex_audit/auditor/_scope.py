@@ -13,8 +13,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from memex_audit.reading import NumberMention, find_numbers, parsed_code, per_trajectory, source_segment
-from memex_audit.reading._memo import TextCache
+from memex_audit.reading import (
+    NumberMention,
+    TextCache,
+    find_numbers,
+    parsed_code,
+    per_trajectory,
+    source_segment,
+)
 from memex_audit.trajectory import Step, Trajectory
 
 _EXECUTOR = re.compile(r"terminal|executor|computer|interpreter|tool|environment", re.IGNORECASE)

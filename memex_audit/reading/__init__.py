@@ -58,7 +58,14 @@ from memex_audit.reading._grading import (
     run_end,
     submitted_patch,
 )
-from memex_audit.reading._memo import memo_by_identity, parsed_code, per_trajectory, source_segment
+from memex_audit.reading._memo import (
+    TextCache,
+    memo_by_identity,
+    parsed_code,
+    per_steps,
+    per_trajectory,
+    source_segment,
+)
 from memex_audit.reading._numbers import (
     NumberMention,
     find_numbers,
@@ -105,6 +112,7 @@ __all__ = [
     "StateChange",
     "TestGroup",
     "TestReport",
+    "TextCache",
     "ToolConfig",
     "answer_text",
     "call_results",
@@ -139,6 +147,7 @@ __all__ = [
     "parse_patch",
     "parse_table",
     "parsed_code",
+    "per_steps",
     "per_trajectory",
     "policy_findings",
     "read_test_report",
