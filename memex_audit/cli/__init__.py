@@ -144,7 +144,7 @@ def _prepare_audit_workers(argv: list[str]) -> None:
 
             if not parse_model_spec(model, base_url=_option(argv, "--base-url")).offline:
                 return
-        from memex_audit._processes import prepare_processes
+        from memex_audit._runtime import prepare_processes
 
         prepare_processes(AUDIT_WORKER_PRELOAD)
     except Exception:  # the command itself reports what is wrong with its options

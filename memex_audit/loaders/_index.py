@@ -33,11 +33,11 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from memex_audit._processes import start_method
+from memex_audit._runtime import gc_paused, start_method
 from memex_audit.errors import UsageError
 from memex_audit.loaders._compression import compression_of
 from memex_audit.loaders._jsonio import loads_checked, strip_bom
-from memex_audit.loaders._load import _load_file, _renamed, gc_paused, iter_files
+from memex_audit.loaders._load import _load_file, _renamed, iter_files
 from memex_audit.loaders._native import _SUPPORTED_VERSIONS, _validate_json, _validate_record
 from memex_audit.loaders._native import FORMAT as NATIVE
 from memex_audit.loaders._registry import (

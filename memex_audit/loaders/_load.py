@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fnmatch
-import gc
 import os
 import sys
 import tempfile
@@ -16,6 +14,7 @@ from pathlib import Path
 
 import orjson
 
+from memex_audit._runtime import gc_paused
 from memex_audit.errors import TrajectoryFormatError, UsageError
 from memex_audit.loaders._compression import (
     SizeLimitError,
@@ -384,22 +383,6 @@ def load(
             else:
                 result.skipped.append(str(item[1]))
     return result
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused for the block, and restored after it as it was.
-
-    Trajectories are acyclic trees of many small objects: the collector finds nothing in them, yet
-    its passes over every new object cost about 3x the parse time of a large folder.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 _MAGIC = (

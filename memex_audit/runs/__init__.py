@@ -5,7 +5,7 @@ A run folder holds a manifest, append-only results and errors, agent runs and ex
 resume, concurrency, a budget, progress and one finalize step. Nothing here knows what a unit does.
 """
 
-from memex_audit._processes import available_cpus, prepare_processes
+from memex_audit._runtime import available_cpus, prepare_processes
 from memex_audit.runs._config import (
     AggregateRunConfig,
     AskRunConfig,

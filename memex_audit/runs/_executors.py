@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from memex_audit._processes import available_cpus, start_method
+from memex_audit._runtime import available_cpus, gc_paused, start_method
 from memex_audit.errors import UsageError
 from memex_audit.runs._units import Unit, UnitDone
 
@@ -94,7 +94,10 @@ def _start_worker(factory: Callable[[], Callable[[Any], Any]]) -> None:
 def _run_job(job: Any) -> Any:
     if _WORKER is None:  # pragma: no cover - the pool's initializer always ran
         raise RuntimeError("the worker process was not initialised")
-    return _WORKER(job)
+    # A job reads and builds many small objects and drops them all when it returns: the collector
+    # runs between jobs, not on every few hundred allocations within one.
+    with gc_paused():
+        return _WORKER(job)
 
 
 class ProcessExecutor:
@@ -143,7 +146,8 @@ class _RayActor:
         self.worker = factory()
 
     def run(self, job: Any) -> Any:
-        return self.worker(job)
+        with gc_paused():  # as in a pool's worker (``_run_job``)
+            return self.worker(job)
 
 
 def _ray() -> Any:

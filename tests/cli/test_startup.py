@@ -81,11 +81,11 @@ def test_an_unknown_command_fails_as_before() -> None:
 def test_the_worker_server_starts_early_only_for_an_offline_audit_that_may_use_the_pool(
     monkeypatch: pytest.MonkeyPatch, argv: list[str], started: bool
 ) -> None:
-    from memex_audit import _processes
+    from memex_audit import _runtime
     from memex_audit.cli import AUDIT_WORKER_PRELOAD, _prepare_audit_workers
 
     calls: list[tuple[str, ...]] = []
-    monkeypatch.setattr(_processes, "prepare_processes", lambda preload: calls.append(tuple(preload)))
+    monkeypatch.setattr(_runtime, "prepare_processes", lambda preload: calls.append(tuple(preload)))
     for name in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     _prepare_audit_workers(argv)

@@ -196,11 +196,22 @@ def test_ray_on_two_local_cpus_gives_the_same_results(
 
 
 def test_the_worker_server_is_prepared_only_where_it_can_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
-    from memex_audit import _processes
+    from memex_audit import _runtime
     from memex_audit.runs import prepare_processes
 
-    monkeypatch.setattr(_processes, "available_cpus", lambda: 1)
+    monkeypatch.setattr(_runtime, "available_cpus", lambda: 1)
     assert prepare_processes(["memex_audit.runs"]) is False  # one core: nothing to overlap with
-    monkeypatch.setattr(_processes, "available_cpus", lambda: 2)
-    monkeypatch.setattr(_processes, "start_method", lambda: "spawn")
+    monkeypatch.setattr(_runtime, "available_cpus", lambda: 2)
+    monkeypatch.setattr(_runtime, "start_method", lambda: "spawn")
     assert prepare_processes(["memex_audit.runs"]) is False  # no forkserver on this platform
+
+
+def test_a_worker_job_runs_with_the_collector_paused_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from memex_audit.runs import _executors
+
+    monkeypatch.setattr(_executors, "_WORKER", lambda job: (job, gc.isenabled()))
+    assert gc.isenabled()
+    assert _executors._run_job("job") == ("job", False)  # no collection in the middle of a job
+    assert gc.isenabled()  # ... and the collector is back between jobs

@@ -1,15 +1,18 @@
-"""Worker processes on this machine: how many cores there are, how workers start, and starting
-their server early.
+"""The process's runtime: how many cores there are, how worker processes start (and starting their
+server early), and pausing the garbage collector over allocation-heavy work.
 
 A leaf module (standard library only), so that the command line can start the worker server in
-its first milliseconds, before it imports anything else. ``memex_audit.runs`` exports these names.
+its first milliseconds, before it imports anything else. ``memex_audit.runs`` exports the first
+names; the loaders and executors pause the collector with ``gc_paused``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 
 def available_cpus() -> int:
@@ -44,3 +47,21 @@ def prepare_processes(preload: Sequence[str]) -> bool:
     except OSError:  # no server here (a sandbox without sockets): the work runs as it would anyway
         return False
     return True
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for the block, and restored after it as it was.
+
+    Trajectories, and what reading and auditing them allocates, are mostly acyclic trees of many
+    small objects: the collector finds little in them, yet its passes over every new object cost
+    about 3x the parse time of a large folder (and about 15% of an offline audit). Cycles made
+    in the block are collected after it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
