@@ -324,10 +324,13 @@ def audit(
         )
         record_load_errors(store, loaded.errors)
 
+        finalized: list[AuditReport] = []  # what the finalize step read, printed below
+
         def finalize(run: RunStore) -> None:
             from memex_audit.analysis import audit_frame, summarize_audit
 
             reports = run.read_results(AuditReport)
+            finalized[:] = reports
             errors = run.read_errors()
             summary = summarize_audit(
                 reports, errors=len({e.key for e in errors} - {r.trajectory.id for r in reports})
@@ -367,7 +370,7 @@ def audit(
                         selection=selection,
                     )
                 )
-        reports = store.read_results(AuditReport)
+        reports = finalized or store.read_results(AuditReport)
         store.close()
     if as_json:
         typer.echo(
