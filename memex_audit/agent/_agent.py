@@ -37,6 +37,10 @@ from memex_audit.llm import LLMClient
 
 T = TypeVar("T")
 
+# Three or more line breaks; spelled so that the search starts from a literal (``\n{3,}`` makes
+# the regex engine try every line break of a long prompt).
+_BLANK_RUNS = re.compile(r"\n\n\n+")
+
 
 class SubAgentError(MemexAuditError):
     """``spawn_agent`` failed: the depth limit, or the sub-agent ended without a valid submission.
@@ -340,7 +344,7 @@ class Agent(Generic[T]):
             types=types or "# (no model types)",
             output_type=output_type_name(self.output_type),
         )
-        return re.sub(r"\n{3,}", "\n\n", text)
+        return _BLANK_RUNS.sub("\n\n", text)
 
 
 def sub_agent_settings(settings: AgentSettings, *, name: str, instructions: str | None) -> AgentSettings:
