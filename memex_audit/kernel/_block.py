@@ -237,7 +237,8 @@ every kernel (``<cell 1>`` each time) has it parsed and compiled once."""
 
 def _keep(key: tuple[str, str], body: CodeType, expr: CodeType | None) -> None:
     """Keep a block's compiled code (only when compiling it printed nothing: a ``SyntaxWarning``
-    goes to the block's output, and must be printed again the next time)."""
+    goes to the block's output, and must be printed again the next time). A warning shown
+    elsewhere (recorded by a test runner, sent to logging) is not seen here: it is shown once."""
     with _COMPILED_LOCK:
         _COMPILED[key] = (body, expr)
         if len(_COMPILED) > COMPILED_KEPT:

@@ -155,7 +155,9 @@ class WorkerPool:
     def take(self, name: str) -> Worker:
         """An idle pooled thread with a fresh loop, or a new thread."""
         with self._lock:
-            for n, worker in enumerate(self._workers):
+            # The most recently returned first: its memory is the likeliest to be in the CPU's caches.
+            for n in range(len(self._workers) - 1, -1, -1):
+                worker = self._workers[n]
                 if worker.idle:
                     del self._workers[n]
                     worker.renew(name)
