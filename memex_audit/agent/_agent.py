@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import keyword
@@ -36,6 +37,10 @@ from memex_audit.kernel import (
 from memex_audit.llm import LLMClient
 
 T = TypeVar("T")
+
+# Three or more line breaks; spelled so that the search starts from a literal (``\n{3,}`` makes
+# the regex engine try every line break of a long prompt).
+_BLANK_RUNS = re.compile(r"\n\n\n+")
 
 
 class SubAgentError(MemexAuditError):
@@ -329,8 +334,7 @@ class Agent(Generic[T]):
         subagents = fill("subagents") + "\n" if depth < settings.max_depth else ""
         # Blank lines around the sections (the prompt collapses runs of more than one).
         sections = [text for text in (c.system_section() for c in capabilities) if text]
-        text = fill(
-            "system",
+        return _code_system_prompt(
             subagents=subagents,
             memory="\n" + "\n\n".join(sections) + "\n" if sections else "",
             timeout=f"{settings.block_timeout_s:g}",
@@ -340,7 +344,34 @@ class Agent(Generic[T]):
             types=types or "# (no model types)",
             output_type=output_type_name(self.output_type),
         )
-        return re.sub(r"\n{3,}", "\n\n", text)
+
+
+@functools.lru_cache(maxsize=32)
+def _code_system_prompt(
+    *,
+    subagents: str,
+    memory: str,
+    timeout: str,
+    retries: int,
+    instructions: str,
+    tools: str,
+    types: str,
+    output_type: str,
+) -> str:
+    """The code loop's system prompt from its parts; every run of an agent gives the same parts,
+    and gets the same text back without filling and scanning some 20,000 characters again."""
+    text = fill(
+        "system",
+        subagents=subagents,
+        memory=memory,
+        timeout=timeout,
+        retries=retries,
+        instructions=instructions,
+        tools=tools,
+        types=types,
+        output_type=output_type,
+    )
+    return _BLANK_RUNS.sub("\n\n", text)
 
 
 def sub_agent_settings(settings: AgentSettings, *, name: str, instructions: str | None) -> AgentSettings:

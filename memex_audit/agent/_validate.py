@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,9 +37,23 @@ def validate_submission(
         # context: built in the kernel, it was validated without one.
         value = value.model_dump()
     try:
-        return TypeAdapter(output_type).validate_python(value, context=context), None
+        return _adapter(output_type).validate_python(value, context=context), None
     except ValidationError as exc:
         return None, format_validation_errors(exc)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_adapter(output_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(output_type)
+
+
+def _adapter(output_type: Any) -> TypeAdapter[Any]:
+    """The ``TypeAdapter`` of ``output_type``, built once per type (every run of an agent validates
+    against the same type)."""
+    try:
+        return _cached_adapter(output_type)
+    except TypeError:  # an unhashable type form
+        return TypeAdapter(output_type)
 
 
 def format_validation_errors(exc: ValidationError) -> str:

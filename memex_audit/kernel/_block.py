@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import collections
 import contextvars
 import inspect
 import linecache
@@ -17,7 +18,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from types import TracebackType
+from types import CodeType, TracebackType
 from typing import Any
 
 from memex_audit.kernel._builtins import restore_host_builtins
@@ -153,7 +154,7 @@ async def run_block(
     try:
         try:
             try:
-                await _execute(code, filename, namespace)
+                await _execute(code, filename, namespace, buffer)
             finally:
                 # First thing after agent code: the kernel's own code below needs ``len`` & co.
                 outcome.notices = restore_host_builtins()
@@ -183,27 +184,65 @@ async def run_block(
     return outcome
 
 
-async def _execute(code: str, filename: str, namespace: dict[str, Any]) -> None:
-    tree = ast.parse(code, filename, mode="exec")
+async def _execute(code: str, filename: str, namespace: dict[str, Any], buffer: OutputBuffer) -> None:
+    key = (code, filename)
+    with _COMPILED_LOCK:
+        kept = _COMPILED.get(key)
+        if kept is not None:
+            _COMPILED.move_to_end(key)
+    written = buffer.total
     last: ast.Expression | None = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        final = tree.body.pop()
-        assert isinstance(final, ast.Expr)
-        last = ast.Expression(final.value)
-    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-    body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
+    quiet = True
+    if kept is not None:
+        body, expr = kept
+    else:
+        tree = ast.parse(code, filename, mode="exec")
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            final = tree.body.pop()
+            assert isinstance(final, ast.Expr)
+            last = ast.Expression(final.value)
+        body = compile(tree, filename, "exec", flags=_FLAGS, dont_inherit=True)
+        expr = None
+        quiet = buffer.total == written
+        if last is None and quiet:
+            _keep(key, body, None)
     result = eval(body, namespace)
     if body.co_flags & inspect.CO_COROUTINE:
         await result
-    if last is None:
+    if last is not None:
+        # Compiled after the body ran, as a REPL does: what the body printed comes first.
+        written = buffer.total
+        expr = compile(last, filename, "eval", flags=_FLAGS, dont_inherit=True)
+        if quiet and buffer.total == written:
+            _keep(key, body, expr)
+    if expr is None:
         return
-    expr = compile(last, filename, "eval", flags=flags, dont_inherit=True)
     value = eval(expr, namespace)
     if expr.co_flags & inspect.CO_COROUTINE:
         value = await value
     if value is not None:
         namespace["_"] = value
         print(repr(value))
+
+
+_FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_COMPILED: collections.OrderedDict[tuple[str, str], tuple[CodeType, CodeType | None]] = (
+    collections.OrderedDict()
+)
+_COMPILED_LOCK = threading.Lock()
+COMPILED_KEPT = 64
+"""Compiled blocks kept, by source and cell name: an agent policy that sends the same block to
+every kernel (``<cell 1>`` each time) has it parsed and compiled once."""
+
+
+def _keep(key: tuple[str, str], body: CodeType, expr: CodeType | None) -> None:
+    """Keep a block's compiled code (only when compiling it printed nothing: a ``SyntaxWarning``
+    goes to the block's output, and must be printed again the next time). A warning shown
+    elsewhere (recorded by a test runner, sent to logging) is not seen here: it is shown once."""
+    with _COMPILED_LOCK:
+        _COMPILED[key] = (body, expr)
+        if len(_COMPILED) > COMPILED_KEPT:
+            _COMPILED.popitem(last=False)
 
 
 def _format_syntax_error(exc: SyntaxError, sources: CellSources) -> str:

@@ -16,13 +16,16 @@ keeps the host out of reach of such code.
 from __future__ import annotations
 
 import builtins
+import itertools
+import operator
 import types
 from collections.abc import Mapping
 from typing import Any
 
 _REAL_IMPORT = builtins.__import__
+_is, _repeat = operator.is_, itertools.repeat
 # Bound here so that restoring works while the module's own ``callable`` or ``sorted`` is broken.
-_vars, _callable, _sorted = vars, callable, sorted
+_vars, _callable, _sorted, _all, _map = vars, callable, sorted, all, map
 _PRISTINE: dict[str, Any] = dict(vars(builtins))
 # Set by the interactive interpreter and by gettext; not ours to restore.
 _MUTABLE = frozenset({"_", "__import__"})
@@ -61,6 +64,8 @@ class KernelBuiltins:
     def restore(self) -> list[str]:
         """Put back every name agent code rebound or deleted in this copy; one notice per name."""
         live = self.module.__dict__
+        if _all_same(live, self._pristine):
+            return []
         changed = [name for name, value in self._pristine.items() if live.get(name, _MISSING) is not value]
         for name in changed:
             live[name] = self._pristine[name]
@@ -74,6 +79,8 @@ def restore_host_builtins() -> list[str]:
     bound in this module.
     """
     live = _vars(builtins)
+    if _all_same(live, _PRISTINE) and _callable(live.get("__import__")):
+        return []
     changed = [
         name
         for name, value in _PRISTINE.items()
@@ -86,6 +93,15 @@ def restore_host_builtins() -> list[str]:
         live["__import__"] = _REAL_IMPORT
         changed.append("__import__")
     return [_notice(name) for name in _sorted(changed)]
+
+
+def _all_same(live: Mapping[str, Any], pristine: Mapping[str, Any]) -> bool:
+    """True when every name of ``pristine`` is bound in ``live`` to the very same object.
+
+    The common case, checked in C (``map``) before the loop that finds what changed.
+    """
+    found = _map(live.get, pristine.keys(), _repeat(_MISSING))
+    return _all(_map(_is, found, pristine.values()))
 
 
 def _notice(name: str) -> str:

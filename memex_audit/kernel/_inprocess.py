@@ -1,8 +1,9 @@
 """The in-process kernel: fast, for trusted code; objects in scope are shared by reference.
 
-Each kernel owns a worker thread running its own event loop; blocks run there so the host's event
-loop (model calls, other agents) never waits on agent code. Async tools and ``spawn_agent`` are
-bridged back to the host loop, where loop-bound clients live.
+Each kernel has an event loop of its own, run by a worker thread; blocks run there so the host's
+event loop (model calls, other agents) never waits on agent code. Async tools and ``spawn_agent``
+are bridged back to the host loop, where loop-bound clients live. The thread is taken from a pool
+and, once the kernel closes and its loop is closed, goes back to it (see ``_worker``).
 
 Timeouts: a block that awaits is cancelled. A CPU-bound block (``while True: pass``) is stopped by
 raising ``BlockTimeout`` inside the worker thread (``PyThreadState_SetAsyncExc``), which takes
@@ -28,11 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import ctypes
 import functools
 import inspect
-import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -52,58 +50,7 @@ from memex_audit.kernel._clock import BlockClock, wait_active
 from memex_audit.kernel._output import DEFAULT_OUTPUT_LIMIT, OutputBuffer, safe_text
 from memex_audit.kernel._protocol import ClosesOnExit, KernelSetup
 from memex_audit.kernel._result import ExecutionResult
-
-
-class _Worker:
-    """A daemon thread running an event loop that blocks are submitted to."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.busy = False
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        # A BlockTimeout that lands outside the block ends this worker; the kernel starts another.
-        with contextlib.suppress(BaseException):
-            self.loop.run_forever()
-        # The thread closes its own loop, also when it finishes long after being abandoned.
-        with contextlib.suppress(BaseException):
-            self.loop.close()
-
-    @property
-    def alive(self) -> bool:
-        return self.thread.is_alive() and not self.loop.is_closed()
-
-    def clear_interrupt(self) -> None:
-        """Withdraw a ``BlockTimeout`` not delivered yet (it would land in the next block)."""
-        ident = self.thread.ident
-        if ident is not None:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
-
-    def interrupt(self) -> None:
-        """Raise ``BlockTimeout`` in the worker thread at its next bytecode."""
-        ident = self.thread.ident
-        if ident is not None and self.busy:
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(BlockTimeout))
-
-    def cancel_all(self) -> None:
-        def cancel() -> None:
-            for task in asyncio.all_tasks(self.loop):
-                task.cancel()
-
-        if not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(cancel)
-
-    def stop(self, join_s: float = 1.0) -> None:
-        if self.loop.is_closed():
-            return
-        try:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        except RuntimeError:
-            return
-        self.thread.join(join_s)
+from memex_audit.kernel._worker import POOL, Worker
 
 
 def _no_input(prompt: object = "") -> str:
@@ -166,7 +113,7 @@ class InProcessKernel(ClosesOnExit):
         self._sources = CellSources()
         self._slot = SubmitSlot()
         self._clock = BlockClock()
-        self._worker: _Worker | None = None
+        self._worker: Worker | None = None
         self._host_loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._lock = asyncio.Lock()
@@ -237,7 +184,7 @@ class InProcessKernel(ClosesOnExit):
             restarted_worker = False
             if self._worker is None or not self._worker.alive:
                 restarted_worker = self._worker is not None
-                self._worker = _Worker(f"{self.name}-worker")
+                self._worker = POOL.take(f"{self.name}-worker")
             worker = self._worker
             if restarted_worker:
                 notices.append("The kernel's worker thread was restarted; your variables are kept.")
@@ -245,9 +192,7 @@ class InProcessKernel(ClosesOnExit):
             install_capture()
             streams = host_streams()
             self._clock.restart()
-            future = asyncio.wrap_future(
-                asyncio.run_coroutine_threadsafe(self._run_in_worker(worker, code, message), worker.loop)
-            )
+            future = asyncio.wrap_future(worker.submit(self._run_in_worker(worker, code, message)))
             abandoned = stopped = False
             if not await wait_active(future, self._clock, timeout):
                 stopped = True
@@ -289,7 +234,7 @@ class InProcessKernel(ClosesOnExit):
             *restore_host_builtins(),
         ]
 
-    async def _run_in_worker(self, worker: _Worker, code: str, message: str) -> BlockOutcome:
+    async def _run_in_worker(self, worker: Worker, code: str, message: str) -> BlockOutcome:
         worker.busy = True
         try:
             buffer = OutputBuffer(self.output_limit)
@@ -299,7 +244,7 @@ class InProcessKernel(ClosesOnExit):
         finally:
             worker.busy = False
 
-    async def _stop(self, worker: _Worker, future: asyncio.Future[BlockOutcome]) -> bool:
+    async def _stop(self, worker: Worker, future: asyncio.Future[BlockOutcome]) -> bool:
         """Try to stop a timed-out block; True when it stopped within the grace period."""
         worker.cancel_all()
         loop = asyncio.get_running_loop()
@@ -313,10 +258,12 @@ class InProcessKernel(ClosesOnExit):
         return future.done()
 
     async def close(self) -> None:
-        """Stop the worker thread (an abandoned block's thread is left to finish on its own)."""
+        """Stop the worker's event loop; its thread goes back to the pool of idle workers (a busy
+        one is stopped, and an abandoned block's thread is left to finish on its own)."""
         if self._worker is not None:
             worker, self._worker = self._worker, None
-            worker.cancel_all()
-            await asyncio.to_thread(worker.stop, 1.0)
+            if not POOL.give_back(worker):
+                worker.cancel_all()
+                await asyncio.to_thread(worker.stop, 1.0)
         self.namespace.clear()
         self._started = False

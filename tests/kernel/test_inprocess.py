@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
+import warnings
+from typing import TextIO
 
 from memex_audit.kernel import ExecutionResult, FakeKernel, InProcessKernel, Kernel, KernelSetup
 
@@ -64,3 +67,56 @@ def test_fake_kernel_plays_its_script() -> None:
 def test_input_fails_fast_instead_of_waiting_on_the_terminal() -> None:
     results = run(["input('name? ')"], InProcessKernel(timeout_s=2))
     assert results[0].error is not None and "EOFError" in results[0].error and not results[0].timed_out
+
+
+def test_a_closed_kernels_thread_runs_the_next_kernel_on_a_fresh_loop_with_nothing_left_over() -> None:
+    seen: list[object] = []
+    first = (
+        "import asyncio, threading\n"
+        "task = asyncio.create_task(asyncio.sleep(3600))\n"
+        "await asyncio.sleep(0)\n"
+        "seen.append((threading.get_ident(), asyncio.get_running_loop()))"
+    )
+    later = (
+        "import asyncio, threading\n"
+        "seen.append((threading.get_ident(), asyncio.get_running_loop(), len(asyncio.all_tasks())))"
+    )
+
+    async def main() -> None:
+        for code in (first, later):
+            kernel = InProcessKernel()
+            await kernel.start(KernelSetup(scope={"seen": seen}))
+            result = await kernel.execute(code)
+            assert result.error is None
+            await kernel.close()
+            for _ in range(500):  # the thread winds the loop up on its own, then waits in the pool
+                await asyncio.sleep(0.01)
+                if seen[-1][1].is_closed():  # type: ignore[index]
+                    break
+            await asyncio.sleep(0.02)
+
+    asyncio.run(main())
+    (thread, loop), (thread_again, loop_again, tasks) = [s for s in seen if isinstance(s, tuple)]
+    assert thread_again == thread  # the thread came back to the pool...
+    assert loop_again is not loop and loop.is_closed()  # ...but the loop did not
+    assert tasks == 1  # only the block itself: the first kernel's task did not survive
+
+
+def test_a_repeated_block_prints_its_compile_warning_every_time() -> None:
+    def to_stderr(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    code = "x = 1\nprint(x is 1)"
+    with warnings.catch_warnings():  # shown as without a test runner: printed to stderr
+        warnings.simplefilter("default")
+        warnings.showwarning = to_stderr
+        outputs = [run([code], InProcessKernel())[0].output for _ in range(2)]
+        outputs += [result.output for result in run([code, code], InProcessKernel())]
+    assert all("SyntaxWarning" in out and out.endswith("True\n") for out in outputs)
