@@ -90,3 +90,15 @@ def test_the_worker_server_starts_early_only_for_an_offline_audit_that_may_use_t
         monkeypatch.delenv(name, raising=False)
     _prepare_audit_workers(argv)
     assert calls == ([AUDIT_WORKER_PRELOAD] if started else [])
+
+
+def test_the_audit_command_starts_without_the_analysis_layer_or_polars() -> None:
+    # Its worker processes start while it imports: what only summarises results comes at the end.
+    probe = _run(
+        "import sys\n"
+        "from memex_audit.cli import application\n"
+        "application(['audit'])\n"
+        "print('LOADED', sorted(m for m in sys.modules if m == 'polars' "
+        "or m.startswith(('memex_audit.analysis', 'memex_audit.aggregator'))))"
+    )
+    assert "LOADED []" in probe.stdout, probe.stdout + probe.stderr
