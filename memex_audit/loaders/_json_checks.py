@@ -9,8 +9,10 @@ Checking every key of every line exactly would cost as much as parsing it again,
 loader runs a cheap test first (``keys_consistent``): the number of colons that follow a quote or
 whitespace in the raw bytes (counted with numpy) is at least the number of keys the line holds,
 and the validated model says how many distinct keys it read (``model_shape``). When the two are
-equal no key was repeated. Only a line where they differ, or that holds a non-finite float, is
-parsed again exactly (``has_problem``, then ``find_problem`` to say where).
+equal no key was repeated. When the count says more (colons after whitespace in prose, after
+escaped quotes), a closer count (``key_ends``: unescaped quotes followed by optional whitespace and
+a colon) is compared instead. Only a text where that one differs too, or that holds a non-finite
+float, is parsed again exactly (``has_problem``, then ``find_problem`` to say where).
 """
 
 from __future__ import annotations
@@ -71,12 +73,50 @@ def key_terminators(raw: bytes) -> int:
 
 def keys_consistent(raw: bytes, distinct_keys: int) -> bool:
     """True when ``raw`` cannot repeat a key, given that parsing it found ``distinct_keys`` keys."""
-    count = key_terminators(raw)
-    if count > distinct_keys:
-        # JSON quoted in strings (``{\"a\": 1}``): an escaped quote before a colon ends no key. A
-        # quote after an escaped backslash does; longer runs of backslashes only count too many.
-        count -= raw.count(b'\\":') - raw.count(b'\\\\":')
-    return count == distinct_keys
+    # ``key_terminators`` also counts colons after whitespace in prose (``:param``) and after
+    # escaped quotes: when it says more, ``key_ends`` counts again, closer.
+    return key_terminators(raw) == distinct_keys or key_ends(raw) == distinct_keys
+
+
+_U1 = np.dtype("u1")
+_QUOTE, _COLON, _BACKSLASH = 0x22, 0x3A, 0x5C
+
+
+def _is_space(values: Any) -> Any:
+    return (values == 0x20) | (values == 0x0A) | (values == 0x0D) | (values == 0x09)
+
+
+def key_ends(raw: bytes) -> int:
+    """How many unescaped ``"`` in ``raw`` are followed by optional whitespace and ``:``.
+
+    Every key of a JSON text ends so, and every other unescaped quote opens or closes a string:
+    the count is at least the number of keys (a string that starts with ``:`` adds one), and
+    equal to it in almost every text. A quote is escaped when an odd run of backslashes precedes it.
+    """
+    data = np.frombuffer(raw, _U1)
+    before = np.flatnonzero(data == _COLON) - 1
+    before = before[before >= 0]
+    ends = [before[data[before] == _QUOTE]]
+    spaced = before[_is_space(data[before])]
+    while spaced.size:
+        spaced = spaced - 1
+        spaced = spaced[spaced >= 0]
+        found = data[spaced]
+        ends.append(spaced[found == _QUOTE])
+        spaced = spaced[_is_space(found)]
+    quotes = np.concatenate(ends)
+    count = int(quotes.size)
+    # Quotes after a backslash: escaped when the run of backslashes before them is odd.
+    run = quotes[data[np.maximum(quotes - 1, 0)] == _BACKSLASH] - 2
+    escaped = 0
+    length = 1  # the backslashes seen before each position in ``run``
+    while run.size:
+        more = (run >= 0) & (data[np.maximum(run, 0)] == _BACKSLASH)
+        if length % 2:
+            escaped += run.size - int(np.count_nonzero(more))
+        run = run[more] - 1
+        length += 1
+    return count - escaped
 
 
 # -- what a parsed value holds -------------------------------------------------------------------
