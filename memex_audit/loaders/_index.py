@@ -519,7 +519,8 @@ class _Spill:
         if self.fh is None:
             self.path = str(self.where())
             self.fh = open(self.path, "wb")  # noqa: SIM115 - closed on exit
-        raw = traj.model_dump_json().encode() + b"\n"
+        # ``model_dump_json`` as bytes, without a round trip through ``str``.
+        raw = traj.__pydantic_serializer__.to_json(traj) + b"\n"
         self.index.entries.append(_entry_of(traj, self.path, self.offset, len(raw), line=None, spilled=True))
         self.fh.write(raw)
         self.offset += len(raw)

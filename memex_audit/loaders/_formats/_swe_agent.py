@@ -150,7 +150,8 @@ def _mini_steps(messages: list[Any]) -> list[Step]:
                 calls = [ToolCall(id=pending, name="bash", arguments={"command": code})]
             else:
                 pending = None
-            steps.append(
+            _append(
+                steps,
                 Step(
                     index=i,
                     role="assistant",
@@ -159,15 +160,16 @@ def _mini_steps(messages: list[Any]) -> list[Step]:
                     code=code,
                     tool_calls=calls,
                     usage=usage_from(response.get("usage")),
-                    metadata=metadata,
-                )
+                ),
+                metadata,
             )
         elif role == "user" and pending is not None:
             match = _RETURNCODE.search(text)
             returncode = int(match.group(1)) if match else None
             if returncode is not None:
                 metadata["returncode"] = returncode
-            steps.append(
+            _append(
+                steps,
                 Step(
                     index=i,
                     role="tool",
@@ -175,15 +177,20 @@ def _mini_steps(messages: list[Any]) -> list[Step]:
                     tool_name="bash",
                     output=text,
                     error=f"command exited with return code {returncode}" if returncode else None,
-                    metadata=metadata,
-                )
+                ),
+                metadata,
             )
             pending = None
         else:
-            steps.append(
-                Step(index=i, role="system" if role == "system" else "user", text=text, metadata=metadata)
-            )
+            _append(steps, Step(index=i, role="system" if role == "system" else "user", text=text), metadata)
     return steps
+
+
+def _append(steps: list[Step], step: Step, metadata: dict[str, JsonValue]) -> None:
+    # The message's fields, parsed from JSON text, are JSON values already: validating them again
+    # (the bulk of a run's bytes, whole API responses) would only copy them.
+    step.metadata = metadata
+    steps.append(step)
 
 
 def _swe_agent_steps(items: list[Any]) -> list[Step]:
