@@ -105,8 +105,13 @@ def tool_call_from(call: Any, field: str) -> tuple[ToolCall, dict[str, JsonValue
     )
 
 
-def chat_step(message: Any, index: int, field: str) -> Step:
-    """One chat message as a step at ``index``."""
+def chat_step(message: Any, index: int, field: str, *, parsed_json: bool = False) -> Step:
+    """One chat message as a step at ``index``.
+
+    ``parsed_json``: the message was parsed from JSON text (by ``read_json_document``), so its
+    leftover fields are JSON values already and go to ``metadata`` without being validated again
+    (which would only copy them). Leave it false for messages read from elsewhere (Parquet).
+    """
     msg = require_dict(message, field)
     role = chat_role(msg.get("role"), f"{field}.role")
     text, reasoning, lossless = split_content(msg.get("content"))
@@ -157,7 +162,9 @@ def chat_step(message: Any, index: int, field: str) -> Step:
         metadata["name"] = json_value(msg["name"])
     if role == "tool":
         tool_name = msg.get("function") if isinstance(msg.get("function"), str) else name
-        return Step(
+        return _new_step(
+            metadata,
+            parsed_json,
             index=index,
             role=role,
             tool_call_id=_opt_str(msg.get("tool_call_id")),
@@ -167,11 +174,12 @@ def chat_step(message: Any, index: int, field: str) -> Step:
             error=error,
             usage=usage,
             started_at=started,
-            metadata=metadata,
         )
     if msg.get("tool_call_id") is not None:
         metadata["tool_call_id"] = json_value(msg["tool_call_id"])
-    return Step(
+    return _new_step(
+        metadata,
+        parsed_json,
         index=index,
         role=role,
         agent=name,
@@ -181,18 +189,19 @@ def chat_step(message: Any, index: int, field: str) -> Step:
         error=error,
         usage=usage,
         started_at=started,
-        metadata=metadata,
     )
 
 
-def chat_steps(messages: Iterable[Any], field: str = "messages", start: int = 0) -> list[Step]:
+def chat_steps(
+    messages: Iterable[Any], field: str = "messages", start: int = 0, *, parsed_json: bool = False
+) -> list[Step]:
     """Each message as a step, indexed from ``start``; tool steps linked to the calls they answer.
 
     τ²-bench puts the call id of a tool message in its ``id``; a tool step without a
     ``tool_call_id`` whose ``id`` names an earlier call is linked by it. A tool step without a
-    tool name takes the name of the call it answers.
+    tool name takes the name of the call it answers. ``parsed_json``: see ``chat_step``.
     """
-    steps = [chat_step(m, start + i, f"{field}.{i}") for i, m in enumerate(messages)]
+    steps = [chat_step(m, start + i, f"{field}.{i}", parsed_json=parsed_json) for i, m in enumerate(messages)]
     names: dict[str, str] = {}
     for step in steps:
         for call in step.tool_calls:
@@ -207,6 +216,14 @@ def chat_steps(messages: Iterable[Any], field: str = "messages", start: int = 0)
         if step.tool_name is None and step.tool_call_id is not None:
             step.tool_name = names.get(step.tool_call_id)
     return steps
+
+
+def _new_step(metadata: dict[str, JsonValue], parsed_json: bool, **fields: Any) -> Step:
+    if not parsed_json:
+        return Step(**fields, metadata=metadata)
+    step = Step(**fields)
+    step.metadata = metadata  # JSON values already: not validated (copied) again
+    return step
 
 
 def last_assistant_text(steps: Iterable[Step]) -> str | None:

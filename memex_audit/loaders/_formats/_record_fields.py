@@ -226,10 +226,16 @@ def as_float(value: Any) -> float | None:
 
 
 def _int(value: Any) -> int:
+    if value is None:  # the usual case: a count the record leaves out
+        return 0
     return int(value) if _is_number(value) else 0
 
 
 def _is_number(value: Any) -> bool:
+    # Exact ``int`` and ``float`` first (what JSON parses to), without the isinstance chain.
+    kind = type(value)
+    if kind is float or kind is int:
+        return math.isfinite(value)  # (raises for an int too large for a float, as below)
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

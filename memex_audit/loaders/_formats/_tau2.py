@@ -132,7 +132,7 @@ class _RunContext:
         raw_task, derived_from = self._task_id(sim, reward_info)
         task = self.tasks.get(raw_task)
         messages = require_list(sim.get("messages") or [], "messages")
-        steps = chat_steps(messages)
+        steps = chat_steps(messages, parsed_json=True)
         domain = self.domain or _domain_from(self.path, sim)
         trial = sim.get("trial")
         if not isinstance(trial, int):

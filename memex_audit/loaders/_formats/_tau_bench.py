@@ -82,7 +82,7 @@ def _trajectory(
         raise TrajectoryFormatError("required field is missing", field="task_id")
     info = optional_dict(record.get("info"), "info")
     task = optional_dict(info.get("task"), "info.task")
-    steps = chat_steps(require_list(record.get("traj") or [], "traj"), field="traj")
+    steps = chat_steps(require_list(record.get("traj") or [], "traj"), field="traj", parsed_json=True)
     reward = as_float(record.get("reward"))
     trial = record.get("trial", 0)
     domain = file_domain or "unknown"
