@@ -108,6 +108,8 @@ _printed_rows = TextCache(_find_printed_rows, max_chars=16 << 20)
 
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 """The characters ``str.splitlines`` breaks lines at."""
+_OTHER_BREAKS = _LINE_BREAKS[1:]
+"""The characters ``str.splitlines`` breaks lines at, but ``\\n``."""
 
 
 def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMention]]]:
@@ -118,6 +120,21 @@ def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMe
     if len(mentions) < _MIN_FIGURES:
         return
     starts = [m.start for m in mentions]
+    if not any(c in text for c in _OTHER_BREAKS):
+        # Lines end at "\n" alone: only the lines where numbers start are looked at, each found
+        # around its first number (no number starts at a line break).
+        first, count = 0, len(mentions)
+        while first < count:
+            start = starts[first]
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", start)
+            if line_end < 0:
+                line_end = len(text)
+            last = bisect.bisect_left(starts, line_end, lo=first)
+            if last - first >= _MIN_FIGURES:
+                yield text[line_start:line_end], line_start, mentions[first:last]
+            first = last
+        return
     offset = first = 0
     for line, raw in zip(text.splitlines(), text.splitlines(keepends=True), strict=True):
         line_start = offset
@@ -143,9 +160,14 @@ def _step_action_numbers(step: Step) -> tuple[float, ...]:
     if is_observation(step) and not step.code:
         return ()
     text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
-    if not text.strip():
-        return ()
+    if not _THREE_DIGITS.search(text):
+        return ()  # no number of three digits or more is written here
     return tuple(m.value for m in find_numbers(text) if len(m.digits) >= 3 and not looks_like_year(m))
+
+
+_THREE_DIGITS = re.compile(r"\d[.,]?\d[.,]?\d")
+"""Three digits as a number writes them (at most a separator or a decimal point between two): a
+number of three digits or more holds them."""
 
 
 def _first_use(uses: dict[float, tuple[int, ...]], value: float, after: int) -> int | None:
@@ -191,6 +213,8 @@ in ``ast.walk`` order."""
 
 
 def _read_code(code: str) -> _CodeReading | None:
+    if "(" not in code or ("'" not in code and '"' not in code):
+        return None  # no call, or no string to call with: nothing to read (most shell commands)
     tree = parsed_code(code)
     if tree is None:
         return None
@@ -395,5 +419,9 @@ def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> l
 
 def _month_label(label: str) -> str:
     """A row label without a leading year section (``1986 - Oct``) or a trailing revision flag."""
-    label = re.sub(r"^\d{4}\s*-\s*", "", label.strip())
-    return re.sub(r"\s+(?:p|r|\(p\)|\(r\))$", "", label)
+    label = _YEAR_SECTION.sub("", label.strip())
+    return _REVISION_FLAG.sub("", label)
+
+
+_YEAR_SECTION = re.compile(r"^\d{4}\s*-\s*")
+_REVISION_FLAG = re.compile(r"\s+(?:p|r|\(p\)|\(r\))$")
