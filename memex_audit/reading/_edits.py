@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from memex_audit.reading._memo import per_steps
 from memex_audit.trajectory import Step, Trajectory
 
+# The lookahead for the first characters of the choices lets the regex engine leave most positions
+# of a long command at once instead of trying every choice there.
 _WRITE = re.compile(
-    r"\bsed\s+(?:-[a-zA-Z]*i|--in-place)|(?<![<>&|0-9])>{1,2}\s*['\"]?[\w./-]+|\btee\b|"
+    r"(?=[>.cegmopst])(?:\bsed\s+(?:-[a-zA-Z]*i|--in-place)|(?<![<>&|0-9])>{1,2}\s*['\"]?[\w./-]+|\btee\b|"
     r"open\([^)]*['\"][wa]\+?['\"]|\.write_text\(|\.write\(|\bpatch\b|\bgit\s+apply\b|"
-    r"\b(?:cp|mv|touch)\s|\bperl\s+-[a-zA-Z]*i|str_replace|create_file|edit_file"
+    r"\b(?:cp|mv|touch)\s|\bperl\s+-[a-zA-Z]*i|str_replace|create_file|edit_file)"
 )
 
 
