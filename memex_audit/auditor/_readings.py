@@ -157,9 +157,10 @@ def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
 
 
 def _step_action_numbers(step: Step) -> tuple[float, ...]:
-    if is_observation(step) and not step.code:
-        return ()
-    text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
+    code, calls = step.code, step.tool_calls
+    if not (code or calls) or (not code and is_observation(step)):
+        return ()  # nothing written (most steps): no text to read
+    text = "\n".join([code or "", *(str(c.arguments) for c in calls)])
     if not _THREE_DIGITS.search(text):
         return ()  # no number of three digits or more is written here
     return tuple(m.value for m in find_numbers(text) if len(m.digits) >= 3 and not looks_like_year(m))
