@@ -143,12 +143,25 @@ def _seen_text(step: Step) -> str:
     return " ".join((step.output or step.text or "").split()).casefold()
 
 
+_AFFIRM_LOWERED = re.compile(_AFFIRM.pattern)
+_REFUSE_LOWERED = re.compile(_REFUSE.pattern)
+"""The patterns, for lowered text (matching case-sensitively is the faster)."""
+_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+"""The characters besides ASCII ones that a case-insensitive pattern matches to an ASCII letter
+(dotted and dotless i, long s, Kelvin sign). Lowering any other character keeps its length and
+whether it is a word character, so in a text without them the lowercase patterns find in the
+lowered text the matches the case-insensitive ones find in the text, at the same offsets."""
+
+
 def is_agreement(text: str) -> bool:
     """Whether a user turn agrees to go ahead: an affirmative, and no refusal after the last one."""
-    agrees = [m.start() for m in _AFFIRM.finditer(text)]
+    affirm, refuse = _AFFIRM, _REFUSE
+    if text.isascii() or not any(c in text for c in _FOLDS_TO_ASCII):
+        text, affirm, refuse = text.lower(), _AFFIRM_LOWERED, _REFUSE_LOWERED
+    agrees = [m.start() for m in affirm.finditer(text)]
     if not agrees:
         return False
-    refusals = [m.start() for m in _REFUSE.finditer(text)]
+    refusals = [m.start() for m in refuse.finditer(text)]
     # "No, that's fine ... please go ahead": the last word on it counts
     return not refusals or refusals[-1] < agrees[-1]
 
