@@ -347,11 +347,8 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                 ]
     sibling_uses: dict[str, set[int]] = {}
     for sibling in correct:
-        uses = _action_numbers(sibling)
-        for row in table_rows(sibling):
-            for column, value in enumerate(row.values):
-                if _first_use(uses, value, row.step) is not None:
-                    sibling_uses.setdefault(row.line, set()).add(column)
+        for line, used_columns in _used_columns(sibling).items():
+            sibling_uses.setdefault(line, set()).update(used_columns)
     uses = _action_numbers(trajectory)
     for row in table_rows(trajectory):
         columns = sibling_uses.get(row.line)
@@ -374,6 +371,19 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                         )
                     ]
     return []
+
+
+@per_steps
+def _used_columns(trajectory: Trajectory) -> dict[str, frozenset[int]]:
+    """The columns of each printed row (by its line) whose figure a later action used: what
+    ``detect_wrong_field`` asks of every correct sibling, for every audit of its task."""
+    uses = _action_numbers(trajectory)
+    used: dict[str, set[int]] = {}
+    for row in table_rows(trajectory):
+        for column, value in enumerate(row.values):
+            if _first_use(uses, value, row.step) is not None:
+                used.setdefault(row.line, set()).add(column)
+    return {line: frozenset(columns) for line, columns in used.items()}
 
 
 def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
