@@ -194,19 +194,27 @@ def identifiers(arguments: dict[str, JsonValue]) -> list[str]:
     words ("May 20") and agents compute amounts, so their absence from earlier text proves nothing.
     """
     out: list[str] = []
-
-    def walk(value: JsonValue) -> None:
-        if isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str) and _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
-            out.append(value)
-
-    walk(arguments)
+    if not isinstance(arguments, dict):
+        _collect_identifiers(arguments, out)
+        return out
+    for value in arguments.values():
+        if isinstance(value, str):  # most arguments: read here, without a call
+            if _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
+                out.append(value)
+        elif isinstance(value, dict | list):
+            _collect_identifiers(value, out)
     return out
+
+
+def _collect_identifiers(value: JsonValue, out: list[str]) -> None:
+    if isinstance(value, dict):
+        for v in value.values():
+            _collect_identifiers(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_identifiers(v, out)
+    elif isinstance(value, str) and _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
+        out.append(value)
 
 
 def unrecovered_failures(trajectory: Trajectory) -> list[StateChange]:

@@ -45,7 +45,7 @@ def _command_text(step: Step) -> str:
         for value in call.arguments.values():
             if isinstance(value, str):
                 parts.append(value)
-    return "\n".join(p for p in parts if p)
+    return "\n".join([p for p in parts if p])
 
 
 def _mentions(command: str, path: str) -> str | None:
