@@ -287,6 +287,8 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     """A figure from a row marked preliminary was used (copied into a later call, or picked by its label
     from that table when the correct siblings took the same row from another source)."""
     rows = list(table_rows(trajectory))
+    if not any(r.preliminary for r in rows):
+        return []  # both findings start from a row marked preliminary: no action or pick is read
     final_values = {v for r in rows if not r.preliminary for v in r.values}
     uses = _action_numbers(trajectory)
     for row in (r for r in rows if r.preliminary):
@@ -304,6 +306,8 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                 ]
     correct_picks = {(p.source, p.label) for s in _correct(siblings, trajectory) for p in code_picks(s)}
     correct_labels = {label for _, label in correct_picks}
+    if not correct_labels:
+        return []  # every pick would be passed over: the code is not read
     for pick in code_picks(trajectory):
         if (pick.source, pick.label) in correct_picks or pick.label not in correct_labels:
             continue
@@ -329,7 +333,7 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     for sibling in correct:
         for pick in code_picks(sibling):
             by_row.setdefault((pick.source, pick.label), set()).add(pick.fields)
-    for pick in code_picks(trajectory):
+    for pick in code_picks(trajectory) if by_row else ():  # no row to compare with: code not read
         wanted = by_row.get((pick.source, pick.label))
         if wanted and pick.fields not in wanted:
             differing = next((f for f in pick.fields if all(f not in w for w in wanted)), None)
@@ -349,6 +353,8 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     for sibling in correct:
         for line, used_columns in _used_columns(sibling).items():
             sibling_uses.setdefault(line, set()).update(used_columns)
+    if not sibling_uses:
+        return []  # no row of the trajectory is compared: its actions are not read
     uses = _action_numbers(trajectory)
     for row in table_rows(trajectory):
         columns = sibling_uses.get(row.line)
