@@ -49,11 +49,27 @@ place the faulty step (on Who&When logs they point at it less often than the pos
 
 _FINAL_ANSWER = re.compile(r"FINAL ANSWER:\s*(?P<answer>.+?)(?:\s+[A-Z_]+\.PY\b|\n|$)")
 _BOLD = re.compile(r"\*\*([^*\n]{1,120})\*\*")
+_CONCLUDING_PHRASES = (
+    "final answer",
+    "the answer",
+    "answer is",
+    "answer:",
+    "result is",
+    "result:",
+    "therefore",
+    "thus",
+    "conclude",
+    "in conclusion",
+    "is indeed",
+    "confirm",
+    "identified",
+    "determined",
+    "found that",
+)
+"""Phrases that conclude (any case): a sentence with one may state the answer."""
 # The lookahead for the phrases' first letters lets the regex engine leave most positions at once.
 _CONCLUDING = re.compile(
-    r"(?=[acdfirt])(?:final answer|the answer|answer is|answer:|result is|result:|therefore|thus|conclude|in conclusion|"
-    r"is indeed|confirm|identified|determined|found that)",
-    re.IGNORECASE,
+    "(?=[acdfirt])(?:" + "|".join(map(re.escape, _CONCLUDING_PHRASES)) + ")", re.IGNORECASE
 )
 _NOT_A_CLAIM = re.compile(
     r"\?|\b(?:should|let's|let us|we need|need to|to verify|to confirm|will|if|please|plan|step)\b|^\s*#",
@@ -226,7 +242,9 @@ def answer_claim(trajectory: Trajectory) -> tuple[int, str] | None:
     """The step and text of the run's answer claim: a ``FINAL ANSWER:`` line, else the last bold value
     or concluding sentence stating a value, among the last few substantive messages."""
     for step in reversed(trajectory.steps):
-        match = _FINAL_ANSWER.search(step.text or "")
+        text = step.text or ""
+        # a plain string search turns away the steps without the marker faster than the pattern
+        match = _FINAL_ANSWER.search(text) if "FINAL ANSWER:" in text else None
         if match:
             return step.index, match.group("answer").strip()
     given = trajectory.question or ""
@@ -243,14 +261,31 @@ def answer_claim(trajectory: Trajectory) -> tuple[int, str] | None:
         bold = [b for b in _BOLD.findall(text) if not _NOT_A_CLAIM.search(b) and _claim_values(b, given)]
         if bold:
             return step.index, bold[-1]
+        if not _concludes(text):
+            continue  # no sentence of the message concludes (the phrases do not span sentences)
         sentences = [
             s
             for s in re.split(r"(?<=[.!?])\s+|\n+", text)
-            if _CONCLUDING.search(s) and not _NOT_A_CLAIM.search(s) and _claim_values(s, given)
+            if _concludes(s) and not _NOT_A_CLAIM.search(s) and _claim_values(s, given)
         ]
         if sentences:
             return step.index, sentences[-1]
     return None
+
+
+def _concludes(text: str) -> bool:
+    """Whether ``text`` holds a concluding phrase: plain string searches of the lowered text, which
+    find what the case-insensitive pattern finds unless the text holds one of ``_FOLDS_TO_ASCII``."""
+    if not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII):
+        return _CONCLUDING.search(text) is not None
+    lowered = text.lower()
+    return any(phrase in lowered for phrase in _CONCLUDING_PHRASES)
+
+
+_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+"""The characters besides ASCII ones that a case-insensitive pattern matches to an ASCII letter
+(dotted and dotless i, long s, Kelvin sign): lowering a text without them keeps the matches of
+ASCII phrases."""
 
 
 def _task_statement(trajectory: Trajectory) -> set[int]:

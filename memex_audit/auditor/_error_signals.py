@@ -49,13 +49,20 @@ def detect_tool_errors(trajectory: Trajectory) -> list[Signal]:
     signals = []
     observations = [s for s in trajectory.steps if is_observation(s)]
     failed = {s.index: error_line(s, observation_text(s)) for s in observations}
+    # Whether a later observation of the same tool succeeded, for each position: one backward pass.
+    recovered_at = [False] * len(observations)
+    succeeded: set[str | None] = set()
+    for position in range(len(observations) - 1, -1, -1):
+        step = observations[position]
+        recovered_at[position] = step.tool_name in succeeded
+        if failed[step.index] is None:
+            succeeded.add(step.tool_name)
     for position, step in enumerate(observations):
         line = failed[step.index]
         if line is None or not step.contains(line):
             continue
         kind = error_kind(line)
-        later = [s for s in observations[position + 1 :] if s.tool_name == step.tool_name]
-        recovered = any(failed[s.index] is None for s in later)
+        recovered = recovered_at[position]
         strength = STRENGTH[kind] - (RESOLVED_DISCOUNT if recovered else 0.0)
         state = "the same tool later succeeded" if recovered else "never recovered from"
         signals.append(

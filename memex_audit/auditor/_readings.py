@@ -108,6 +108,8 @@ _printed_rows = TextCache(_find_printed_rows, max_chars=16 << 20)
 
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 """The characters ``str.splitlines`` breaks lines at."""
+_OTHER_BREAKS = _LINE_BREAKS[1:]
+"""The characters ``str.splitlines`` breaks lines at, but ``\\n``."""
 
 
 def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMention]]]:
@@ -118,6 +120,21 @@ def _lines_with_figures(text: str) -> Iterator[tuple[str, int, Sequence[NumberMe
     if len(mentions) < _MIN_FIGURES:
         return
     starts = [m.start for m in mentions]
+    if not any(c in text for c in _OTHER_BREAKS):
+        # Lines end at "\n" alone: only the lines where numbers start are looked at, each found
+        # around its first number (no number starts at a line break).
+        first, count = 0, len(mentions)
+        while first < count:
+            start = starts[first]
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", start)
+            if line_end < 0:
+                line_end = len(text)
+            last = bisect.bisect_left(starts, line_end, lo=first)
+            if last - first >= _MIN_FIGURES:
+                yield text[line_start:line_end], line_start, mentions[first:last]
+            first = last
+        return
     offset = first = 0
     for line, raw in zip(text.splitlines(), text.splitlines(keepends=True), strict=True):
         line_start = offset
@@ -140,12 +157,18 @@ def _action_numbers(trajectory: Trajectory) -> dict[float, tuple[int, ...]]:
 
 
 def _step_action_numbers(step: Step) -> tuple[float, ...]:
-    if is_observation(step) and not step.code:
-        return ()
-    text = "\n".join([step.code or "", *(str(c.arguments) for c in step.tool_calls)])
-    if not text.strip():
-        return ()
+    code, calls = step.code, step.tool_calls
+    if not (code or calls) or (not code and is_observation(step)):
+        return ()  # nothing written (most steps): no text to read
+    text = "\n".join([code or "", *(str(c.arguments) for c in calls)])
+    if not _THREE_DIGITS.search(text):
+        return ()  # no number of three digits or more is written here
     return tuple(m.value for m in find_numbers(text) if len(m.digits) >= 3 and not looks_like_year(m))
+
+
+_THREE_DIGITS = re.compile(r"\d[.,]?\d[.,]?\d")
+"""Three digits as a number writes them (at most a separator or a decimal point between two): a
+number of three digits or more holds them."""
 
 
 def _first_use(uses: dict[float, tuple[int, ...]], value: float, after: int) -> int | None:
@@ -191,6 +214,8 @@ in ``ast.walk`` order."""
 
 
 def _read_code(code: str) -> _CodeReading | None:
+    if "(" not in code or ("'" not in code and '"' not in code):
+        return None  # no call, or no string to call with: nothing to read (most shell commands)
     tree = parsed_code(code)
     if tree is None:
         return None
@@ -262,6 +287,8 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     """A figure from a row marked preliminary was used (copied into a later call, or picked by its label
     from that table when the correct siblings took the same row from another source)."""
     rows = list(table_rows(trajectory))
+    if not any(r.preliminary for r in rows):
+        return []  # both findings start from a row marked preliminary: no action or pick is read
     final_values = {v for r in rows if not r.preliminary for v in r.values}
     uses = _action_numbers(trajectory)
     for row in (r for r in rows if r.preliminary):
@@ -279,6 +306,8 @@ def detect_preliminary(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                 ]
     correct_picks = {(p.source, p.label) for s in _correct(siblings, trajectory) for p in code_picks(s)}
     correct_labels = {label for _, label in correct_picks}
+    if not correct_labels:
+        return []  # every pick would be passed over: the code is not read
     for pick in code_picks(trajectory):
         if (pick.source, pick.label) in correct_picks or pick.label not in correct_labels:
             continue
@@ -304,7 +333,7 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
     for sibling in correct:
         for pick in code_picks(sibling):
             by_row.setdefault((pick.source, pick.label), set()).add(pick.fields)
-    for pick in code_picks(trajectory):
+    for pick in code_picks(trajectory) if by_row else ():  # no row to compare with: code not read
         wanted = by_row.get((pick.source, pick.label))
         if wanted and pick.fields not in wanted:
             differing = next((f for f in pick.fields if all(f not in w for w in wanted)), None)
@@ -322,11 +351,10 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                 ]
     sibling_uses: dict[str, set[int]] = {}
     for sibling in correct:
-        uses = _action_numbers(sibling)
-        for row in table_rows(sibling):
-            for column, value in enumerate(row.values):
-                if _first_use(uses, value, row.step) is not None:
-                    sibling_uses.setdefault(row.line, set()).add(column)
+        for line, used_columns in _used_columns(sibling).items():
+            sibling_uses.setdefault(line, set()).update(used_columns)
+    if not sibling_uses:
+        return []  # no row of the trajectory is compared: its actions are not read
     uses = _action_numbers(trajectory)
     for row in table_rows(trajectory):
         columns = sibling_uses.get(row.line)
@@ -349,6 +377,19 @@ def detect_wrong_field(trajectory: Trajectory, siblings: Sequence[Trajectory]) -
                         )
                     ]
     return []
+
+
+@per_steps
+def _used_columns(trajectory: Trajectory) -> dict[str, frozenset[int]]:
+    """The columns of each printed row (by its line) whose figure a later action used: what
+    ``detect_wrong_field`` asks of every correct sibling, for every audit of its task."""
+    uses = _action_numbers(trajectory)
+    used: dict[str, set[int]] = {}
+    for row in table_rows(trajectory):
+        for column, value in enumerate(row.values):
+            if _first_use(uses, value, row.step) is not None:
+                used.setdefault(row.line, set()).add(column)
+    return {line: frozenset(columns) for line, columns in used.items()}
 
 
 def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> list[Signal]:
@@ -395,5 +436,9 @@ def detect_bad_copy(trajectory: Trajectory, siblings: Sequence[Trajectory]) -> l
 
 def _month_label(label: str) -> str:
     """A row label without a leading year section (``1986 - Oct``) or a trailing revision flag."""
-    label = re.sub(r"^\d{4}\s*-\s*", "", label.strip())
-    return re.sub(r"\s+(?:p|r|\(p\)|\(r\))$", "", label)
+    label = _YEAR_SECTION.sub("", label.strip())
+    return _REVISION_FLAG.sub("", label)
+
+
+_YEAR_SECTION = re.compile(r"^\d{4}\s*-\s*")
+_REVISION_FLAG = re.compile(r"\s+(?:p|r|\(p\)|\(r\))$")

@@ -33,18 +33,16 @@ from memex_audit.trajectory import Step, Trajectory
 
 _IDENTIFIER = re.compile(r"(?=[\w-]*[a-z])(?=[\w-]*\d)[\w-]{3,}", re.IGNORECASE)
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}(t[\d:.]+)?", re.IGNORECASE)
+_AFFIRM_WORDS = (
+    r"(yes|yeah|yep|yup|confirm(?:ed|s)?|i confirm|proceed|go ahead|do it|sounds good|"
+    r"that'?s (?:right|correct|fine)|that is (?:right|correct|fine)|correct|ok(?:ay)?|sure|"
+    r"absolutely|please do|let'?s do|works for me|that works|agreed?)\b"
+)
+_REFUSE_WORDS = r"(no|nope|don'?t|do not|not yet|wait|hold on|stop|cancel that|never ?mind)\b"
 # Each pattern looks ahead for the first letters of its words: the regex engine then leaves most
 # positions at once instead of trying every word there.
-_AFFIRM = re.compile(
-    r"\b(?=[acdgilopstwy])(yes|yeah|yep|yup|confirm(?:ed|s)?|i confirm|proceed|go ahead|do it|sounds good|"
-    r"that'?s (?:right|correct|fine)|that is (?:right|correct|fine)|correct|ok(?:ay)?|sure|"
-    r"absolutely|please do|let'?s do|works for me|that works|agreed?)\b",
-    re.IGNORECASE,
-)
-_REFUSE = re.compile(
-    r"\b(?=[cdhnsw])(no|nope|don'?t|do not|not yet|wait|hold on|stop|cancel that|never ?mind)\b",
-    re.IGNORECASE,
-)
+_AFFIRM = re.compile(r"\b(?=[acdgilopstwy])" + _AFFIRM_WORDS, re.IGNORECASE)
+_REFUSE = re.compile(r"\b(?=[cdhnsw])" + _REFUSE_WORDS, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -143,14 +141,50 @@ def _seen_text(step: Step) -> str:
     return " ".join((step.output or step.text or "").split()).casefold()
 
 
+_AFFIRM_LOWERED = re.compile(_AFFIRM_WORDS)
+_REFUSE_LOWERED = re.compile(_REFUSE_WORDS)
+"""The words alone, for lowered text: a case-sensitive pattern that opens with its words' first
+letters lets the regex engine skip ahead to them (see ``_word_starts``)."""
+_FOLDS_TO_ASCII = "\u0130\u0131\u017f\u212a"
+"""The characters besides ASCII ones that a case-insensitive pattern matches to an ASCII letter
+(dotted and dotless i, long s, Kelvin sign). Lowering any other character keeps its length and
+whether it is a word character, so in a text without them the lowercase words find in the lowered
+text the matches the case-insensitive patterns find in the text, at the same offsets."""
+_WORD_CHAR = re.compile(r"\w")
+
+
 def is_agreement(text: str) -> bool:
     """Whether a user turn agrees to go ahead: an affirmative, and no refusal after the last one."""
-    agrees = [m.start() for m in _AFFIRM.finditer(text)]
-    if not agrees:
-        return False
-    refusals = [m.start() for m in _REFUSE.finditer(text)]
+    if text.isascii() or not any(c in text for c in _FOLDS_TO_ASCII):
+        lowered = text.lower()
+        agrees = _word_starts(_AFFIRM_LOWERED, lowered)
+        if not agrees:
+            return False
+        refusals = _word_starts(_REFUSE_LOWERED, lowered)
+    else:
+        agrees = [m.start() for m in _AFFIRM.finditer(text)]
+        if not agrees:
+            return False
+        refusals = [m.start() for m in _REFUSE.finditer(text)]
     # "No, that's fine ... please go ahead": the last word on it counts
     return not refusals or refusals[-1] < agrees[-1]
+
+
+def _word_starts(words: re.Pattern[str], text: str) -> list[int]:
+    """Where the matches of ``\\b`` and then ``words`` start, as ``finditer`` finds them: a match of
+    ``words`` inside a word (no ``\\b`` before it) is passed over and the search goes on one
+    character later, where the pattern with ``\\b`` would have gone on."""
+    starts = []
+    search, word_char = words.search, _WORD_CHAR.match
+    at = 0
+    while (match := search(text, at)) is not None:
+        start = match.start()
+        if start and word_char(text, start - 1):
+            at = start + 1
+        else:
+            starts.append(start)
+            at = match.end()
+    return starts
 
 
 def identifiers(arguments: dict[str, JsonValue]) -> list[str]:
@@ -160,19 +194,27 @@ def identifiers(arguments: dict[str, JsonValue]) -> list[str]:
     words ("May 20") and agents compute amounts, so their absence from earlier text proves nothing.
     """
     out: list[str] = []
-
-    def walk(value: JsonValue) -> None:
-        if isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, str) and _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
-            out.append(value)
-
-    walk(arguments)
+    if not isinstance(arguments, dict):
+        _collect_identifiers(arguments, out)
+        return out
+    for value in arguments.values():
+        if isinstance(value, str):  # most arguments: read here, without a call
+            if _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
+                out.append(value)
+        elif isinstance(value, dict | list):
+            _collect_identifiers(value, out)
     return out
+
+
+def _collect_identifiers(value: JsonValue, out: list[str]) -> None:
+    if isinstance(value, dict):
+        for v in value.values():
+            _collect_identifiers(v, out)
+    elif isinstance(value, list):
+        for v in value:
+            _collect_identifiers(v, out)
+    elif isinstance(value, str) and _IDENTIFIER.fullmatch(value) and not _DATE.fullmatch(value):
+        out.append(value)
 
 
 def unrecovered_failures(trajectory: Trajectory) -> list[StateChange]:

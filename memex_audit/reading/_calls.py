@@ -142,7 +142,8 @@ _SHORT_REPORT = re.compile(
     r"\b(timed? ?out|failed|failure|refused|unavailable|denied|invalid|exceeded|not allowed)\b", re.IGNORECASE
 )
 """Words that make a short one-line output (a message, not data) an error report."""
-_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):", re.MULTILINE)
+_TRACEBACK = "Traceback (most recent call last):"
+"""A traceback's header, which opens a line."""
 _EXCEPTION_LINE = re.compile(
     r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*$", re.MULTILINE
 )
@@ -214,7 +215,7 @@ def _error_line(step: Step, text: str) -> str | None:
     traced = _exception_line(body)
     if traced is not None:
         return traced
-    exit_line = _EXITCODE_LINE.search(body)
+    exit_line = _EXITCODE_LINE.search(body) if "exitcode: " in body else None
     if exit_line is not None:
         return exit_line.group(0).strip()[:200]
     if step.error:
@@ -233,13 +234,22 @@ def is_error_text(text: str) -> bool:
 
 
 def _exception_line(body: str) -> str | None:
-    header = _TRACEBACK.search(body)
-    if header is None:
+    end = _traceback_end(body)
+    if end is None:
         return None
     last = None
-    for match in _EXCEPTION_LINE.finditer(body, header.end()):
+    for match in _EXCEPTION_LINE.finditer(body, end):
         last = match
     return last.group(0).strip()[:200] if last else None
+
+
+def _traceback_end(body: str) -> int | None:
+    """Where the first traceback header that opens a line ends (what ``re.search`` of the header
+    after ``^`` in multiline mode finds, with a plain string search)."""
+    at = body.find(_TRACEBACK)
+    while at > 0 and body[at - 1] != "\n":
+        at = body.find(_TRACEBACK, at + 1)
+    return None if at < 0 else at + len(_TRACEBACK)
 
 
 def _first_line(text: str) -> str:

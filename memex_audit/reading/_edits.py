@@ -8,16 +8,19 @@ an audit should point, rather than at a later test rerun that only shows the sym
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from memex_audit.reading._memo import per_trajectory
+from memex_audit.reading._memo import per_steps
 from memex_audit.trajectory import Step, Trajectory
 
+# The lookahead for the first characters of the choices lets the regex engine leave most positions
+# of a long command at once instead of trying every choice there.
 _WRITE = re.compile(
-    r"\bsed\s+(?:-[a-zA-Z]*i|--in-place)|(?<![<>&|0-9])>{1,2}\s*['\"]?[\w./-]+|\btee\b|"
+    r"(?=[>.cegmopst])(?:\bsed\s+(?:-[a-zA-Z]*i|--in-place)|(?<![<>&|0-9])>{1,2}\s*['\"]?[\w./-]+|\btee\b|"
     r"open\([^)]*['\"][wa]\+?['\"]|\.write_text\(|\.write\(|\bpatch\b|\bgit\s+apply\b|"
-    r"\b(?:cp|mv|touch)\s|\bperl\s+-[a-zA-Z]*i|str_replace|create_file|edit_file"
+    r"\b(?:cp|mv|touch)\s|\bperl\s+-[a-zA-Z]*i|str_replace|create_file|edit_file)"
 )
 
 
@@ -42,18 +45,29 @@ def _command_text(step: Step) -> str:
         for value in call.arguments.values():
             if isinstance(value, str):
                 parts.append(value)
-    return "\n".join(p for p in parts if p)
+    return "\n".join([p for p in parts if p])
 
 
 def _mentions(command: str, path: str) -> str | None:
     """The way ``command`` names ``path``: the full path, else a path ending with its last two parts."""
     if path in command:
         return path
-    parts = path.split("/")
-    tail = "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
-    if re.search(rf"(?<![\w.-]){re.escape(tail)}(?![\w.-])", command):
+    tail = _tail(path)
+    # the pattern only matches where the tail is written: most commands do not write it at all
+    if tail in command and _tail_pattern(tail).search(command):
         return tail
     return None
+
+
+def _tail(path: str) -> str:
+    parts = path.split("/")
+    return "/".join(parts[-2:]) if len(parts) >= 2 else parts[-1]
+
+
+@functools.lru_cache(maxsize=1024)
+def _tail_pattern(tail: str) -> re.Pattern[str]:
+    """``tail`` written as a whole path (not inside a longer name)."""
+    return re.compile(rf"(?<![\w.-]){re.escape(tail)}(?![\w.-])")
 
 
 def file_edits(trajectory: Trajectory, paths: tuple[str, ...]) -> list[FileEdit]:
@@ -68,8 +82,7 @@ def first_edit(trajectory: Trajectory, path: str) -> FileEdit | None:
 
 def _all_edits(trajectory: Trajectory, paths: tuple[str, ...]) -> list[FileEdit]:
     edits = []
-    for step in _writing_steps(trajectory):
-        command = _command_text(step)
+    for step, command in _writing_steps(trajectory):
         for path in paths:
             named = _mentions(command, path)
             if named is not None and step.contains(named):
@@ -77,8 +90,8 @@ def _all_edits(trajectory: Trajectory, paths: tuple[str, ...]) -> list[FileEdit]
     return edits
 
 
-@per_trajectory
-def _writing_steps(trajectory: Trajectory) -> tuple[Step, ...]:
-    return tuple(
-        s for s in trajectory.steps if s.role == "assistant" and _WRITE.search(_command_text(s) or "")
-    )
+@per_steps
+def _writing_steps(trajectory: Trajectory) -> tuple[tuple[Step, str], ...]:
+    """The assistant steps whose command writes, each with its command text."""
+    commands = ((s, _command_text(s)) for s in trajectory.steps if s.role == "assistant")
+    return tuple((s, command) for s, command in commands if _WRITE.search(command))

@@ -22,6 +22,10 @@ from typing import Any, Generic, TypeVar
 R = TypeVar("R")
 
 
+_MISSING: Any = object()
+"""Marks a key a dictionary does not hold (``None`` may be a value)."""
+
+
 class _WeakMemo:
     """Per-object results of one function, for each configuration it was called with.
 
@@ -44,10 +48,10 @@ class _WeakMemo:
         ref = self._refs.get(key)
         if ref is None or ref() is not obj:
             return False, None
-        values = self._values[key]
-        if config not in values:
+        value = self._values[key].get(config, _MISSING)
+        if value is _MISSING:
             return False, None
-        return True, values[config]
+        return True, value
 
     def put(self, obj: Any, config: Hashable, value: Any) -> None:
         key = id(obj)
@@ -174,9 +178,10 @@ class TextCache(Generic[R]):
         if len(text) < self.min_chars:
             return self.fn(text)
         with self._lock:
-            if text in self._entries:
+            found = self._entries.get(text, _MISSING)
+            if found is not _MISSING:
                 self._entries.move_to_end(text)
-                return self._entries[text]
+                return found  # type: ignore[no-any-return]
         value = self.fn(text)
         if len(text) > self.max_chars // 4:
             return value
