@@ -234,6 +234,9 @@ _LIMIT = re.compile(
 )
 
 
+_REASON_KEY = re.compile(r"termination|exit_status|stop_reason|finish", re.IGNORECASE)
+
+
 def detect_turn_limit(trajectory: Trajectory, siblings: Sequence[Trajectory] = ()) -> list[Signal]:
     """The run ended at a turn, step or context limit, or without giving any answer."""
     if not trajectory.steps:
@@ -245,7 +248,7 @@ def detect_turn_limit(trajectory: Trajectory, siblings: Sequence[Trajectory] = (
     reasons = [
         str(v)
         for k, v in {**trajectory.metadata, **trajectory.outcome.details}.items()
-        if re.search(r"termination|exit_status|stop_reason|finish", k, re.IGNORECASE)
+        if _REASON_KEY.search(k)
     ]
     limit = next((r for r in reasons if _LIMIT.search(r)), None)
     if limit is not None:
