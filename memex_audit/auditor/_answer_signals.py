@@ -181,7 +181,8 @@ def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue =
     for step in trajectory.steps:
         candidates: list[tuple[float, str]] = []
         if step.role == "assistant":
-            for match in _MONEY.finditer(step.text or ""):
+            text = step.text or ""
+            for match in _MONEY.finditer(text) if _may_name_amount(text) else ():
                 after_sign, rest = match.group("after_sign", "rest")
                 raw = after_sign if rest is None else match.group(0)[0] + rest
                 value = _to_float(raw)
@@ -212,9 +213,18 @@ def detect_unsupported_amounts(trajectory: Trajectory, ground_truth: JsonValue =
                     )
                 ]
         if step.role in ("tool", "user") or (step.output and step.role != "assistant"):
-            text = step.output or step.text or ""
-            shown.extend_new(m.value for m in find_numbers(text))
+            shown.show(step.output or step.text or "")
     return []
+
+
+def _may_name_amount(text: str) -> bool:
+    """Whether ``text`` may hold a ``_MONEY`` match: it has a ``$``, or ``dollars`` or ``usd`` in any
+    case. Telling is quicker than the regex's pass (most messages name no amount); text beyond
+    ASCII is always read (its case-insensitive matches go beyond ASCII letters)."""
+    if "$" in text or not text.isascii():
+        return True
+    lowered = text.lower()
+    return "usd" in lowered or "dollars" in lowered
 
 
 def _is_dialogue(trajectory: Trajectory) -> bool:
@@ -264,6 +274,8 @@ class _Operands:
 
     Kept sorted as well, so that the values near a target are found by bisection rather than by
     comparing with every value (the amounts of a dialogue are checked against the same growing list).
+    The numbers of the texts shown are added once a value is asked about (``settle``): those after
+    the last amount of a dialogue are never needed.
     """
 
     def __init__(self) -> None:
@@ -279,26 +291,49 @@ class _Operands:
         self.small_ordered: list[float] = []
         self.largest = 0.0
         """The largest magnitude in ``pool`` (``inf`` once a value is not finite)."""
+        self.pending: list[str] = []
+        """Texts shown whose numbers are not added yet."""
+
+    def show(self, text: str) -> None:
+        """Add the numbers of ``text`` not seen yet, once each, when next needed."""
+        self.pending.append(text)
+
+    def settle(self) -> None:
+        """Add the numbers of the texts shown so far (before a value is asked about or appended)."""
+        if self.pending:
+            texts, self.pending = self.pending, []
+            # as ``extend_new`` of each text's numbers in turn: a value is added where it first occurs
+            self.extend_new([m.value for text in texts for m in find_numbers(text)])
 
     def extend_new(self, values: Iterable[float]) -> None:
         """Append those of ``values`` not seen yet, once each."""
+        distinct = self.distinct
         for value in dict.fromkeys(values):
-            if value not in self.distinct:
-                self.append(value)
+            if value not in distinct:
+                # ``append``, inlined (a dialogue's outputs show thousands of values)
+                self.values.append(value)
+                distinct.add(value)
+                bisect.insort(self.ordered, value)
+                if value >= 1 and len(self.pool) < MAX_POOL:
+                    self._add_to_pool(value)
 
     def append(self, value: float) -> None:
+        self.settle()
         self.values.append(value)
         if value in self.distinct:
             return
         self.distinct.add(value)
         bisect.insort(self.ordered, value)
         if value >= 1 and len(self.pool) < MAX_POOL:
-            self.pool.append(value)
-            bisect.insort(self.pool_ordered, value)
-            self.largest = max(self.largest, value) if math.isfinite(value) else math.inf
-            if len(self.pool) <= 40:
-                self.small_index[value] = len(self.pool) - 1
-                bisect.insort(self.small_ordered, value)
+            self._add_to_pool(value)
+
+    def _add_to_pool(self, value: float) -> None:
+        self.pool.append(value)
+        bisect.insort(self.pool_ordered, value)
+        self.largest = max(self.largest, value) if math.isfinite(value) else math.inf
+        if len(self.pool) <= 40:
+            self.small_index[value] = len(self.pool) - 1
+            bisect.insort(self.small_ordered, value)
 
 
 _FAST_LIMIT = 1e12
@@ -316,7 +351,11 @@ def _near(ordered: list[float], target: float, magnitude: float) -> list[float]:
 
 def _supported(value: float, shown: _Operands) -> bool:
     """Whether ``value`` was shown, or follows from the pool of shown values by a multiple (by 2 to 9),
-    a sum or difference of two, or a sum of three (``_supported_by_scan``, answered faster)."""
+    a sum or difference of two, or a sum of three (``_supported_by_scan``, answered faster).
+
+    The values near a target are those ``_near`` gives, its bisections written out (this is asked
+    of every amount of a dialogue)."""
+    shown.settle()
     if value in shown.distinct:
         return True
     if not (abs(value) <= _FAST_LIMIT and shown.largest <= _FAST_LIMIT):
@@ -324,25 +363,35 @@ def _supported(value: float, shown: _Operands) -> bool:
     size = abs(value)
     if any(same_value(value, v) for v in _near(shown.ordered, value, size)):
         return True
+    left, right = bisect.bisect_left, bisect.bisect_right
+    pool_ordered = shown.pool_ordered
     for a in shown.pool:
         # a * k is near value for one k at most, the nearest to value / a
         k = round(value / a)
         if 2 <= k <= 9 and same_value(a * k, value):
             return True
-        for target in (value - a, a - value, a + value):
-            for b in _near(shown.pool_ordered, target, size + a):
+        margin = 1e-6 * (1.0 + (size + a))
+        # b near value - a (a sum), or near a + value (a difference, b the larger): the pair whose
+        # difference makes value is found from its smaller value, so ``a - value`` is not tried
+        for target in (value - a, a + value):
+            lo = left(pool_ordered, target - margin)
+            hi = right(pool_ordered, target + margin, lo)
+            for b in pool_ordered[lo:hi] if lo < hi else ():
                 if b != a and (same_value(a + b, value) or same_value(abs(a - b), value)):
                     return True
     small = shown.pool[:40]
+    small_ordered, small_index = shown.small_ordered, shown.small_index
     for i, a in enumerate(small):
         if value - a <= 0:
             continue  # then every rest below is negative
         for j in range(i + 1, len(small)):
             rest = value - a - small[j]
-            if rest > 0 and any(
-                shown.small_index[c] > j and same_value(rest, c)
-                for c in _near(shown.small_ordered, rest, rest)
-            ):
+            if rest <= 0:
+                continue
+            margin = 1e-6 * (1.0 + rest)
+            lo = left(small_ordered, rest - margin)
+            hi = right(small_ordered, rest + margin, lo)
+            if lo < hi and any(small_index[c] > j and same_value(rest, c) for c in small_ordered[lo:hi]):
                 return True
     return False
 

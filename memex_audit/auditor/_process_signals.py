@@ -41,27 +41,16 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
 
     Line numbers are not values: a listing's line prefixes (``cat -n``, ``grep -n``) and line references
     in commands (``sed -n '212,230p'``) are neither sources nor uses."""
-    question = {m.value for m in find_numbers(trajectory.question or "")}
-    # What the tool outputs showed (as ``numbers_in_outputs``), read in one pass: each output's text
-    # and numbers,
-    texts: dict[int, str] = {}
-    outputs: list[tuple[int, tuple[NumberMention, ...]]] = []
-    for step in trajectory.steps:
-        if is_observation(step):
-            text = texts[step.index] = observation_text(step)
-            outputs.append((step.index, find_numbers(text)))
-    # and the first step showing each value (parsed values of the same written number are the same
-    # float: a dict finds them exactly), filled from the last output back so that earlier steps win.
-    first_shown: dict[float, int] = {}
-    for index, mentions in reversed(outputs):
-        first_shown.update({m.value: index for m in mentions})
+    question: set[float] | None = None
+    # What the tool outputs showed, once a use needs it (most uses are turned away before).
+    shown: _Shown | None = None
     # The possible sources of a slip, once a use needs them.
     sources: dict[tuple[int, int], list[tuple[int, NumberMention]]] | None = None
     # Whether a shown number is a line number, worked out only for a number some use could be a
     # retyping of (most outputs' numbers are never one).
     line_numbers: dict[tuple[int, int], bool] = {}
 
-    def is_source(index: int, mention: NumberMention) -> bool:
+    def is_source(texts: dict[int, str], index: int, mention: NumberMention) -> bool:
         key = (index, id(mention))
         if key not in line_numbers:
             line_numbers[key] = is_line_number(texts.get(index, ""), mention)
@@ -70,7 +59,7 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
     signals = []
     reported: set[str] = set()
     for step in trajectory.steps:
-        if not is_action(step) or step.role != "assistant":
+        if step.role != "assistant":  # (and so an action)
             continue
         # Only what is transcribed into code or a call: prose to a user restates computed totals
         # (a sum, a fare difference) that look like slips but are not.
@@ -80,10 +69,15 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
         for use in find_numbers(used_text):
             if len(use.digits) < 3:
                 continue
+            if question is None:
+                question = {m.value for m in find_numbers(trajectory.question or "")}
             if use.text in reported or use.value in question or looks_like_year(use):
                 continue
             if is_line_number(used_text, use):
                 continue
+            if shown is None:
+                shown = _shown_numbers(trajectory)
+            texts, outputs, first_shown = shown
             if first_shown.get(use.value, step.index) < step.index:
                 continue
             if sources is None:
@@ -92,7 +86,7 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 (
                     SeenNumber(index, mention)
                     for index, mention in sources.get((len(use.digits), use.decimals), ())
-                    if index < step.index and is_retyping(mention, use) and is_source(index, mention)
+                    if index < step.index and is_retyping(mention, use) and is_source(texts, index, mention)
                 ),
                 None,
             )
@@ -108,6 +102,27 @@ def detect_retyped_numbers(trajectory: Trajectory) -> list[Signal]:
                 )
             )
     return signals
+
+
+_Shown = tuple[dict[int, str], list[tuple[int, tuple[NumberMention, ...]]], dict[float, int]]
+"""What the tool outputs of a trajectory showed: each output's text and numbers by step, and the
+first step showing each value."""
+
+
+def _shown_numbers(trajectory: Trajectory) -> _Shown:
+    """The tool outputs' texts and numbers (as ``numbers_in_outputs``), read in one pass, and the
+    first step showing each value (parsed values of the same written number are the same float: a
+    dict finds them exactly), filled from the last output back so that earlier steps win."""
+    texts: dict[int, str] = {}
+    outputs: list[tuple[int, tuple[NumberMention, ...]]] = []
+    for step in trajectory.steps:
+        if is_observation(step):
+            text = texts[step.index] = observation_text(step)
+            outputs.append((step.index, find_numbers(text)))
+    first_shown: dict[float, int] = {}
+    for index, mentions in reversed(outputs):
+        first_shown.update({m.value: index for m in mentions})
+    return texts, outputs, first_shown
 
 
 def _by_digit_count(
@@ -219,6 +234,9 @@ _LIMIT = re.compile(
 )
 
 
+_REASON_KEY = re.compile(r"termination|exit_status|stop_reason|finish", re.IGNORECASE)
+
+
 def detect_turn_limit(trajectory: Trajectory, siblings: Sequence[Trajectory] = ()) -> list[Signal]:
     """The run ended at a turn, step or context limit, or without giving any answer."""
     if not trajectory.steps:
@@ -230,7 +248,7 @@ def detect_turn_limit(trajectory: Trajectory, siblings: Sequence[Trajectory] = (
     reasons = [
         str(v)
         for k, v in {**trajectory.metadata, **trajectory.outcome.details}.items()
-        if re.search(r"termination|exit_status|stop_reason|finish", k, re.IGNORECASE)
+        if _REASON_KEY.search(k)
     ]
     limit = next((r for r in reasons if _LIMIT.search(r)), None)
     if limit is not None:

@@ -18,6 +18,7 @@ from memex_audit.reading import (
     TextCache,
     find_numbers,
     parsed_code,
+    per_steps,
     per_trajectory,
     source_segment,
 )
@@ -131,6 +132,10 @@ def _code_calls(step: Step) -> list[Call]:
     return [Call(step.index, name, values, text) for name, values, text in _calls_in_code(step.code or "")]
 
 
+_UNCALLED = {"print", "len", "str", "int", "float", "round", "submit"}
+"""Builtins (and the answer tool) whose calls are not calls the trajectory made."""
+
+
 def _find_code_calls(code: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
     """The calls written in ``code`` as (name, arguments, text), in the order they are written."""
     if "(" not in code:
@@ -140,14 +145,12 @@ def _find_code_calls(code: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
         return ()
     lines = code.splitlines()
     calls = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in _calls_in_tree(tree):
         func = node.func
         name = (
             func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
         )
-        if name is None or name in {"print", "len", "str", "int", "float", "round", "submit"}:
+        if name is None or name in _UNCALLED:
             continue
         args = [a for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Constant)]
         values = tuple(str(a.value) for a in args if isinstance(a.value, str | int | float))
@@ -155,6 +158,41 @@ def _find_code_calls(code: str) -> tuple[tuple[str, tuple[str, ...], str], ...]:
         calls.append((name, values, segment))
     calls.sort(key=lambda c: code.find(c[2]))
     return tuple(calls)
+
+
+def _calls_in_tree(tree: ast.AST) -> list[ast.Call]:
+    """The calls in ``tree`` in ``ast.walk`` order (breadth first), without its generator and deque.
+    Subtrees that hold no call (names, constants, operators, contexts) are not entered: leaving them
+    out keeps the order of the other nodes."""
+    nodes = [tree]
+    calls = []
+    for node in nodes:  # the list grows while it is read: a queue
+        if type(node) is ast.Call:
+            calls.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(
+                    item for item in value if isinstance(item, ast.AST) and type(item) not in _NO_CALLS
+                )
+            elif isinstance(value, ast.AST) and type(value) not in _NO_CALLS:
+                nodes.append(value)
+    return calls
+
+
+_NO_CALLS = frozenset(
+    {
+        ast.Name,
+        ast.Constant,
+        ast.alias,
+        *ast.expr_context.__subclasses__(),
+        *ast.operator.__subclasses__(),
+        *ast.unaryop.__subclasses__(),
+        *ast.boolop.__subclasses__(),
+        *ast.cmpop.__subclasses__(),
+    }
+)
+"""Node types with no call below them."""
 
 
 _calls_in_code = TextCache(_find_code_calls, max_chars=4 << 20)
@@ -167,7 +205,7 @@ def calls_made(trajectory: Trajectory) -> list[Call]:
     return list(_calls_made(trajectory))
 
 
-@per_trajectory
+@per_steps
 def _calls_made(trajectory: Trajectory) -> tuple[Call, ...]:
     calls: list[Call] = []
     for step in trajectory.steps:
@@ -187,8 +225,15 @@ def is_search(call: Call) -> bool:
 def sources_used(trajectory: Trajectory) -> dict[str, int]:
     """The sources a trajectory opened (identifier-like call arguments: a file, a document id, a table
     name with a digit or separator), each with the first step that used it."""
+    return dict(_sources_used(trajectory))
+
+
+@per_steps
+def _sources_used(trajectory: Trajectory) -> dict[str, int]:
+    """``sources_used``, kept by the list of steps (read for every audit of a sibling); not to be
+    modified."""
     found: dict[str, int] = {}
-    for call in calls_made(trajectory):
+    for call in _calls_made(trajectory):
         for value in call.arguments:
             if _SOURCE_LIKE.match(value) and _SOURCE_MARK.search(value):
                 found.setdefault(value, call.step)
@@ -216,12 +261,12 @@ def compare_sources(target: Trajectory, siblings: Iterable[Trajectory]) -> Sourc
     A source counts as "used by the correct siblings" when at least half of them opened it.
     """
     correct = [s for s in siblings if s.success is True and s.id != target.id]
-    mine = sources_used(target)
+    mine = _sources_used(target)
     if not correct:
         return SourceComparison([], {}, 0)
     counts: Counter[str] = Counter()
     for sibling in correct:
-        counts.update(sources_used(sibling).keys())
+        counts.update(_sources_used(sibling).keys())
     common = [s for s, n in counts.items() if n * 2 >= len(correct)]
     missing = [s for s in common if s not in mine]
     extra = {s: step for s, step in mine.items() if s not in counts}

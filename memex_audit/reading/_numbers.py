@@ -20,12 +20,17 @@ from memex_audit.reading._memo import TextCache
 # the next ``$`` or digit instead of trying a match at every position of a long tool output; the
 # look-behind after that character is the original one before it. After a ``$`` comes the whole
 # number (``num``); after a digit, the rest of it (``rest``), with one digit fewer in each choice.
-_NUMBER = re.compile(
+# ``\s`` is written ``[\s\x1c-\x1f]``: the same characters, in the ASCII form below as well.
+_NUMBER_PATTERN = (
     r"[$\d](?<![\w.][$\d])"
     r"(?:(?<=\$)(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"|(?<=\d)(?P<rest>\d{0,2}(?:,\d{3})+(?:\.\d+)?|\d*(?:\.\d+)?))"
-    r"(?P<pct>\s?%)?(?!\w)"
+    r"(?P<pct>[\s\x1c-\x1f]?%)?(?!\w)"
 )
+_NUMBER = re.compile(_NUMBER_PATTERN)
+# For ASCII texts (most tool outputs): on ASCII characters ``\d``, ``\w`` and ``[\s\x1c-\x1f]``
+# match the same in both forms, and the ASCII form tests a character faster.
+_ASCII_NUMBER = re.compile(_NUMBER_PATTERN, re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -58,31 +63,69 @@ def find_numbers(text: str) -> tuple[NumberMention, ...]:
     The same texts are read by many signals and, through siblings, for many audits of one task: the
     mentions of recent texts are kept (they are immutable), up to 16M characters of text.
     """
+    if len(text) < _MIN_KEPT:
+        return _find_numbers(text)  # as the cache would, without the call through it
     return _NUMBERS(text)
 
 
 def _find_numbers(text: str) -> tuple[NumberMention, ...]:
     mentions = []
-    for match in _NUMBER.finditer(text):
-        written, num, rest, pct = match.group(0, "num", "rest", "pct")
-        raw = num if rest is None else written[0] + rest
-        plain = raw.replace(",", "")
-        point = plain.find(".")
-        mention = NumberMention(
-            written.strip(),
-            float(plain),
-            len(plain) - point - 1 if point >= 0 else 0,
-            pct is not None,
-            match.start(),
-        )
-        # ``digits`` is asked of most mentions: filled in here from the digits at hand, as
-        # ``cached_property`` would store it (the written number less its separators).
-        mention.__dict__["digits"] = plain.replace(".", "")
+    parsed = _PARSED
+    for match in (_ASCII_NUMBER if text.isascii() else _NUMBER).finditer(text):
+        written = match.group()
+        fields = parsed.get(written)
+        if fields is None:
+            fields = _parse(written, match.group("num"), match.group("rest"), match.group("pct"))
+        # Built without ``__init__`` (a frozen dataclass sets each field through
+        # ``object.__setattr__``): the same fields, with ``digits`` filled in as ``cached_property``
+        # would store it.
+        mention = _new(NumberMention)
+        state = mention.__dict__
+        state["text"], state["value"], state["decimals"], state["percent"], digits = fields
+        state["start"] = match.start()
+        state["digits"] = digits
         mentions.append(mention)
     return tuple(mentions)
 
 
-_NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=64)
+_new = object.__new__
+
+_Fields = tuple[str, float, int, bool, str]
+"""A mention's text, value, decimals, percent and digits: all but its offset."""
+
+_PARSED: dict[str, _Fields] = {}
+"""The fields of recently written numbers, by the text matched (the same numbers recur: line
+numbers, ids, amounts): those of at most ``_MAX_KEPT_DIGITS`` characters, emptied when it reaches
+``_MAX_PARSED`` entries."""
+
+_MAX_PARSED = 1 << 15
+_MAX_KEPT_DIGITS = 40
+
+
+def _parse(written: str, num: str | None, rest: str | None, pct: str | None) -> _Fields:
+    raw = num if rest is None else written[0] + rest
+    assert raw is not None
+    plain = raw.replace(",", "")
+    point = plain.find(".")
+    fields = (
+        written.strip(),
+        float(plain),
+        len(plain) - point - 1 if point >= 0 else 0,
+        pct is not None,
+        # the written number less its separators
+        plain.replace(".", ""),
+    )
+    if len(written) <= _MAX_KEPT_DIGITS:
+        if len(_PARSED) >= _MAX_PARSED:
+            _PARSED.clear()
+        _PARSED[written] = fields
+    return fields
+
+
+_MIN_KEPT = 64
+"""Shorter texts are read again (cheaper than a lookup)."""
+
+_NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=_MIN_KEPT)
 
 
 def looks_like_year(m: NumberMention) -> bool:
