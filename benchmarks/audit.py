@@ -169,8 +169,8 @@ def end_to_end(data: Path, before: str, repeat: int = 3) -> None:
         walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
         audited: dict[str, int] = {}
         for n in range(repeat):
-            for name, where, options in runs:
-                out = work / f"run-{len(audited)}-{n}-{len(walls[name])}"
+            for k, (name, where, options) in enumerate(runs):
+                out = work / f"run-{n}-{k}"  # a new run folder every time: nothing to resume
                 wall, result = _audit_command(where, data, out, *options)
                 walls[name].append(wall)
                 audited[name] = int(str(result["audited"]))

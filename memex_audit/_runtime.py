@@ -3,7 +3,7 @@ server early), and pausing the garbage collector over allocation-heavy work.
 
 A leaf module (standard library only), so that the command line can start the worker server in
 its first milliseconds, before it imports anything else. ``memex_audit.runs`` exports the first
-names; the loaders and executors pause the collector with ``gc_paused``.
+names; the loaders pause the collector while they read with ``gc_paused``.
 """
 
 from __future__ import annotations
@@ -53,9 +53,8 @@ def prepare_processes(preload: Sequence[str]) -> bool:
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector paused for the block, and restored after it as it was.
 
-    Trajectories, and what reading and auditing them allocates, are mostly acyclic trees of many
-    small objects: the collector finds little in them, yet its passes over every new object cost
-    about 3x the parse time of a large folder (and about 15% of an offline audit). Cycles made
+    Trajectories are acyclic trees of many small objects: the collector finds nothing in them, yet
+    its passes over every new object cost about 3x the parse time of a large folder. Cycles made
     in the block are collected after it.
     """
     was_enabled = gc.isenabled()

@@ -206,12 +206,17 @@ def test_the_worker_server_is_prepared_only_where_it_can_overlap(monkeypatch: py
     assert prepare_processes(["memex_audit.runs"]) is False  # no forkserver on this platform
 
 
-def test_a_worker_job_runs_with_the_collector_paused_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_process_collects_garbage_less_often(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
     from memex_audit.runs import _executors
 
-    monkeypatch.setattr(_executors, "_WORKER", lambda job: (job, gc.isenabled()))
-    assert gc.isenabled()
-    assert _executors._run_job("job") == ("job", False)  # no collection in the middle of a job
-    assert gc.isenabled()  # ... and the collector is back between jobs
+    calls: list[object] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: calls.append(t))
+    monkeypatch.setattr(_executors, "_WORKER", None)
+    _executors._start_worker(lambda: lambda job: job)
+    # what start-up built is frozen, and the collector still runs, with raised thresholds
+    assert calls == ["freeze", _executors.WORKER_GC_THRESHOLDS]
+    assert _executors.WORKER_GC_THRESHOLDS[0] > gc.get_threshold()[0]
+    assert _executors._run_job("job") == "job"
