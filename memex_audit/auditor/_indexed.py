@@ -217,21 +217,24 @@ class OfflineAuditWorker:
         self.kernel: Literal["inprocess", "subprocess"] = kernel
         self.max_turns = max_turns
 
-    def __call__(self) -> Callable[[AuditJob], AuditJobResult]:
+    def __call__(self) -> Callable[[Sequence[AuditJob]], AuditJobResult]:
         from memex_audit.auditor._runner import AuditRunner
 
         runner = AuditRunner(self.taxonomy, kernel=self.kernel, max_turns=self.max_turns)
         loop = asyncio.new_event_loop()
 
-        def run(job: AuditJob) -> AuditJobResult:
-            return loop.run_until_complete(_run_job(runner, job))
+        def run(jobs: Sequence[AuditJob]) -> AuditJobResult:
+            result = AuditJobResult()
+            for job in jobs:
+                loop.run_until_complete(_run_job(runner, job, result))
+            return result
 
         return run
 
 
-async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
+async def _run_job(runner: AuditRunner, job: AuditJob, result: AuditJobResult) -> None:
     group, items = job.group if job.group is not None else read_task(job.entries or [])
-    result = AuditJobResult(load_errors=[item for item in items if isinstance(item, LoadProblem)])
+    result.load_errors.extend(item for item in items if isinstance(item, LoadProblem))
     try:
         for item in job.units:
             audit = _unit_of(item, group, items)
@@ -245,7 +248,32 @@ async def _run_job(runner: AuditRunner, job: AuditJob) -> AuditJobResult:
     finally:
         if group is not None:
             runner._groups.pop(id(group), None)  # its label-free copy goes with it
-    return result
+
+
+JOB_UNITS = 8
+"""Task groups are sent to a worker together until a job holds this many failed trajectories..."""
+JOB_BYTES = 1 << 20
+"""...or this many bytes of records: sending a job and its results back costs about as much as a
+small audit, and most task groups hold one or two failed rollouts."""
+
+
+def _jobs_of(units: Sequence[Unit[IndexedUnit]], tasks: dict[str, list[IndexEntry]]) -> dict[str, str]:
+    """The job each task goes in: consecutive tasks share one up to ``JOB_UNITS`` units or
+    ``JOB_BYTES`` of records (a task is never split), named after its first task."""
+    job_of: dict[str, str] = {}
+    current, size, count = "", 0, 0
+    for unit in units:
+        task = unit.payload.task_id
+        if task in job_of:
+            count += 1
+            continue
+        weight = sum(e.length for e in tasks[task])
+        if not current or count >= JOB_UNITS or size + weight > JOB_BYTES:
+            current, size, count = task, 0, 0
+        job_of[task] = current
+        size += weight
+        count += 1
+    return job_of
 
 
 def executor_work(
@@ -254,20 +282,29 @@ def executor_work(
     units: Sequence[Unit[IndexedUnit]],
     record_errors: Callable[[list[LoadProblem]], None],
 ) -> BatchedWork[IndexedUnit, AuditJobResult]:
-    """Per-unit work that sends each task group's units to ``executor`` as one job."""
+    """Per-unit work that sends task groups' units to ``executor``, a few small groups per job
+    (see ``JOB_UNITS``)."""
+    chunk = _jobs_of(units, tasks)
 
-    def job_of(task_id: str, members: list[Unit[IndexedUnit]]) -> AuditJob:
+    def task_job(task_id: str, payloads: list[IndexedUnit]) -> AuditJob:
         entries = tasks[task_id]
-        payloads = [m.payload for m in members]
         if executor.shared_filesystem or all(e.readable_anywhere for e in entries):
             return AuditJob(task_id, payloads, entries=entries)
         return AuditJob(task_id, payloads, group=read_task(entries))
+
+    def job_of(_: str, members: list[Unit[IndexedUnit]]) -> list[AuditJob]:
+        by_task: dict[str, list[IndexedUnit]] = {}
+        for member in members:
+            by_task.setdefault(member.payload.task_id, []).append(member.payload)
+        return [task_job(task_id, payloads) for task_id, payloads in by_task.items()]
 
     def unpack(result: AuditJobResult) -> dict[str, UnitDone]:
         record_errors(result.load_errors)
         return result.done
 
-    return BatchedWork(executor, units, batch_of=lambda u: u.payload.task_id, job_of=job_of, unpack=unpack)
+    return BatchedWork(
+        executor, units, batch_of=lambda u: chunk[u.payload.task_id], job_of=job_of, unpack=unpack
+    )
 
 
 def load_error_recorder(store: RunStore) -> Callable[[list[LoadProblem]], None]:

@@ -342,8 +342,14 @@ def audit(
         with file_progress("auditing", show_cost=True) as progress:
             bar = progress.task_ids[0]
 
+            summaries: list[bool] = []
+
             def on_progress(p: AuditProgress) -> None:
                 progress.update(bar, completed=p.done, total=p.total, cost=p.cost_usd)
+                if not summaries and p.done >= 0.9 * p.total:
+                    # The finalize step's imports, while the last audits run rather than after them.
+                    summaries.append(True)
+                    import memex_audit.analysis  # noqa: F401
 
             runner = AuditRunner(
                 tax,
