@@ -4,9 +4,10 @@
 then loads each task group when its first unit starts and drops it when its last unit is done, so
 memory holds the index plus the groups in flight, never the folder.
 
-With a ``processes`` or ``ray`` executor, a task group's failed trajectories form one job: a worker
-reads the group (from the index entries; or, when it cannot read the driver's files, from the group
-the driver read and sent), audits them with the offline policy, and returns the reports and agent
+With a ``processes`` or ``ray`` executor, the failed trajectories of a few consecutive task groups
+form one job (``JOB_UNITS``, ``JOB_BYTES``; a group is never split): a worker reads each group (from
+the index entries; or, when it cannot read the driver's files, from the group the driver read and
+sent), audits its failed trajectories with the offline policy, and returns the reports and agent
 runs. The driver alone writes the run folder.
 """
 
