@@ -68,24 +68,18 @@ class _WeakMemo:
 
 def per_trajectory(fn: Callable[[Any], R]) -> Callable[[Any], R]:
     """Cache ``fn(trajectory)`` while the trajectory object is alive (the one-result case of
-    ``_WeakMemo``, inlined: these views are asked for many times per audit)."""
-    refs: dict[int, weakref.KeyedRef[int, Any]] = {}
-    values: dict[int, Any] = {}
-
-    def forget(ref: weakref.KeyedRef[int, Any]) -> None:
-        if refs.get(ref.key) is ref:
-            del refs[ref.key]
-            del values[ref.key]
+    ``_WeakMemo``, with its hit looked up inline: these views are asked for many times per audit)."""
+    memo = _WeakMemo()
+    refs, values = memo._refs, memo._values
 
     @functools.wraps(fn)
     def wrapper(trajectory: Any) -> R:
         key = id(trajectory)
         ref = refs.get(key)
         if ref is not None and ref() is trajectory:
-            return values[key]  # type: ignore[no-any-return]
+            return values[key][None]  # type: ignore[no-any-return]
         result = fn(trajectory)
-        refs[key] = weakref.KeyedRef(trajectory, forget, key)
-        values[key] = result
+        memo.put(trajectory, None, result)
         return result
 
     return wrapper

@@ -63,8 +63,6 @@ def find_numbers(text: str) -> tuple[NumberMention, ...]:
     The same texts are read by many signals and, through siblings, for many audits of one task: the
     mentions of recent texts are kept (they are immutable), up to 16M characters of text.
     """
-    if len(text) < _MIN_KEPT:
-        return _find_numbers(text)  # as the cache would, without the call through it
     return _NUMBERS(text)
 
 
@@ -122,10 +120,8 @@ def _parse(written: str, num: str | None, rest: str | None, pct: str | None) -> 
     return fields
 
 
-_MIN_KEPT = 64
-"""Shorter texts are read again (cheaper than a lookup)."""
-
-_NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=_MIN_KEPT)
+_NUMBERS = TextCache(_find_numbers, max_chars=16 << 20, min_chars=64)
+"""Texts shorter than ``min_chars`` are read again (cheaper than a lookup)."""
 
 
 def looks_like_year(m: NumberMention) -> bool:
