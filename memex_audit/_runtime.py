@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.machinery
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator, Sequence
 
 
@@ -64,3 +66,52 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+PYDANTIC_PLUGINS_VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
+
+
+def skip_empty_plugin_search() -> bool:
+    """Spare pydantic its search for plugins when no installed distribution declares one.
+
+    When pydantic builds its first model it reads the entry points of every installed
+    distribution, through ``importlib.metadata``, for plugins: about 50 ms of a command's start-up
+    (and again in each worker server). Here the ``entry_points.txt`` of every ``.dist-info`` and
+    ``.egg-info`` folder on ``sys.path`` is read directly (about 1 ms); when none declares a
+    ``[pydantic]`` entry point, ``PYDANTIC_DISABLE_PLUGINS`` is set for this process and the
+    processes it starts, which tells pydantic what its search would have found: nothing.
+
+    Nothing is changed when the variable is already set, when a distribution declares a plugin,
+    or when distributions could come from elsewhere (a zip file on ``sys.path``, an import hook
+    that finds distributions).
+
+    Returns:
+        Whether the variable was set.
+    """
+    if PYDANTIC_PLUGINS_VARIABLE in os.environ:
+        return False
+    for finder in sys.meta_path:
+        if finder is not importlib.machinery.PathFinder and hasattr(finder, "find_distributions"):
+            return False
+    for entry in sys.path:
+        folder = entry or "."
+        if os.path.isfile(folder):
+            return False
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue  # a missing folder holds nothing
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), encoding="utf-8") as fh:
+                    declared = "[pydantic]" in fh.read()
+            except FileNotFoundError:
+                continue
+            except (OSError, UnicodeDecodeError):
+                return False
+            if declared:
+                return False
+    os.environ[PYDANTIC_PLUGINS_VARIABLE] = "__all__"
+    return True

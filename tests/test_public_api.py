@@ -182,6 +182,7 @@ PUBLIC: dict[str, list[str]] = {
         "AuditUnit",
         "AuditVerdict",
         "OfflineAuditPolicy",
+        "OfflineAuditWorker",
         "Producer",
         "Signal",
         "detect_signals",

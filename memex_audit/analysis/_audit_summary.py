@@ -82,21 +82,25 @@ def breakdown_table(frame: pl.DataFrame, by: str, categories: Sequence[str] | No
         c for c in seen if c not in (categories or [])
     )
     values = sorted(frame[by].unique().to_list()) if frame.height else []
+    # One pass over the rows (a filter per category and value would read the frame that many times).
+    primaries = frame["primary"].to_list()
+    pairs = Counter(zip(frame[by].to_list(), primaries, strict=True))
+    per_value = Counter(frame[by].to_list())
+    per_category = Counter(primaries)
     rows = []
     for category in order:
         row: dict[str, object] = {"category": category}
         for value in values:
-            column = frame.filter(pl.col(by) == value)
-            n = column.filter(pl.col("primary") == category).height
+            n, height = pairs[(value, category)], per_value[value]
             row[f"{value} n"] = n
-            row[f"{value} %"] = round(100.0 * n / column.height, 1) if column.height else 0.0
-        n = frame.filter(pl.col("primary") == category).height
+            row[f"{value} %"] = round(100.0 * n / height, 1) if height else 0.0
+        n = per_category[category]
         row["total n"] = n
         row["total %"] = round(100.0 * n / frame.height, 1) if frame.height else 0.0
         rows.append(row)
     total: dict[str, object] = {"category": "total"}
     for value in values:
-        total[f"{value} n"] = frame.filter(pl.col(by) == value).height
+        total[f"{value} n"] = per_value[value]
         total[f"{value} %"] = 100.0
     total["total n"] = frame.height
     total["total %"] = 100.0
@@ -138,20 +142,32 @@ def _nested_counts(frame: pl.DataFrame, by: str) -> dict[str, dict[str, int]]:
     return out
 
 
-def summarize_audit(reports: Sequence[AuditReport], errors: int = 0) -> RunAuditSummary:
-    """Per-run and per-task summary of a set of audit reports."""
-    frame = audit_frame(reports)
-    tasks = []
-    for task_id in sorted(dict.fromkeys(frame["task_id"].to_list())):  # not in finishing order
-        part = frame.filter(pl.col("task_id") == task_id)
-        tasks.append(
-            TaskAuditSummary(
-                task_id=task_id,
-                audited=part.height,
-                categories=dict(Counter(part["primary"].to_list())),
-                cost_usd=float(part["cost_usd"].fill_null(0.0).sum()),
-            )
+def summarize_audit(
+    reports: Sequence[AuditReport], errors: int = 0, *, frame: pl.DataFrame | None = None
+) -> RunAuditSummary:
+    """Per-run and per-task summary of a set of audit reports (``frame``: their ``audit_frame``,
+    when the caller has it already)."""
+    if frame is None:
+        frame = audit_frame(reports)
+    primaries: dict[str, list[str]] = {}
+    costs: dict[str, float] = {}
+    for task_id, primary, cost in zip(
+        frame["task_id"].to_list(),
+        frame["primary"].to_list(),
+        frame["cost_usd"].fill_null(0.0).to_list(),
+        strict=True,
+    ):
+        primaries.setdefault(task_id, []).append(primary)
+        costs[task_id] = costs.get(task_id, 0.0) + cost
+    tasks = [
+        TaskAuditSummary(
+            task_id=task_id,
+            audited=len(primaries[task_id]),
+            categories=dict(Counter(primaries[task_id])),
+            cost_usd=costs[task_id],
         )
+        for task_id in sorted(primaries)  # not in finishing order
+    ]
     return RunAuditSummary(
         taxonomy=reports[0].taxonomy if reports else None,
         producers=sorted(set(frame["producer"].to_list())),

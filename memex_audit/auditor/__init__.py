@@ -6,7 +6,7 @@ run folder, concurrently, resumably, within a cost budget.
 """
 
 from memex_audit.auditor._classify import fallback_verdict, verdict_from_signals
-from memex_audit.auditor._indexed import plan_indexed
+from memex_audit.auditor._indexed import OfflineAuditWorker, plan_indexed
 from memex_audit.auditor._offline import OFFLINE_POLICY_NAME, OfflineAuditPolicy
 from memex_audit.auditor._report import AuditReport, AuditVerdict, Producer
 from memex_audit.auditor._runner import (
@@ -32,6 +32,7 @@ __all__ = [
     "AuditUnit",
     "AuditVerdict",
     "OfflineAuditPolicy",
+    "OfflineAuditWorker",
     "Producer",
     "Signal",
     "detect_signals",

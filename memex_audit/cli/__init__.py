@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -151,19 +152,36 @@ def _prepare_audit_workers(argv: list[str]) -> None:
         return
 
 
-AUDIT_WORKER_PRELOAD = ("memex_audit.auditor", "memex_audit.loaders._builtin")
+AUDIT_WORKER_PRELOAD = ("memex_audit.cli._worker_preload",)
 """What the offline audit's worker processes import before they start: the auditor (as the
-auditor's pool does) and the built-in format adapters, which the processes reading the index use."""
+auditor's pool does) and the built-in format adapters, which the processes reading the index use
+(see ``memex_audit.cli._worker_preload``)."""
 
 
 def main() -> None:
     """Entry point of the ``memex-audit`` console script."""
-    _prepare_audit_workers(sys.argv[1:])
-    app = application(sys.argv[1:])
-    # What the imports built lives as long as the process: the cyclic collector need not walk it
-    # again on every collection (a loaded trajectory is many small objects; audits allocate many).
-    gc.freeze()
-    app()
+    # No command does linear algebra worth a thread pool, and OpenBLAS starts one per process at
+    # numpy's import: about 0.1 s of CPU in this process and again in each worker server.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    from memex_audit._runtime import skip_empty_plugin_search
+
+    skip_empty_plugin_search()  # before the worker server starts: it inherits the answer
+    # The imports build many objects and no garbage: the cyclic collector is paused over them...
+    gc.disable()
+    try:
+        _prepare_audit_workers(sys.argv[1:])
+        app = application(sys.argv[1:])
+    finally:
+        # ...and what they built, which lives as long as the process, is frozen: no collection walks
+        # it again (a loaded trajectory is many small objects; audits allocate many).
+        gc.freeze()
+        gc.enable()
+    try:
+        app()
+    finally:
+        # The interpreter's exit collects whatever is not frozen: a full pass over every object
+        # the command made (about 0.1 s after an audit) to free memory the exit frees anyway.
+        gc.freeze()
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections import Counter
 from pathlib import Path
@@ -12,6 +13,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from memex_audit._runtime import gc_paused
 from memex_audit.auditor import (
     AuditEstimate,
     AuditProgress,
@@ -19,6 +21,7 @@ from memex_audit.auditor import (
     AuditRunner,
     AuditSelection,
     OfflineAuditPolicy,
+    OfflineAuditWorker,
     estimate_audit,
     plan_audit,
     plan_indexed,
@@ -73,9 +76,9 @@ from memex_audit.llm import LLMClient, estimate_cost
 from memex_audit.loaders import index_trajectories, is_url, load
 from memex_audit.runs import (
     EXECUTOR_KINDS,
+    ProcessExecutor,
     RunStore,
     StorageError,
-    available_cpus,
     default_executor,
     prepare_processes,
 )
@@ -135,14 +138,18 @@ def _frame_table(frame: pl.DataFrame, title: str) -> Table:
     return table
 
 
-def print_breakdown(reports: list[AuditReport], categories: list[str]) -> None:
-    """Print the category breakdown by harness and by model."""
+def print_breakdown(
+    reports: list[AuditReport], categories: list[str], frame: pl.DataFrame | None = None
+) -> None:
+    """Print the category breakdown by harness and by model (``frame``: the reports' ``audit_frame``,
+    when the caller has it already)."""
     if not reports:
         console.print("no audit results yet")
         return
     from memex_audit.analysis import audit_frame, breakdown_table
 
-    frame = audit_frame(reports)
+    if frame is None:
+        frame = audit_frame(reports)
     for by in ("harness", "model"):
         console.print(
             _frame_table(breakdown_table(frame, by, categories), f"primary category by {by} (count, %)")
@@ -224,15 +231,35 @@ def audit(
         raise fail("--kernel must be inprocess or subprocess")
     if executor not in (None, *EXECUTOR_KINDS):
         raise fail(f"--executor must be one of {', '.join(EXECUTOR_KINDS)}")
-    pool = False
+    processes: ProcessExecutor | None = None
     with user_errors():
-        if executor in (None, "processes") and not dry_run and resolve_spec(model, base_url).offline:
-            # The worker processes' start-up (importing the auditor, as its workers preload it)
-            # overlaps with this process's; the index is read on every core.
-            pool = prepare_processes(AUDIT_WORKER_PRELOAD)
-    workers = available_cpus() if pool else 1
-    with user_errors(), index_trajectories(path, glob=glob, format=format, workers=workers) as loaded:
         tax = load_taxonomy(taxonomy)
+        offline = resolve_spec(model, base_url).offline
+        if (
+            executor in (None, "processes")
+            and not dry_run
+            and offline
+            and prepare_processes(AUDIT_WORKER_PRELOAD)
+        ):
+            # The worker processes' start-up (importing the auditor, as its workers preload it)
+            # overlaps with this process's; the same processes read the index on every core, then
+            # audit (when there are enough audits for the pool, see ``default_executor``).
+            worker = OfflineAuditWorker(
+                tax, kernel="subprocess" if kernel == "subprocess" else "inprocess", max_turns=max_turns
+            )
+            processes = ProcessExecutor(worker, preload=AUDIT_WORKER_PRELOAD)
+    with user_errors(), contextlib.ExitStack() as stack:
+        if processes is not None:
+            stack.callback(processes.close)
+        loaded = stack.enter_context(
+            index_trajectories(
+                path,
+                glob=glob,
+                format=format,
+                workers=processes.workers if processes is not None else 1,
+                pool=processes.pool if processes is not None else None,
+            )
+        )
         if not loaded.entries:
             raise nothing_loaded(path, glob, loaded.errors)
         selection = AuditSelection.parse(
@@ -325,19 +352,26 @@ def audit(
         record_load_errors(store, loaded.errors)
 
         finalized: list[AuditReport] = []  # what the finalize step read, printed below
+        frames: list[pl.DataFrame] = []  # and their frame
 
         def finalize(run: RunStore) -> None:
+            if processes is not None:
+                # Every job is done: the workers exit while the exports are written.
+                processes.pool.shutdown(wait=False, cancel_futures=True)
             from memex_audit.analysis import audit_frame, summarize_audit
 
             reports = run.read_results(AuditReport)
             finalized[:] = reports
+            frames[:] = [audit_frame(reports)]
             errors = run.read_errors()
             summary = summarize_audit(
-                reports, errors=len({e.key for e in errors} - {r.trajectory.id for r in reports})
+                reports,
+                errors=len({e.key for e in errors} - {r.trajectory.id for r in reports}),
+                frame=frames[0],
             )
             run.write_json("summary.json", summary)
             if reports:
-                run.write_parquet("audit", audit_frame(reports))
+                run.write_parquet("audit", frames[0])
 
         with file_progress("auditing", show_cost=True) as progress:
             bar = progress.task_ids[0]
@@ -349,7 +383,8 @@ def audit(
                 if not summaries and p.done >= 0.9 * p.total:
                     # The finalize step's imports, while the last audits run rather than after them.
                     summaries.append(True)
-                    import memex_audit.analysis  # noqa: F401
+                    with gc_paused():
+                        from memex_audit.analysis import audit_frame, summarize_audit  # noqa: F401
 
             runner = AuditRunner(
                 tax,
@@ -365,12 +400,15 @@ def audit(
             if executor is None:
                 pending = len({u.key for u in units} - store.done_keys())
                 executor = default_executor(spec.offline, pending)
+            running: str | ProcessExecutor = executor
+            if executor == "processes" and processes is not None:
+                running = processes
             with resumable(store, "trajectories done"):
                 outcome = asyncio.run(
                     runner.run_indexed(
                         loaded,
                         store,
-                        executor=executor,
+                        executor=running,  # type: ignore[arg-type]
                         address=address,
                         finalize=finalize,
                         selection=selection,
@@ -401,7 +439,7 @@ def audit(
     else:
         print_finished(f"audited {outcome.audited}", outcome, client.model)
         print_cache_stats(client, cache)
-        print_breakdown(reports, tax.category_ids)
+        print_breakdown(reports, tax.category_ids, frames[0] if finalized else None)
         console.print(f"results in {out}/results.jsonl (run `memex-audit show {out}`)", highlight=False)
     if outcome.stopped == "budget":
         exit_at_budget(outcome.remaining, "trajectories")

@@ -21,6 +21,7 @@ Trajectories read back through the index equal what ``load`` returns, source inc
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 import shutil
 import sys
@@ -194,6 +195,7 @@ def index_trajectories(
     on_file: Callable[[str, str | None], None] | None = None,
     scratch: str | Path | None = None,
     workers: int = 1,
+    pool: concurrent.futures.Executor | None = None,
 ) -> TrajectoryIndex:
     """Index a file, a folder (recursively) or an fsspec URL of rollouts (see the module docstring).
 
@@ -208,6 +210,9 @@ def index_trajectories(
             files or more; otherwise, and for a URL, one). The index is the same whatever the
             number, entries in the same order; ``on_file`` is then called as each file's part of
             the index comes back, in order, rather than before the file is read.
+        pool: Read the files on this process pool (``workers`` of its processes) instead of
+            starting one here: a caller that will run jobs on the same processes after the index
+            starts them once.
 
     Raises:
         UsageError: ``path`` does not exist, ``format`` is unknown, or a URL is given without fsspec.
@@ -225,7 +230,7 @@ def index_trajectories(
                 parts = _parts(files, workers)
                 if len(parts) > 1:
                     folder = _scratch(index, scratch)
-                    _index_in_parallel(parts, forced, single_file, index, folder, on_file, workers)
+                    _index_in_parallel(parts, forced, single_file, index, folder, on_file, workers, pool)
                 else:
                     _index_files(files, forced, single_file, index, spill, on_file)
     except BaseException:
@@ -292,37 +297,53 @@ def _index_in_parallel(
     folder: Path,
     on_file: Callable[[str, str | None], None] | None,
     workers: int,
+    pool: concurrent.futures.Executor | None,
 ) -> None:
-    """Index ``parts`` on ``workers`` processes, spilling into ``folder``, and join their pieces into
-    ``index``, in order."""
+    """Index ``parts`` on ``workers`` processes (of ``pool``, or of one started here), spilling into
+    ``folder``, and join their pieces into ``index``, in order."""
+    if pool is not None:
+        _join_parts(pool, parts, forced, single_file, index, folder, on_file)
+        return
     context = multiprocessing.get_context(start_method())
-    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context) as pool:
-        futures = [
-            pool.submit(
-                _index_part,
-                files,
-                forced.name if forced else None,
-                single_file,
-                str(folder / f"part-{n}.jsonl"),
-            )
-            for n, files in enumerate(parts)
-        ]
-        try:
-            for future in futures:
-                done = future.result()
-                for name, fmt in done.formats:
-                    if on_file:
-                        on_file(name, fmt)
-                index.entries.extend(done.index.entries)
-                index.errors.extend(done.index.errors)
-                index.warnings.extend(done.index.warnings)
-                for file, fmt in done.index.files.items():
-                    index.files.setdefault(file, fmt)
-                index.skipped.extend(done.index.skipped)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context) as own:
+        _join_parts(own, parts, forced, single_file, index, folder, on_file)
+
+
+def _join_parts(
+    pool: concurrent.futures.Executor,
+    parts: list[list[Path]],
+    forced: FormatAdapter | None,
+    single_file: bool,
+    index: TrajectoryIndex,
+    folder: Path,
+    on_file: Callable[[str, str | None], None] | None,
+) -> None:
+    futures = [
+        pool.submit(
+            _index_part,
+            files,
+            forced.name if forced else None,
+            single_file,
+            str(folder / f"part-{n}.jsonl"),
+        )
+        for n, files in enumerate(parts)
+    ]
+    try:
+        for future in futures:
+            done = future.result()
+            for name, fmt in done.formats:
+                if on_file:
+                    on_file(name, fmt)
+            index.entries.extend(done.index.entries)
+            index.errors.extend(done.index.errors)
+            index.warnings.extend(done.index.warnings)
+            for file, fmt in done.index.files.items():
+                index.files.setdefault(file, fmt)
+            index.skipped.extend(done.index.skipped)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
 
 
 # -- indexing -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ Ray is optional (the ``ray`` extra); ``RayExecutor`` says how to install it when
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import multiprocessing
 import sys
@@ -141,6 +142,13 @@ class ProcessExecutor:
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=context, initializer=_start_worker, initargs=(factory,)
         )
+
+    @property
+    def pool(self) -> concurrent.futures.Executor:
+        """The pool itself, to run other picklable calls on the same processes (reading the index
+        of the jobs' input, say) instead of starting a second set; each process builds its worker
+        when it starts, before its first call."""
+        return self._pool
 
     async def submit(self, job: Any) -> Any:
         return await asyncio.wrap_future(self._pool.submit(_run_job, job))

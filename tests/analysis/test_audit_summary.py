@@ -66,6 +66,12 @@ def test_breakdown_by_harness_counts_and_percent() -> None:
     }
     assert summary.audited == 5 and summary.errors == 1
     assert sum(t.audited for t in summary.tasks) == 5
+    # Tasks in id order, each with its own counts.
+    assert [(t.task_id, t.audited, t.categories) for t in summary.tasks] == [
+        ("task0", 3, {"source_selection": 2, "execution": 1}),
+        ("task1", 2, {"source_selection": 1, "interpretation": 1}),
+    ]
+    assert summarize_audit(reports, errors=1, frame=audit_frame(reports)) == summary
 
 
 def test_category_agreement_metrics() -> None:
@@ -126,3 +132,25 @@ def test_agreement_on_a_split_is_stable_and_disjoint() -> None:
     assert dev.matched + test.matched == 40
     assert 0 < dev.matched < 40
     assert dev.categories is not None and dev.categories.accuracy == 1.0
+
+
+def test_importing_the_package_imports_none_of_its_modules() -> None:
+    # The audit command imports the summary while its last audits run: not the best-of-N tables.
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, memex_audit.analysis as a\n"
+            "before = sorted(m for m in sys.modules if m.startswith('memex_audit.analysis.') or m == 'polars')\n"
+            "a.summarize_audit\n"
+            "after = 'memex_audit.aggregator' in sys.modules, 'memex_audit.analysis._audit_summary' in sys.modules\n"
+            "print(before, after)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.stdout.strip() == "[] (False, True)", probe.stderr

@@ -86,3 +86,21 @@ def test_a_small_folder_is_indexed_in_this_process(tmp_path: Path) -> None:
     for file in files:
         file.write_text("{}\n")
     assert _parts(files, workers=4) == [files]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("always_parallel")
+def test_an_index_read_on_the_callers_pool_is_the_same_and_leaves_the_pool_open() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from memex_audit._runtime import start_method
+    from memex_audit.runs import available_cpus  # noqa: F401 - the pool's start method, as the audit's
+
+    context = multiprocessing.get_context(start_method())
+    with ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
+        with index_trajectories(SAMPLES) as one, index_trajectories(SAMPLES, workers=2, pool=pool) as shared:
+            assert [_key(e) for e in shared.entries] == [_key(e) for e in one.entries]
+            read_one = [item.model_dump_json() for item in load_entries(one.entries)]
+            assert [item.model_dump_json() for item in load_entries(shared.entries)] == read_one
+        assert pool.submit(len, "still open").result() == 10

@@ -220,3 +220,26 @@ def test_a_worker_process_collects_garbage_less_often(monkeypatch: pytest.Monkey
     assert calls == ["freeze", _executors.WORKER_GC_THRESHOLDS]
     assert _executors.WORKER_GC_THRESHOLDS[0] > gc.get_threshold()[0]
     assert _executors._run_job("job") == "job"
+
+
+def _pid(_: int) -> int:
+    import os
+
+    return os.getpid()
+
+
+@pytest.mark.slow
+def test_the_pool_of_a_process_executor_runs_other_calls_on_its_workers() -> None:
+    # The audit reads its index on the pool that then runs its jobs: one set of processes, not two.
+    executor = ProcessExecutor(SquareWorker(), workers=2)
+    try:
+        pool_pids = set(executor.pool.map(_pid, range(8)))
+
+        async def jobs() -> set[int]:
+            results = await asyncio.gather(*(executor.submit([n]) for n in range(8)))
+            return {done.record.pid for result in results for done in result.values()}
+
+        job_pids = asyncio.run(jobs())
+        assert len(pool_pids | job_pids) <= 2
+    finally:
+        executor.close()
