@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 
 from memex_audit.cli import app
 from memex_audit.loaders import write_jsonl
+from memex_audit.runs import available_cpus
 from tests.auditor.test_runner import _collection
+from tests.paths import SAMPLES
 
 runner = CliRunner()
 
@@ -125,3 +127,36 @@ def test_a_model_without_an_api_key_is_a_clear_error_but_dry_run_estimates(tmp_p
     )
     assert estimate.exit_code == 0, estimate.output
     assert "with claude-sonnet-4-6" in estimate.output and "estimated cost: $" in estimate.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(available_cpus() < 2, reason="the default executor is a pool only on several cores")
+def test_one_pool_reads_the_index_then_audits_with_the_local_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import process
+
+    from memex_audit.loaders import _index as index_module
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_BYTES", 0)  # the samples are read on the pool too
+    pools: list[object] = []
+    start = process.ProcessPoolExecutor.__init__
+
+    def counted(self: process.ProcessPoolExecutor, *args: object, **kwargs: object) -> None:
+        pools.append(self)
+        start(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(process.ProcessPoolExecutor, "__init__", counted)
+    pooled, local = tmp_path / "pooled", tmp_path / "local"
+    result = runner.invoke(app, ["audit", str(SAMPLES), "--out", str(pooled), "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(pools) == 1  # one set of worker processes, started once
+    assert (
+        runner.invoke(app, ["audit", str(SAMPLES), "--out", str(local), "--executor", "local"]).exit_code == 0
+    )
+
+    def labels(run: Path) -> dict[str, tuple[str, str]]:
+        lines = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+        return {x["key"]: (x["record"]["primary"], x["record"]["explanation"]) for x in lines}
+
+    assert labels(pooled) == labels(local) and len(labels(pooled)) > 100
