@@ -22,6 +22,7 @@ Trajectories read back through the index equal what ``load`` returns, source inc
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import shutil
 import sys
@@ -307,49 +308,38 @@ def _index_in_parallel(
 ) -> None:
     """Index ``parts`` on ``workers`` processes (of ``pool``, or of one started here), spilling into
     ``folder``, and join their pieces into ``index``, in order."""
-    if pool is not None:
-        _join_parts(pool, parts, forced, single_file, index, folder, on_file)
-        return
-    context = multiprocessing.get_context(start_method())
-    with ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context) as own:
-        _join_parts(own, parts, forced, single_file, index, folder, on_file)
-
-
-def _join_parts(
-    pool: concurrent.futures.Executor,
-    parts: list[list[Path]],
-    forced: FormatAdapter | None,
-    single_file: bool,
-    index: TrajectoryIndex,
-    folder: Path,
-    on_file: Callable[[str, str | None], None] | None,
-) -> None:
-    futures = [
-        pool.submit(
-            _index_part,
-            files,
-            forced.name if forced else None,
-            single_file,
-            str(folder / f"part-{n}.jsonl"),
-        )
-        for n, files in enumerate(parts)
-    ]
-    try:
-        for future in futures:
-            done = future.result()
-            for name, fmt in done.formats:
-                if on_file:
-                    on_file(name, fmt)
-            index.entries.extend(done.index.entries)
-            index.errors.extend(done.index.errors)
-            index.warnings.extend(done.index.warnings)
-            for file, fmt in done.index.files.items():
-                index.files.setdefault(file, fmt)
-            index.skipped.extend(done.index.skipped)
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            context = multiprocessing.get_context(start_method())
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=min(workers, len(parts)), mp_context=context)
+            )
+        futures = [
+            pool.submit(
+                _index_part,
+                files,
+                forced.name if forced else None,
+                single_file,
+                str(folder / f"part-{n}.jsonl"),
+            )
+            for n, files in enumerate(parts)
+        ]
+        try:
+            for future in futures:
+                done = future.result()
+                for name, fmt in done.formats:
+                    if on_file:
+                        on_file(name, fmt)
+                index.entries.extend(done.index.entries)
+                index.errors.extend(done.index.errors)
+                index.warnings.extend(done.index.warnings)
+                for file, fmt in done.index.files.items():
+                    index.files.setdefault(file, fmt)
+                index.skipped.extend(done.index.skipped)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 # -- indexing -------------------------------------------------------------------------------------
