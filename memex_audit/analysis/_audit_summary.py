@@ -83,9 +83,9 @@ def breakdown_table(frame: pl.DataFrame, by: str, categories: Sequence[str] | No
     )
     values = sorted(frame[by].unique().to_list()) if frame.height else []
     # One pass over the rows (a filter per category and value would read the frame that many times).
-    primaries = frame["primary"].to_list()
-    pairs = Counter(zip(frame[by].to_list(), primaries, strict=True))
-    per_value = Counter(frame[by].to_list())
+    primaries, groups = frame["primary"].to_list(), frame[by].to_list()
+    pairs = Counter(zip(groups, primaries, strict=True))
+    per_value = Counter(groups)
     per_category = Counter(primaries)
     rows = []
     for category in order:

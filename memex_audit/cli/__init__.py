@@ -163,19 +163,16 @@ def main() -> None:
     # No command does linear algebra worth a thread pool, and OpenBLAS starts one per process at
     # numpy's import: about 0.1 s of CPU in this process and again in each worker server.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from memex_audit._runtime import skip_empty_plugin_search
+    from memex_audit._runtime import gc_paused, skip_empty_plugin_search
 
     skip_empty_plugin_search()  # before the worker server starts: it inherits the answer
     # The imports build many objects and no garbage: the cyclic collector is paused over them...
-    gc.disable()
-    try:
+    with gc_paused():
         _prepare_audit_workers(sys.argv[1:])
         app = application(sys.argv[1:])
-    finally:
-        # ...and what they built, which lives as long as the process, is frozen: no collection walks
-        # it again (a loaded trajectory is many small objects; audits allocate many).
-        gc.freeze()
-        gc.enable()
+    # ...and what they built, which lives as long as the process, is frozen: no collection walks it
+    # again (a loaded trajectory is many small objects; audits allocate many).
+    gc.freeze()
     try:
         app()
     finally:

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import gc
 
-_was_enabled = gc.isenabled()
-gc.disable()
-try:
+from memex_audit._runtime import gc_paused
+
+with gc_paused():
     import memex_audit.auditor  # noqa: F401
     from memex_audit.loaders import registered_formats
 
     registered_formats()  # imports the built-in adapters
-finally:
-    gc.freeze()
-    if _was_enabled:
-        gc.enable()
+gc.freeze()
